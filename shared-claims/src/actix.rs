@@ -1,0 +1,253 @@
+//! actix-web glue: the [`Authenticated`] extractor, [`Rejection`] (the RFC 6750
+//! response), and [`json_errors`], which gives framework-made errors (404, 405,
+//! 413 …) the same JSON body as the application's own.
+//!
+//! ```
+//! use actix_web::{web, App, HttpResponse};
+//! use shared_claims::actix::{json_errors, Authenticated, Rejection};
+//! use shared_claims::{Authority, KeyStore, Role, Verifier};
+//!
+//! async fn me(user: Authenticated) -> HttpResponse {
+//!     HttpResponse::Ok().json(user.claims())
+//! }
+//!
+//! async fn admin_only(user: Authenticated) -> Result<HttpResponse, Rejection> {
+//!     user.require(Role::Admin)?;
+//!     Ok(HttpResponse::NoContent().finish())
+//! }
+//!
+//! let authority = Authority::new(
+//!     "resource-service",
+//!     Verifier::new("http://127.0.0.1:8080", "resource-service", std::time::Duration::from_secs(30)),
+//!     KeyStore::default(),
+//! );
+//! let app = App::new()
+//!     .wrap(json_errors())
+//!     .app_data(web::Data::new(authority))
+//!     .route("/api/me", web::get().to(me))
+//!     .route("/admin", web::post().to(admin_only));
+//! # let _ = app;
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{Payload, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+
+use crate::{AccessClaims, AuthError, Authority, ErrorBody, Role};
+
+/// A request whose bearer token was verified. Extracting it needs a
+/// `web::Data<Authority>` in the app.
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use shared_claims::actix::Authenticated;
+///
+/// async fn whoami(user: Authenticated) -> HttpResponse {
+///     HttpResponse::Ok().body(user.claims().sub.clone())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    claims: AccessClaims,
+}
+
+impl Authenticated {
+    /// The verified claims.
+    pub fn claims(&self) -> &AccessClaims {
+        &self.claims
+    }
+
+    /// Takes the verified claims.
+    pub fn into_claims(self) -> AccessClaims {
+        self.claims
+    }
+
+    /// Refuses with `403 insufficient_role` unless the token's role satisfies `required`.
+    ///
+    /// ```
+    /// use actix_web::HttpResponse;
+    /// use shared_claims::actix::{Authenticated, Rejection};
+    /// use shared_claims::Role;
+    ///
+    /// async fn delete(user: Authenticated) -> Result<HttpResponse, Rejection> {
+    ///     user.require(Role::Admin)?;
+    ///     Ok(HttpResponse::NoContent().finish())
+    /// }
+    /// ```
+    pub fn require(&self, required: Role) -> Result<&AccessClaims, Rejection> {
+        if self.claims.role.satisfies(required) {
+            Ok(&self.claims)
+        } else {
+            Err(Rejection {
+                realm: String::new(),
+                error: AuthError::InsufficientRole { required },
+            })
+        }
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = Rejection;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let authority = req.app_data::<web::Data<Authority>>().cloned();
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().map(str::to_owned));
+        Box::pin(async move {
+            let Some(authority) = authority else {
+                // A wiring mistake, not the client's: fail closed.
+                log::error!("Authenticated used without web::Data<Authority> in the app");
+                return Err(Rejection {
+                    realm: String::new(),
+                    error: AuthError::MissingToken,
+                });
+            };
+            let outcome = match authorization {
+                // A header that is not visible ASCII cannot hold a valid token.
+                Some(Err(_)) => authority.authenticate(Some("Bearer \u{0}")).await,
+                Some(Ok(value)) => authority.authenticate(Some(&value)).await,
+                None => authority.authenticate(None).await,
+            };
+            outcome
+                .map(|claims| Authenticated { claims })
+                .map_err(|error| {
+                    if let AuthError::InvalidToken(cause) = &error {
+                        log::debug!("access token refused: {cause}");
+                    }
+                    Rejection {
+                        realm: authority.realm().to_owned(),
+                        error,
+                    }
+                })
+        })
+    }
+}
+
+/// The response to a refused request: 401 with `WWW-Authenticate`, or 403.
+#[derive(Debug)]
+pub struct Rejection {
+    realm: String,
+    error: AuthError,
+}
+
+impl Rejection {
+    /// A rejection for `realm`.
+    ///
+    /// ```
+    /// use actix_web::ResponseError;
+    /// use shared_claims::{actix::Rejection, AuthError};
+    /// let r = Rejection::new("api", AuthError::MissingToken);
+    /// assert_eq!(r.status_code().as_u16(), 401);
+    /// ```
+    pub fn new(realm: &str, error: AuthError) -> Self {
+        Self {
+            realm: realm.to_owned(),
+            error,
+        }
+    }
+
+    /// Why the request was refused.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for Rejection {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(challenge) = self.error.www_authenticate(&self.realm) {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        response.json(self.error.body())
+    }
+}
+
+/// Middleware that gives every 4xx/5xx response without a JSON body the
+/// `{error, error_description}` body of API.md §1. Errors the application
+/// already answered in JSON pass through untouched.
+///
+/// ```
+/// let app = actix_web::App::new().wrap(shared_claims::actix::json_errors());
+/// # let _ = app;
+/// ```
+pub fn json_errors<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(to_json_error)
+}
+
+fn to_json_error<B: 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let body = error_body_for_status(status);
+    let (req, mut response) = res.into_parts();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let json = serde_json::to_string(&body).unwrap_or_default();
+    let response = response.set_body(BoxBody::new(json));
+    let response: ServiceResponse<EitherBody<B>> =
+        ServiceResponse::new(req, response).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(response))
+}
+
+/// The error code a bare status stands for.
+///
+/// ```
+/// use actix_web::http::StatusCode;
+/// let body = shared_claims::actix::error_body_for_status(StatusCode::PAYLOAD_TOO_LARGE);
+/// assert_eq!(body.error, "payload_too_large");
+/// ```
+pub fn error_body_for_status(status: StatusCode) -> ErrorBody {
+    let code = match status.as_u16() {
+        400 => "invalid_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        408 => "request_timeout",
+        411 => "length_required",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        429 => "too_many_requests",
+        431 => "request_header_fields_too_large",
+        503 => "not_ready",
+        s if s >= 500 => "internal_error",
+        _ => "invalid_request",
+    };
+    let description = status
+        .canonical_reason()
+        .unwrap_or("request failed")
+        .to_owned();
+    ErrorBody::new(code, description)
+}

@@ -1,0 +1,150 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{Role, VerifyError};
+
+/// The JSON body of every non-2xx response (API.md §1).
+///
+/// ```
+/// let body = shared_claims::ErrorBody::new("not_found", "no such project");
+/// assert_eq!(
+///     serde_json::to_string(&body).unwrap(),
+///     r#"{"error":"not_found","error_description":"no such project"}"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable snake_case code.
+    pub error: String,
+    /// Text for humans; it may change.
+    pub error_description: String,
+}
+
+impl ErrorBody {
+    /// A body with this code and description.
+    ///
+    /// ```
+    /// let body = shared_claims::ErrorBody::new("invalid_request", "bad");
+    /// assert_eq!(body.error, "invalid_request");
+    /// ```
+    pub fn new(error: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            error_description: description.into(),
+        }
+    }
+}
+
+/// Why a request to a protected route was refused, and how to say so (RFC 6750 §3).
+///
+/// ```
+/// use shared_claims::{AuthError, VerifyError};
+///
+/// let missing = AuthError::MissingToken;
+/// assert_eq!(missing.status(), 401);
+/// assert_eq!(missing.www_authenticate("api").as_deref(), Some(r#"Bearer realm="api""#));
+///
+/// let expired = AuthError::InvalidToken(VerifyError::Expired);
+/// assert_eq!(expired.code(), "invalid_token");
+/// assert_eq!(
+///     expired.www_authenticate("api").as_deref(),
+///     Some(r#"Bearer realm="api", error="invalid_token", error_description="the access token expired""#)
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer` header. 401, and the challenge carries no
+    /// error code (RFC 6750 §3.1).
+    #[error("no access token")]
+    MissingToken,
+    /// The token was refused. 401 `invalid_token`.
+    #[error("invalid access token: {0}")]
+    InvalidToken(VerifyError),
+    /// The token is valid but its role is not enough. 403 `insufficient_role`.
+    #[error("role {required} required")]
+    InsufficientRole {
+        /// The role the route demands.
+        required: Role,
+    },
+}
+
+impl AuthError {
+    /// The HTTP status.
+    ///
+    /// ```
+    /// use shared_claims::{AuthError, Role};
+    /// assert_eq!(AuthError::InsufficientRole { required: Role::Admin }.status(), 403);
+    /// ```
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::MissingToken | AuthError::InvalidToken(_) => 401,
+            AuthError::InsufficientRole { .. } => 403,
+        }
+    }
+
+    /// The `error` code of the JSON body.
+    ///
+    /// ```
+    /// assert_eq!(shared_claims::AuthError::MissingToken.code(), "unauthorized");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "unauthorized",
+            AuthError::InvalidToken(_) => "invalid_token",
+            AuthError::InsufficientRole { .. } => "insufficient_role",
+        }
+    }
+
+    /// The human-readable description.
+    ///
+    /// ```
+    /// assert!(!shared_claims::AuthError::MissingToken.description().is_empty());
+    /// ```
+    pub fn description(&self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "an access token is required",
+            AuthError::InvalidToken(e) => e.description(),
+            AuthError::InsufficientRole {
+                required: Role::Admin,
+            } => "this needs the admin role",
+            AuthError::InsufficientRole {
+                required: Role::User,
+            } => "this needs the user role",
+        }
+    }
+
+    /// The JSON body.
+    ///
+    /// ```
+    /// let body = shared_claims::AuthError::MissingToken.body();
+    /// assert_eq!(body.error, "unauthorized");
+    /// ```
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody::new(self.code(), self.description())
+    }
+
+    /// The `WWW-Authenticate` value, for the 401 cases.
+    ///
+    /// ```
+    /// use shared_claims::{AuthError, Role};
+    /// assert!(AuthError::InsufficientRole { required: Role::Admin }.www_authenticate("api").is_none());
+    /// ```
+    pub fn www_authenticate(&self, realm: &str) -> Option<String> {
+        let realm = quote_safe(realm);
+        match self {
+            AuthError::MissingToken => Some(format!("Bearer realm=\"{realm}\"")),
+            AuthError::InvalidToken(e) => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"",
+                e.description()
+            )),
+            AuthError::InsufficientRole { .. } => None,
+        }
+    }
+}
+
+/// Keeps a realm inside its quoted-string: drops `"`, `\` and control characters.
+fn quote_safe(realm: &str) -> String {
+    realm
+        .chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .collect()
+}

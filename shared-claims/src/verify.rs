@@ -1,0 +1,151 @@
+use std::time::Duration;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
+
+use crate::{AccessClaims, KeySet, ACCESS_TOKEN_TYPE};
+
+/// Why a token was refused. Every variant becomes `401 invalid_token`; the
+/// variants exist so that logs and tests can tell the cases apart.
+///
+/// ```
+/// use shared_claims::VerifyError;
+/// assert_eq!(VerifyError::Expired.description(), "the access token expired");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// Not a JWS at all, or its header or claims do not parse.
+    #[error("malformed token")]
+    Malformed,
+    /// Signed with an algorithm other than the one configured (`none`, HS256 …).
+    #[error("algorithm not allowed")]
+    WrongAlgorithm,
+    /// The header's `typ` is not `at+jwt`.
+    #[error("not an access token")]
+    WrongType,
+    /// No `kid` in the header, or a `kid` the key set does not hold.
+    #[error("unknown signing key {0:?}")]
+    UnknownKey(Option<String>),
+    /// The signature does not match the key named by `kid`.
+    #[error("bad signature")]
+    BadSignature,
+    /// `exp` is past, even with the leeway.
+    #[error("expired")]
+    Expired,
+    /// `nbf` is in the future, even with the leeway.
+    #[error("not yet valid")]
+    NotYetValid,
+    /// `iss` is not the configured issuer.
+    #[error("wrong issuer")]
+    WrongIssuer,
+    /// `aud` is not the configured audience.
+    #[error("wrong audience")]
+    WrongAudience,
+}
+
+impl VerifyError {
+    /// Text for the `error_description` of the RFC 6750 challenge. It stays
+    /// within the characters RFC 6750 §3 allows in that parameter.
+    ///
+    /// ```
+    /// use shared_claims::VerifyError;
+    /// assert!(!VerifyError::Malformed.description().contains('"'));
+    /// ```
+    pub fn description(&self) -> &'static str {
+        match self {
+            VerifyError::Malformed => "the access token is malformed",
+            VerifyError::WrongAlgorithm => "the access token uses an algorithm that is not allowed",
+            VerifyError::WrongType => "the token is not an access token",
+            VerifyError::UnknownKey(_) => "the access token is signed by an unknown key",
+            VerifyError::BadSignature => "the access token signature is invalid",
+            VerifyError::Expired => "the access token expired",
+            VerifyError::NotYetValid => "the access token is not valid yet",
+            VerifyError::WrongIssuer => "the access token is from another issuer",
+            VerifyError::WrongAudience => "the access token is for another audience",
+        }
+    }
+}
+
+/// Checks access tokens: EdDSA signature by a trusted key, `typ: at+jwt`,
+/// `iss`, `aud`, `exp` and `nbf` (if present) with leeway.
+///
+/// ```
+/// use std::time::Duration;
+/// use shared_claims::{KeySet, Verifier, VerifyError};
+///
+/// let verifier = Verifier::new("http://127.0.0.1:8080", "resource-service", Duration::from_secs(30));
+/// assert_eq!(verifier.verify("not-a-jwt", &KeySet::new()), Err(VerifyError::Malformed));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    validation: Validation,
+}
+
+impl Verifier {
+    /// A verifier for tokens from `issuer` meant for `audience`.
+    ///
+    /// ```
+    /// let v = shared_claims::Verifier::new("https://auth.example", "api", std::time::Duration::ZERO);
+    /// # let _ = v;
+    /// ```
+    pub fn new(issuer: &str, audience: &str, leeway: Duration) -> Self {
+        // Only EdDSA: with a single allowed algorithm an attacker cannot pick
+        // `none` or HMAC-with-the-public-key (RFC 8725 §2.1, §3.1).
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = leeway.as_secs();
+        Self { validation }
+    }
+
+    /// Verifies `token` against `keys` and returns its claims.
+    ///
+    /// ```
+    /// use shared_claims::{KeySet, Verifier, VerifyError};
+    ///
+    /// let verifier = Verifier::new("iss", "aud", std::time::Duration::ZERO);
+    /// // An HS256 token: refused before any key is looked at.
+    /// let hs256 = "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln";
+    /// assert_eq!(verifier.verify(hs256, &KeySet::new()), Err(VerifyError::WrongAlgorithm));
+    /// ```
+    pub fn verify(&self, token: &str, keys: &KeySet) -> Result<AccessClaims, VerifyError> {
+        let header = decode_header(token).map_err(|e| map_error(e.kind()))?;
+        if !self.validation.algorithms.contains(&header.alg) {
+            return Err(VerifyError::WrongAlgorithm);
+        }
+        // RFC 9068 §4: the type is compared case-insensitively, with or
+        // without the "application/" prefix.
+        let typ = header.typ.as_deref().unwrap_or_default();
+        let typ = typ.strip_prefix("application/").unwrap_or(typ);
+        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) {
+            return Err(VerifyError::WrongType);
+        }
+        let kid = header.kid.ok_or(VerifyError::UnknownKey(None))?;
+        let key = keys
+            .get(&kid)
+            .ok_or_else(|| VerifyError::UnknownKey(Some(kid.clone())))?;
+        decode::<AccessClaims>(token, key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| map_error(e.kind()))
+    }
+}
+
+fn map_error(kind: &ErrorKind) -> VerifyError {
+    match kind {
+        ErrorKind::InvalidSignature => VerifyError::BadSignature,
+        ErrorKind::ExpiredSignature => VerifyError::Expired,
+        ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
+        ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
+        ErrorKind::InvalidAudience => VerifyError::WrongAudience,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+            VerifyError::WrongAlgorithm
+        }
+        // A key of the wrong kind can only come from a key set we built, so a
+        // token that reaches it is as good as badly signed.
+        ErrorKind::InvalidEddsaKey | ErrorKind::InvalidKeyFormat => VerifyError::BadSignature,
+        _ => VerifyError::Malformed,
+    }
+}
