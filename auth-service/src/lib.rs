@@ -1,1 +1,29 @@
+//! The auth-service: the authorization server of the system. It registers and
+//! logs in users, keeps their sessions, rotates refresh tokens with reuse
+//! detection, and signs short-lived EdDSA access tokens that resource servers
+//! verify on their own with the keys it publishes at `/.well-known/jwks.json`.
+//!
+//! The HTTP contract is `API.md`; this crate is laid out as:
+#![forbid(unsafe_code)]
 
+/// The command line: `serve`, `migrate`, `user create`.
+pub mod cli;
+/// Settings read once from the environment.
+pub mod config;
+/// Storage over PostgreSQL or SQLite.
+pub mod db;
+/// Validated input types.
+pub mod domain;
+/// The crate's error type and its HTTP mapping.
+pub mod error;
+/// HTTP handlers.
+pub mod routes;
+/// The flows: register, login, refresh, logout.
+pub mod service;
+/// Building and running the server.
+pub mod startup;
+/// Signing keys, access and refresh tokens.
+pub mod tokens;
+
+/// The realm named in this service's `WWW-Authenticate` challenges.
+pub const REALM: &str = "auth-service";

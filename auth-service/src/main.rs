@@ -1,1 +1,22 @@
-fn main() {}
+use std::process::ExitCode;
+
+use auth_service::cli::Cli;
+use auth_service::config::Settings;
+use clap::Parser;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let outcome = match Settings::from_env() {
+        Ok(settings) => cli.run(settings).await,
+        Err(e) => Err(e.to_string()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("auth-service: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

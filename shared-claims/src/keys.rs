@@ -78,16 +78,17 @@ impl KeySet {
         Ok(Self::from_jwks(&jwks))
     }
 
-    /// Adds a raw 32-byte Ed25519 public key under `kid`.
+    /// Adds a raw Ed25519 public key under `kid`. The array type matters: the
+    /// verifying backend slices the first 32 bytes and would panic on fewer.
     ///
     /// ```
     /// let mut keys = shared_claims::KeySet::new();
     /// keys.insert_ed25519("k1", &[7u8; 32]);
     /// assert!(keys.contains("k1"));
     /// ```
-    pub fn insert_ed25519(&mut self, kid: impl Into<String>, public_key: &[u8]) {
+    pub fn insert_ed25519(&mut self, kid: impl Into<String>, public_key: &[u8; 32]) {
         self.keys
-            .insert(kid.into(), DecodingKey::from_ed_der(public_key));
+            .insert(kid.into(), DecodingKey::from_ed_der(public_key.as_slice()));
     }
 
     /// The key with this id, if trusted.

@@ -1,0 +1,108 @@
+//! The command line of API.md §6.
+
+use std::io::Read;
+
+use clap::{Parser, Subcommand};
+use shared_claims::Role;
+
+use crate::config::Settings;
+use crate::domain::{Email, Password};
+use crate::service;
+use crate::startup::{prepare_database, Application};
+
+/// The auth-service: users, sessions, refresh-token rotation and EdDSA access tokens.
+#[derive(Debug, Parser)]
+#[command(name = "auth-service", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default); migrations are applied at start.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user, reading the password from standard input.
+    Create {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// The role: user or admin.
+        #[arg(long, default_value = "user", value_parser = parse_role)]
+        role: Role,
+        /// Read the password from standard input (one trailing newline is dropped).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    raw.parse()
+        .map_err(|e: shared_claims::ParseRoleError| e.to_string())
+}
+
+impl Cli {
+    /// Runs the command. The error is one line for the operator.
+    pub async fn run(self, settings: Settings) -> Result<(), String> {
+        match self.command.unwrap_or(Command::Serve) {
+            Command::Serve => {
+                let app = Application::build(settings).await?;
+                app.run_until_stopped().await.map_err(|e| e.to_string())
+            }
+            Command::Migrate => {
+                prepare_database(&settings).await?;
+                println!("migrations applied to {}", settings.database.redacted());
+                Ok(())
+            }
+            Command::User(UserCommand::Create {
+                email,
+                role,
+                password_stdin,
+            }) => {
+                if !password_stdin {
+                    return Err(
+                        "user create reads the password from standard input: pass --password-stdin"
+                            .into(),
+                    );
+                }
+                let email = Email::parse(&email).map_err(|e| format!("--email: {e}"))?;
+                let password =
+                    Password::parse(read_password()?).map_err(|e| format!("password: {e}"))?;
+                let (pool, _) = prepare_database(&settings).await?;
+                let user = service::create_user(&pool, settings.bcrypt_cost, email, password, role)
+                    .await
+                    .map_err(|e| match e {
+                        crate::error::Error::EmailTaken => {
+                            "a user with this email exists".to_owned()
+                        }
+                        other => other.to_string(),
+                    })?;
+                println!(
+                    "created user {} <{}> with role {}",
+                    user.id, user.email, user.role
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+fn read_password() -> Result<String, String> {
+    let mut raw = String::new();
+    std::io::stdin()
+        .read_to_string(&mut raw)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    if let Some(stripped) = raw.strip_suffix('\n') {
+        raw = stripped.strip_suffix('\r').unwrap_or(stripped).to_owned();
+    }
+    Ok(raw)
+}

@@ -1,0 +1,318 @@
+//! Settings, read once from the environment (API.md §5) into a typed struct.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A `postgres://` or `postgresql://` URL.
+    Postgres(String),
+    /// An SQLite file, created on demand with its folder.
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// The default: an SQLite file under `./data/`.
+    pub fn default_sqlite() -> Self {
+        DatabaseUrl::Sqlite(PathBuf::from("data/auth.db"))
+    }
+
+    fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(raw.to_owned()));
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"));
+        match path {
+            Some("") => Err("an sqlite URL needs a file path".into()),
+            Some(path) => Ok(DatabaseUrl::Sqlite(PathBuf::from(path))),
+            None if raw.contains("://") => Err(format!(
+                "unknown database scheme in {:?}: expected postgres://, postgresql:// or sqlite://",
+                redact_url(raw)
+            )),
+            None if raw.is_empty() => Err("empty database URL".into()),
+            None => Ok(DatabaseUrl::Sqlite(PathBuf::from(raw))),
+        }
+    }
+
+    /// A form safe to log: no password.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Postgres(url) => redact_url(url),
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        }
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Every setting of the auth-service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `AUTH_BIND`: address to listen on; port 0 picks a free one.
+    pub bind: String,
+    /// `DATABASE_URL`.
+    pub database: DatabaseUrl,
+    /// `AUTH_ISSUER`: the `iss` of every token.
+    pub issuer: String,
+    /// `TOKEN_AUDIENCE`: the `aud` of every token.
+    pub audience: String,
+    /// `ACCESS_TOKEN_TTL`.
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL`: sliding lifetime of one refresh token.
+    pub refresh_token_ttl: Duration,
+    /// `REFRESH_REUSE_GRACE`.
+    pub refresh_reuse_grace: Duration,
+    /// `SESSION_MAX_TTL`: absolute lifetime of a session.
+    pub session_max_ttl: Duration,
+    /// `BCRYPT_COST`, within bcrypt's 4..=31.
+    pub bcrypt_cost: u32,
+    /// `LOGIN_MAX_FAILURES`.
+    pub login_max_failures: u32,
+    /// `LOGIN_FAILURE_WINDOW`.
+    pub login_failure_window: Duration,
+    /// `ALLOW_REGISTRATION`.
+    pub allow_registration: bool,
+    /// `COOKIE_SECURE`: whether the refresh cookie carries `Secure`.
+    pub cookie_secure: bool,
+    /// `CORS_ALLOWED_ORIGINS`.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// A setting that could not be read. Its message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let settings = Settings {
+            bind: env.string("AUTH_BIND", "127.0.0.1:8080"),
+            database: env.parse(
+                "DATABASE_URL",
+                DatabaseUrl::default_sqlite(),
+                DatabaseUrl::parse,
+            )?,
+            issuer: env.string("AUTH_ISSUER", "http://127.0.0.1:8080"),
+            audience: env.string("TOKEN_AUDIENCE", "resource-service"),
+            access_token_ttl: env.duration("ACCESS_TOKEN_TTL", "15m")?,
+            refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", "7d")?,
+            refresh_reuse_grace: env.duration("REFRESH_REUSE_GRACE", "0s")?,
+            session_max_ttl: env.duration("SESSION_MAX_TTL", "30d")?,
+            bcrypt_cost: env.parse("BCRYPT_COST", 12, parse_bcrypt_cost)?,
+            login_max_failures: env.parse("LOGIN_MAX_FAILURES", 5, |raw| {
+                raw.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("expected a whole number above 0, got {raw:?}"))
+            })?,
+            login_failure_window: env.duration("LOGIN_FAILURE_WINDOW", "15m")?,
+            allow_registration: env.parse("ALLOW_REGISTRATION", true, parse_bool)?,
+            cookie_secure: env.parse("COOKIE_SECURE", true, parse_bool)?,
+            cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
+        };
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let at_least_a_second = [
+            ("ACCESS_TOKEN_TTL", self.access_token_ttl),
+            ("REFRESH_TOKEN_TTL", self.refresh_token_ttl),
+            ("SESSION_MAX_TTL", self.session_max_ttl),
+            ("LOGIN_FAILURE_WINDOW", self.login_failure_window),
+        ];
+        for (variable, value) in at_least_a_second {
+            if value < Duration::from_secs(1) {
+                return Err(ConfigError {
+                    variable,
+                    message: "must be at least 1s".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
+    /// The variable's value; set-but-empty counts as unset.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.get(name)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| default.to_owned())
+    }
+
+    fn parse<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => parse(&raw).map_err(|message| ConfigError {
+                variable: name,
+                message,
+            }),
+        }
+    }
+
+    fn duration(&self, name: &'static str, default: &str) -> Result<Duration, ConfigError> {
+        let raw = self.get(name).unwrap_or_else(|| default.to_owned());
+        humantime::parse_duration(raw.trim()).map_err(|e| ConfigError {
+            variable: name,
+            message: format!("invalid duration {raw:?} ({e}); write it like 900s, 15m or 7d"),
+        })
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn parse_bcrypt_cost(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<u32>() {
+        Ok(cost) if (4..=31).contains(&cost) => Ok(cost),
+        _ => Err(format!("expected a bcrypt cost from 4 to 31, got {raw:?}")),
+    }
+}
+
+fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("expected true or false, got {raw:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(
+            s.database,
+            DatabaseUrl::Sqlite(PathBuf::from("data/auth.db"))
+        );
+        assert_eq!(s.issuer, "http://127.0.0.1:8080");
+        assert_eq!(s.audience, "resource-service");
+        assert_eq!(s.access_token_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(s.refresh_token_ttl, Duration::from_secs(7 * 86400));
+        assert_eq!(s.refresh_reuse_grace, Duration::ZERO);
+        assert_eq!(s.session_max_ttl, Duration::from_secs(30 * 86400));
+        assert_eq!(s.bcrypt_cost, 12);
+        assert_eq!(s.login_max_failures, 5);
+        assert_eq!(s.login_failure_window, Duration::from_secs(15 * 60));
+        assert!(s.allow_registration);
+        assert!(s.cookie_secure);
+        assert!(s.cors_allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn durations_accept_the_documented_forms() {
+        let s = settings(&[
+            ("ACCESS_TOKEN_TTL", "900s"),
+            ("REFRESH_TOKEN_TTL", "15m"),
+            ("SESSION_MAX_TTL", "7d"),
+        ])
+        .expect("valid");
+        assert_eq!(s.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(s.refresh_token_ttl, Duration::from_secs(900));
+        assert_eq!(s.session_max_ttl, Duration::from_secs(7 * 86400));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let cases = [
+            ("ACCESS_TOKEN_TTL", "soon"),
+            ("BCRYPT_COST", "3"),
+            ("BCRYPT_COST", "32"),
+            ("BCRYPT_COST", "twelve"),
+            ("DATABASE_URL", "mysql://localhost/auth"),
+            ("COOKIE_SECURE", "maybe"),
+            ("LOGIN_MAX_FAILURES", "0"),
+            ("SESSION_MAX_TTL", "0s"),
+        ];
+        for (variable, value) in cases {
+            let err = settings(&[(variable, value)]).expect_err(value);
+            assert_eq!(err.variable, variable);
+            assert!(err.to_string().starts_with(variable), "{err}");
+        }
+    }
+
+    #[test]
+    fn database_urls_select_the_backend() {
+        let pg = settings(&[("DATABASE_URL", "postgres://u:secret@db/auth")]).expect("pg");
+        assert!(matches!(pg.database, DatabaseUrl::Postgres(_)));
+        assert_eq!(pg.database.redacted(), "postgres://u:***@db/auth");
+        let lite = settings(&[("DATABASE_URL", "sqlite:///tmp/x.db")]).expect("sqlite");
+        assert_eq!(
+            lite.database,
+            DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+    }
+
+    #[test]
+    fn origins_are_a_comma_separated_list() {
+        let s = settings(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://a.example, https://b.example,",
+        )])
+        .expect("valid");
+        assert_eq!(
+            s.cors_allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+    }
+}

@@ -1,0 +1,38 @@
+//! Storage: one Diesel schema over PostgreSQL or SQLite, an r2d2 pool, and
+//! [`run`], the only way handlers reach the database.
+
+pub mod models;
+mod pool;
+pub mod schema;
+pub mod sessions;
+pub mod signing_keys;
+pub mod users;
+
+pub use pool::{connect, migrate, AnyConnection, DbPool};
+
+use actix_web::web;
+
+use crate::error::Error;
+
+/// Runs `f` with a pooled connection on the blocking thread pool, so that no
+/// Diesel call ever blocks an async executor thread.
+pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Into<Error> + Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn).map_err(Into::into)
+    })
+    .await?
+}
+
+/// Current time as stored: UTC, microsecond precision (PostgreSQL's), so a
+/// value read back compares equal to the one written.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

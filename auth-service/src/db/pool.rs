@@ -1,0 +1,121 @@
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::result::ConnectionError;
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseUrl;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+/// A connection to either backend; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    /// PostgreSQL.
+    Postgresql(PgConnection),
+    /// SQLite.
+    Sqlite(SqliteConnection),
+}
+
+impl std::fmt::Debug for AnyConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AnyConnection::Postgresql(_) => "AnyConnection::Postgresql",
+            AnyConnection::Sqlite(_) => "AnyConnection::Sqlite",
+        })
+    }
+}
+
+/// The connection pool.
+pub type DbPool = r2d2::Pool<Manager>;
+
+/// Opens connections by the URL's scheme. Diesel's own `AnyConnection::establish`
+/// reports a refused PostgreSQL connection as "invalid connection url"; this
+/// keeps the real cause.
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => {
+                PgConnection::establish(url).map(AnyConnection::Postgresql)
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // WAL lets readers work beside the one writer; busy_timeout makes
+                // concurrent writers wait instead of failing "database is locked";
+                // foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map(|_| ())
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// Builds the pool, creating the SQLite file's folder if needed. Fails if the
+/// first connection cannot be made, so a bad `DATABASE_URL` stops the start.
+pub fn connect(url: &DatabaseUrl) -> Result<DbPool, String> {
+    let size = match url {
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            4
+        }
+        DatabaseUrl::Postgres(_) => 10,
+    };
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .test_on_check_out(false)
+        .build(Manager { url: url.clone() })
+        .map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))
+}
+
+/// Applies pending migrations. On PostgreSQL an advisory lock makes replicas
+/// that start together take turns instead of racing on the same DDL.
+pub fn migrate(conn: &mut AnyConnection) -> Result<(), String> {
+    let outcome = match conn {
+        AnyConnection::Postgresql(pg) => {
+            const LOCK: i64 = 0x6175_7468; // "auth"
+            pg.batch_execute(&format!("SELECT pg_advisory_lock({LOCK})"))
+                .map_err(|e| e.to_string())?;
+            let outcome = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let unlocked = pg.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"));
+            outcome.and(unlocked.map_err(|e| e.to_string()))
+        }
+        AnyConnection::Sqlite(lite) => lite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    };
+    outcome.map_err(|e| format!("migration failed: {e}"))
+}

@@ -1,0 +1,31 @@
+//! Queries on `signing_keys`.
+
+use diesel::prelude::*;
+
+use super::models::SigningKeyRow;
+use super::schema::signing_keys;
+use super::AnyConnection;
+
+/// Every key, newest first: the first one signs.
+pub fn all(conn: &mut AnyConnection) -> QueryResult<Vec<SigningKeyRow>> {
+    signing_keys::table
+        .order((signing_keys::created_at.desc(), signing_keys::kid.asc()))
+        .load(conn)
+}
+
+/// Returns the stored keys, first storing `candidate` if there are none.
+pub fn ensure_one(
+    conn: &mut AnyConnection,
+    candidate: SigningKeyRow,
+) -> QueryResult<Vec<SigningKeyRow>> {
+    conn.transaction(|conn| {
+        let keys = all(conn)?;
+        if !keys.is_empty() {
+            return Ok(keys);
+        }
+        diesel::insert_into(signing_keys::table)
+            .values(candidate)
+            .execute(conn)?;
+        all(conn)
+    })
+}

@@ -1,0 +1,35 @@
+//! Queries on `users`.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::models::{NewUser, UserRow};
+use super::schema::users;
+use super::AnyConnection;
+
+/// Inserts a user. A taken email surfaces as `Ok(None)`: the unique index
+/// decides, so two racing registrations cannot both succeed.
+pub fn insert(conn: &mut AnyConnection, user: &NewUser<'_>) -> QueryResult<Option<UserRow>> {
+    match diesel::insert_into(users::table)
+        .values(user)
+        .returning(users::all_columns)
+        .get_result(conn)
+    {
+        Ok(row) => Ok(Some(row)),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The user with this (normalised) email.
+pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .first(conn)
+        .optional()
+}
+
+/// The user with this id.
+pub fn find_by_id(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<UserRow>> {
+    users::table.find(id).first(conn).optional()
+}

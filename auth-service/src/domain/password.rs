@@ -1,0 +1,76 @@
+use std::fmt;
+
+/// A password that meets API.md §3: at least 8 characters, at most 72 bytes.
+/// Its `Debug` shows nothing of it, so it cannot leak through a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+const MIN_CHARS: usize = 8;
+/// bcrypt reads at most 72 bytes; longer input would be silently truncated,
+/// so two passwords sharing a 72-byte prefix would both open the account.
+const MAX_BYTES: usize = 72;
+
+impl Password {
+    /// Checks a new password.
+    pub fn parse(raw: String) -> Result<Self, WeakPassword> {
+        if raw.chars().count() < MIN_CHARS {
+            return Err(WeakPassword::TooShort);
+        }
+        if raw.len() > MAX_BYTES {
+            return Err(WeakPassword::TooLong);
+        }
+        Ok(Password(raw))
+    }
+
+    /// The secret itself, for hashing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// Why a password was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WeakPassword {
+    /// Fewer than 8 characters.
+    #[error("the password must have at least 8 characters")]
+    TooShort,
+    /// More than 72 bytes once encoded as UTF-8.
+    #[error("the password must be at most 72 bytes long (bcrypt's limit)")]
+    TooLong,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eight_characters_is_the_minimum() {
+        assert_eq!(
+            Password::parse("1234567".into()),
+            Err(WeakPassword::TooShort)
+        );
+        assert!(Password::parse("12345678".into()).is_ok());
+    }
+
+    #[test]
+    fn the_limit_is_72_bytes_not_72_characters() {
+        assert!(Password::parse("a".repeat(72)).is_ok());
+        assert_eq!(Password::parse("a".repeat(73)), Err(WeakPassword::TooLong));
+        // 25 three-byte characters: 25 characters, 75 bytes.
+        assert_eq!(Password::parse("€".repeat(25)), Err(WeakPassword::TooLong));
+        // Multi-byte characters still count as one toward the minimum.
+        assert!(Password::parse("€".repeat(8)).is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let password = Password::parse("correct horse".into()).expect("valid");
+        assert!(!format!("{password:?}").contains("horse"));
+    }
+}

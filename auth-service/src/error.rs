@@ -1,0 +1,165 @@
+//! The crate's one error type, and its mapping to status and `error` code.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use shared_claims::ErrorBody;
+
+use crate::domain::{InvalidEmail, WeakPassword};
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400 `invalid_request`: malformed body, missing field, wrong type.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 400 `invalid_email`.
+    #[error(transparent)]
+    InvalidEmail(#[from] InvalidEmail),
+    /// 400 `weak_password`.
+    #[error(transparent)]
+    WeakPassword(#[from] WeakPassword),
+    /// 403 `registration_disabled`.
+    #[error("registration is disabled")]
+    RegistrationDisabled,
+    /// 409 `email_taken`.
+    #[error("an account with this email exists")]
+    EmailTaken,
+    /// 401 `invalid_credentials`: unknown email or wrong password, told apart nowhere.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// 401 `invalid_grant`: the refresh token is unknown, expired, used or revoked.
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidGrant,
+    /// 401 `invalid_token`: a verified access token whose user no longer exists.
+    #[error("the access token's user no longer exists")]
+    UnknownUser,
+    /// 404 `not_found`.
+    #[error("not found")]
+    NotFound,
+    /// 413 `payload_too_large`.
+    #[error("the request body is larger than 16 KiB")]
+    PayloadTooLarge,
+    /// 415 `unsupported_media_type`.
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    /// 503 `not_ready`: the database cannot be reached.
+    #[error("the database is unavailable")]
+    Unavailable(String),
+    /// 500 `internal_error`: the cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::InvalidEmail(_) => "invalid_email",
+            Error::WeakPassword(_) => "weak_password",
+            Error::RegistrationDisabled => "registration_disabled",
+            Error::EmailTaken => "email_taken",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::InvalidGrant => "invalid_grant",
+            Error::UnknownUser => "invalid_token",
+            Error::NotFound => "not_found",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::Unavailable(_) => "not_ready",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Error::InvalidRequest(_) | Error::InvalidEmail(_) | Error::WeakPassword(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::RegistrationDisabled => StatusCode::FORBIDDEN,
+            Error::EmailTaken => StatusCode::CONFLICT,
+            Error::InvalidCredentials | Error::InvalidGrant | Error::UnknownUser => {
+                StatusCode::UNAUTHORIZED
+            }
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let description = match self {
+            Error::Internal(cause) => {
+                log::error!("internal error: {cause}");
+                "internal error".to_owned()
+            }
+            Error::Unavailable(cause) => {
+                log::warn!("database unavailable: {cause}");
+                self.to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if let Error::UnknownUser = self {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                format!(
+                    "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
+                    crate::REALM,
+                    self
+                ),
+            ));
+        }
+        response
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(ErrorBody::new(self.code(), description))
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        Error::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(e: r2d2::Error) -> Self {
+        Error::Unavailable(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for Error {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Error::Internal(format!("blocking task: {e}"))
+    }
+}
+
+impl From<bcrypt::BcryptError> for Error {
+    fn from(e: bcrypt::BcryptError) -> Self {
+        Error::Internal(format!("bcrypt: {e}"))
+    }
+}
+
+impl From<jsonwebtoken::errors::Error> for Error {
+    fn from(e: jsonwebtoken::errors::Error) -> Self {
+        Error::Internal(format!("signing: {e}"))
+    }
+}
+
+/// Maps body-extraction failures to API.md §1's codes; used by the app's
+/// `JsonConfig`, so the framework never answers with a body of its own.
+pub fn json_payload_error(err: actix_web::error::JsonPayloadError) -> Error {
+    use actix_web::error::{JsonPayloadError, PayloadError};
+    match err {
+        JsonPayloadError::Overflow { .. }
+        | JsonPayloadError::OverflowKnownLength { .. }
+        | JsonPayloadError::Payload(PayloadError::Overflow) => Error::PayloadTooLarge,
+        JsonPayloadError::ContentType => Error::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(e) => {
+            Error::InvalidRequest(format!("invalid JSON body: {e}"))
+        }
+        other => Error::InvalidRequest(format!("invalid body: {other}")),
+    }
+}

@@ -1,0 +1,365 @@
+//! The flows of API.md §3: register, login, refresh, logout. Handlers parse
+//! input, call one of these, and map the result; the rules live here.
+
+use std::sync::OnceLock;
+
+use actix_web::web;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use shared_claims::{AccessClaims, Role};
+
+use crate::config::Settings;
+use crate::db::models::{NewRefreshToken, NewSession, NewUser, UserRow};
+use crate::db::sessions::Rotation;
+use crate::db::{self, DbPool};
+use crate::domain::{Email, Password};
+use crate::error::Error;
+use crate::tokens::{mint_access_token, KeyRing, RefreshToken};
+
+/// Longest password bcrypt reads; see [`Password`].
+const BCRYPT_MAX_BYTES: usize = 72;
+/// Longest `User-Agent` kept with a session.
+const USER_AGENT_MAX: usize = 512;
+
+/// What every flow needs: the pool, the settings, the signing keys.
+#[derive(Debug)]
+pub struct AppState {
+    /// The database.
+    pub pool: DbPool,
+    /// The settings the service started with.
+    pub settings: Settings,
+    /// The signing keys.
+    pub keys: KeyRing,
+    dummy_hash: OnceLock<String>,
+}
+
+impl AppState {
+    /// Bundles the parts.
+    pub fn new(pool: DbPool, settings: Settings, keys: KeyRing) -> Self {
+        Self {
+            pool,
+            settings,
+            keys,
+            dummy_hash: OnceLock::new(),
+        }
+    }
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    /// The user's id.
+    pub id: String,
+    /// The normalised email.
+    pub email: String,
+    /// The role.
+    pub role: Role,
+    /// When the account was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Error;
+
+    fn try_from(row: UserRow) -> Result<Self, Error> {
+        let role = row
+            .role
+            .parse()
+            .map_err(|e| Error::Internal(format!("user {}: {e}", row.id)))?;
+        Ok(User {
+            id: row.id,
+            email: row.email,
+            role,
+            created_at: utc(row.created_at),
+        })
+    }
+}
+
+fn utc(naive: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(naive, Utc)
+}
+
+/// Who is logging in, as far as the connection tells.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// The peer address.
+    pub ip: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+/// A new token pair, the outcome of login and refresh.
+#[derive(Debug)]
+pub struct TokenGrant {
+    /// The signed access token.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The new refresh token.
+    pub refresh_token: RefreshToken,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
+    /// The user the tokens are for.
+    pub user: User,
+}
+
+/// Self-service registration (`POST /auth/register`).
+pub async fn register(state: &AppState, email: &str, password: String) -> Result<User, Error> {
+    if !state.settings.allow_registration {
+        return Err(Error::RegistrationDisabled);
+    }
+    let email = Email::parse(email)?;
+    let password = Password::parse(password)?;
+    create_user(
+        &state.pool,
+        state.settings.bcrypt_cost,
+        email,
+        password,
+        Role::User,
+    )
+    .await
+}
+
+/// Creates a user with `role`; also the `user create` command.
+pub async fn create_user(
+    pool: &DbPool,
+    cost: u32,
+    email: Email,
+    password: Password,
+    role: Role,
+) -> Result<User, Error> {
+    let password_hash = web::block(move || bcrypt::hash(password.expose(), cost)).await??;
+    let id = uuid::Uuid::new_v4().to_string();
+    let row = db::run(pool, move |conn| {
+        db::users::insert(
+            conn,
+            &NewUser {
+                id: &id,
+                email: email.as_str(),
+                password_hash: &password_hash,
+                role: role.as_str(),
+                created_at: db::now(),
+            },
+        )
+    })
+    .await?
+    .ok_or(Error::EmailTaken)?;
+    User::try_from(row)
+}
+
+/// Checks credentials and opens a session (`POST /auth/login`).
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    client: ClientInfo,
+) -> Result<TokenGrant, Error> {
+    let user = match Email::parse(email) {
+        Ok(email) => {
+            db::run(&state.pool, move |conn| {
+                db::users::find_by_email(conn, email.as_str())
+            })
+            .await?
+        }
+        Err(_) => None,
+    };
+    let user = verify_password(state, password, user).await?;
+
+    let now = db::now();
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let session_expires = now + chrono_duration(state.settings.session_max_ttl);
+    let refresh_expires =
+        (now + chrono_duration(state.settings.refresh_token_ttl)).min(session_expires);
+    let refresh_token = RefreshToken::generate();
+    let token_hash = refresh_token.hash();
+    let user_id = user.id.clone();
+    {
+        let session_id = session_id.clone();
+        db::run(&state.pool, move |conn| {
+            let user_agent = client
+                .user_agent
+                .as_deref()
+                .map(|ua| truncate(ua, USER_AGENT_MAX));
+            db::sessions::open(
+                conn,
+                &NewSession {
+                    id: &session_id,
+                    user_id: &user_id,
+                    created_at: now,
+                    last_used_at: now,
+                    expires_at: session_expires,
+                    user_agent,
+                    ip: client.ip.as_deref(),
+                },
+                &NewRefreshToken {
+                    token_hash: token_hash.as_str(),
+                    session_id: &session_id,
+                    issued_at: now,
+                    expires_at: refresh_expires,
+                },
+            )
+        })
+        .await?;
+    }
+    grant(
+        state,
+        User::try_from(user)?,
+        &session_id,
+        refresh_token,
+        now,
+        refresh_expires,
+    )
+}
+
+/// Verifies `password` against the user's hash, or against a dummy hash when
+/// there is no such user, so both failures cost the same bcrypt time.
+async fn verify_password(
+    state: &AppState,
+    password: String,
+    user: Option<UserRow>,
+) -> Result<UserRow, Error> {
+    let cost = state.settings.bcrypt_cost;
+    let dummy = match state.dummy_hash.get() {
+        Some(hash) => hash.clone(),
+        None => {
+            let hash = web::block(move || bcrypt::hash("not a real password", cost)).await??;
+            state.dummy_hash.get_or_init(|| hash).clone()
+        }
+    };
+    let hash = user.as_ref().map_or(dummy, |u| u.password_hash.clone());
+    // bcrypt ignores bytes past the 72nd: refuse longer input instead of
+    // letting it match a stored 72-byte prefix. Still hash, for equal timing.
+    let too_long = password.len() > BCRYPT_MAX_BYTES;
+    let matches = web::block(move || {
+        bcrypt::verify(
+            &password.as_bytes()[..password.len().min(BCRYPT_MAX_BYTES)],
+            &hash,
+        )
+    })
+    .await??;
+    match user {
+        Some(user) if matches && !too_long => Ok(user),
+        _ => Err(Error::InvalidCredentials),
+    }
+}
+
+/// Rotates a refresh token (`POST /auth/refresh`), per API.md §2.
+pub async fn refresh(state: &AppState, presented: RefreshToken) -> Result<TokenGrant, Error> {
+    let now = db::now();
+    let successor = RefreshToken::generate();
+    let presented_hash = presented.hash();
+    let successor_hash = successor.hash();
+    let refresh_ttl = chrono_duration(state.settings.refresh_token_ttl);
+    let rotation = db::run(&state.pool, move |conn| {
+        db::sessions::rotate(
+            conn,
+            presented_hash.as_str(),
+            successor_hash.as_str(),
+            now,
+            refresh_ttl,
+        )
+    })
+    .await?;
+    match rotation {
+        Rotation::Rotated {
+            user,
+            session,
+            expires_at,
+        } => grant(
+            state,
+            User::try_from(user)?,
+            &session.id,
+            successor,
+            now,
+            expires_at,
+        ),
+        Rotation::Reused => {
+            log::warn!("refresh token reuse detected: session revoked");
+            Err(Error::InvalidGrant)
+        }
+        Rotation::Invalid => Err(Error::InvalidGrant),
+    }
+}
+
+/// Ends the session a refresh token belongs to (`POST /auth/logout`).
+/// Unknown tokens are fine: logging out twice is not an error.
+pub async fn logout(state: &AppState, presented: RefreshToken) -> Result<(), Error> {
+    let hash = presented.hash();
+    db::run(&state.pool, move |conn| {
+        db::sessions::revoke_by_token(conn, hash.as_str(), db::now())
+    })
+    .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (`POST /auth/logout-all`).
+pub async fn logout_all(state: &AppState, user_id: String) -> Result<(), Error> {
+    db::run(&state.pool, move |conn| {
+        db::sessions::revoke_all_for_user(conn, &user_id, db::now())
+    })
+    .await?;
+    Ok(())
+}
+
+/// The caller's account (`GET /auth/me`).
+pub async fn me(state: &AppState, user_id: String) -> Result<User, Error> {
+    let row = db::run(&state.pool, move |conn| {
+        db::users::find_by_id(conn, &user_id)
+    })
+    .await?;
+    User::try_from(row.ok_or(Error::UnknownUser)?)
+}
+
+fn grant(
+    state: &AppState,
+    user: User,
+    session_id: &str,
+    refresh_token: RefreshToken,
+    now: NaiveDateTime,
+    refresh_expires: NaiveDateTime,
+) -> Result<TokenGrant, Error> {
+    let settings = &state.settings;
+    let iat = now.and_utc().timestamp();
+    let expires_in = settings.access_token_ttl.as_secs();
+    let claims = AccessClaims {
+        iss: settings.issuer.clone(),
+        aud: settings.audience.clone(),
+        sub: user.id.clone(),
+        exp: iat + i64::try_from(expires_in).unwrap_or(i64::MAX / 2),
+        iat,
+        nbf: None,
+        jti: uuid::Uuid::new_v4().to_string(),
+        sid: session_id.to_owned(),
+        role: user.role,
+        email: user.email.clone(),
+    };
+    let key = state
+        .keys
+        .signer()
+        .ok_or_else(|| Error::Internal("no signing key loaded".into()))?;
+    let access_token = mint_access_token(&key, &claims)?;
+    let refresh_expires_in = u64::try_from((refresh_expires - now).num_seconds()).unwrap_or(0);
+    Ok(TokenGrant {
+        access_token,
+        expires_in,
+        refresh_token,
+        refresh_expires_in,
+        user,
+    })
+}
+
+/// A std duration as chrono's; durations from the settings always fit.
+pub fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+fn truncate(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,123 @@
+//! Builds the server from [`Settings`]: pool, migrations, keys, routes.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpServer};
+use shared_claims::actix::json_errors;
+use shared_claims::{Authority, Verifier};
+
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::error::json_payload_error;
+use crate::service::AppState;
+use crate::tokens::{KeyRing, SigningKey};
+
+/// Request bodies above this are refused with 413 (API.md §1).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A bound, ready-to-run auth-service.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Connects, migrates, loads (or creates) the signing key and binds.
+    /// With port 0 in `AUTH_BIND` the OS picks a free port; see [`Self::port`].
+    pub async fn build(settings: Settings) -> Result<Self, String> {
+        let (pool, keys) = prepare_database(&settings).await?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| format!("AUTH_BIND: cannot bind {}: {e}", settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        log::info!(
+            "auth-service listening on {} (database {}, issuer {})",
+            listener.local_addr().map_err(|e| e.to_string())?,
+            settings.database.redacted(),
+            settings.issuer
+        );
+        let state = web::Data::new(AppState::new(pool, settings, keys));
+        let server = HttpServer::new(move || {
+            let state = state.clone();
+            let authority = web::Data::new(Authority::new(
+                crate::REALM,
+                // The issuer checks its own tokens; its clock is the reference.
+                Verifier::new(
+                    &state.settings.issuer,
+                    &state.settings.audience,
+                    Duration::ZERO,
+                ),
+                state.keys.store(),
+            ));
+            App::new()
+                .wrap(json_errors())
+                .wrap(request_logger())
+                .app_data(state)
+                .app_data(authority)
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_BODY_BYTES)
+                        .error_handler(|err, _req| json_payload_error(err).into()),
+                )
+                .configure(crate::routes::configure)
+        })
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self { port, server })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM or [`ServerHandle::stop`]).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects, applies migrations and makes sure a signing key exists, all on
+/// the blocking pool.
+pub async fn prepare_database(settings: &Settings) -> Result<(DbPool, KeyRing), String> {
+    let url = settings.database.clone();
+    let (pool, rows) = web::block(move || {
+        let pool = db::connect(&url)?;
+        let mut conn = pool
+            .get()
+            .map_err(|e| format!("DATABASE_URL: cannot connect to {}: {e}", url.redacted()))?;
+        db::migrate(&mut conn)?;
+        let candidate = SigningKey::generate(db::now())?;
+        let rows = db::signing_keys::ensure_one(&mut conn, candidate)
+            .map_err(|e| format!("cannot load signing keys: {e}"))?;
+        Ok::<_, String>((pool, rows))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    Ok((pool, KeyRing::from_rows(&rows)?))
+}
+
+/// One line per request: method, path (never the query string, where a
+/// careless client might put a token), status, size and latency.
+fn request_logger() -> Logger {
+    Logger::new("%a \"%{route}xi\" %s %b %Dms")
+        .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path()))
+}

@@ -1,0 +1,190 @@
+use std::sync::{Arc, RwLock};
+
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use shared_claims::{KeySet, KeyStore};
+
+use crate::db::models::SigningKeyRow;
+
+const ALGORITHM: &str = "EdDSA";
+
+/// One Ed25519 key pair. The private half never leaves the process and the
+/// database; the JWKS carries only the public half.
+pub struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+    public: [u8; 32],
+    jwk: Jwk,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// A new random key, as a row to store. Its `kid` is the RFC 7638
+    /// thumbprint of its public key, so the same key always has the same id.
+    pub fn generate(now: chrono::NaiveDateTime) -> Result<SigningKeyRow, String> {
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let private_key = key
+            .to_pkcs8_der()
+            .map_err(|e| format!("cannot encode the new key: {e}"))?
+            .as_bytes()
+            .to_vec();
+        let public: [u8; 32] = key.verifying_key().to_bytes();
+        Ok(SigningKeyRow {
+            kid: public_jwk(&public)?.1,
+            algorithm: ALGORITHM.to_owned(),
+            private_key,
+            public_key: public.to_vec(),
+            created_at: now,
+        })
+    }
+
+    /// Loads a stored key.
+    pub fn from_row(row: &SigningKeyRow) -> Result<Self, String> {
+        if row.algorithm != ALGORITHM {
+            return Err(format!(
+                "key {} has unsupported algorithm {}",
+                row.kid, row.algorithm
+            ));
+        }
+        let public: [u8; 32] = row
+            .public_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("key {} has a malformed public key", row.kid))?;
+        let (mut jwk, _) = public_jwk(&public)?;
+        jwk.common.key_id = Some(row.kid.clone());
+        Ok(SigningKey {
+            kid: row.kid.clone(),
+            encoding: EncodingKey::from_ed_der(&row.private_key),
+            public,
+            jwk,
+        })
+    }
+
+    /// The key's id, as in the token header and the JWKS.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The private key for signing.
+    pub fn encoding_key(&self) -> &EncodingKey {
+        &self.encoding
+    }
+}
+
+/// The public JWK of a raw Ed25519 key, and its RFC 7638 thumbprint.
+fn public_jwk(public: &[u8; 32]) -> Result<(Jwk, String), String> {
+    // Built from the public key: Jwk::from_encoding_key only accepts one of
+    // the two PKCS#8 forms of an Ed25519 private key.
+    let mut jwk = Jwk::from_decoding_key(&DecodingKey::from_ed_der(public), Some(Algorithm::EdDSA))
+        .map_err(|e| format!("cannot build the JWK: {e}"))?;
+    let thumbprint = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|e| format!("cannot compute the key id: {e}"))?;
+    jwk.common.key_id = Some(thumbprint.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    Ok((jwk, thumbprint))
+}
+
+/// The keys this instance knows: the newest signs, all verify and are
+/// published. Held behind locks so that a reload (after `keys rotate`) swaps
+/// them while requests run.
+#[derive(Debug)]
+pub struct KeyRing {
+    keys: RwLock<Arc<Vec<Arc<SigningKey>>>>,
+    store: KeyStore,
+}
+
+impl KeyRing {
+    /// A ring from stored rows, newest first. Fails on an empty list.
+    pub fn from_rows(rows: &[SigningKeyRow]) -> Result<Self, String> {
+        let ring = KeyRing {
+            keys: RwLock::new(Arc::new(Vec::new())),
+            store: KeyStore::default(),
+        };
+        ring.reload(rows)?;
+        Ok(ring)
+    }
+
+    /// Replaces the keys with `rows`, newest first.
+    pub fn reload(&self, rows: &[SigningKeyRow]) -> Result<(), String> {
+        if rows.is_empty() {
+            return Err("no signing key is stored".into());
+        }
+        let keys = rows
+            .iter()
+            .map(|row| SigningKey::from_row(row).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut set = KeySet::new();
+        for key in &keys {
+            set.insert_ed25519(key.kid.clone(), &key.public);
+        }
+        self.store.replace(set);
+        let keys = Arc::new(keys);
+        match self.keys.write() {
+            Ok(mut guard) => *guard = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Arc<Vec<Arc<SigningKey>>> {
+        match self.keys.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The key that signs new tokens: the newest.
+    pub fn signer(&self) -> Option<Arc<SigningKey>> {
+        self.snapshot().first().cloned()
+    }
+
+    /// The public keys, as served at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.snapshot().iter().map(|k| k.jwk.clone()).collect(),
+        }
+    }
+
+    /// The verifying keys, for this service's own bearer-protected routes.
+    pub fn store(&self) -> KeyStore {
+        self.store.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_jwks_holds_only_public_parts() {
+        let row = SigningKey::generate(crate::db::now()).expect("key");
+        let ring = KeyRing::from_rows(std::slice::from_ref(&row)).expect("ring");
+        let json = serde_json::to_value(ring.jwks()).expect("json");
+        let key = &json["keys"][0];
+        assert_eq!(key["kty"], "OKP");
+        assert_eq!(key["crv"], "Ed25519");
+        assert_eq!(key["alg"], "EdDSA");
+        assert_eq!(key["use"], "sig");
+        assert_eq!(key["kid"], row.kid.as_str());
+        assert!(key.get("d").is_none(), "private part must never be served");
+    }
+
+    #[test]
+    fn the_newest_key_signs() {
+        let old = SigningKey::generate(crate::db::now()).expect("key");
+        let new = SigningKey::generate(crate::db::now()).expect("key");
+        let ring = KeyRing::from_rows(&[new.clone(), old]).expect("ring");
+        assert_eq!(ring.signer().expect("signer").kid(), new.kid);
+        assert_eq!(ring.jwks().keys.len(), 2);
+    }
+}

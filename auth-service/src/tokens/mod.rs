@@ -1,0 +1,9 @@
+//! Signing keys, access-token minting, refresh-token generation and hashing.
+
+mod access;
+mod keys;
+mod refresh;
+
+pub use access::mint_access_token;
+pub use keys::{KeyRing, SigningKey};
+pub use refresh::{RefreshToken, TokenHash};
