@@ -120,7 +120,22 @@ impl ResponseError for Error {
 
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
-        Error::Internal(format!("database: {e}"))
+        use diesel::result::{DatabaseErrorKind, Error as DieselError};
+        match &e {
+            // The server went away or is overloaded: a condition to retry,
+            // not a bug, so 503 rather than 500.
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | DieselError::BrokenTransactionManager => Error::Unavailable(e.to_string()),
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("database is locked") =>
+            {
+                Error::Unavailable(e.to_string())
+            }
+            _ => Error::Internal(format!("database: {e}")),
+        }
     }
 }
 

@@ -101,13 +101,13 @@ pub async fn prepare_database(settings: &Settings) -> Result<(DbPool, KeyRing), 
     let url = settings.database.clone();
     let (pool, rows) = web::block(move || {
         let pool = db::connect(&url)?;
-        let mut conn = pool
-            .get()
-            .map_err(|e| format!("DATABASE_URL: cannot connect to {}: {e}", url.redacted()))?;
-        db::migrate(&mut conn)?;
-        let candidate = SigningKey::generate(db::now())?;
-        let rows = db::signing_keys::ensure_one(&mut conn, candidate)
-            .map_err(|e| format!("cannot load signing keys: {e}"))?;
+        let rows = db::with_connection(&pool, |conn| {
+            db::migrate(conn)?;
+            let candidate = SigningKey::generate(db::now())?;
+            db::signing_keys::ensure_one(conn, candidate)
+                .map_err(|e| format!("cannot load signing keys: {e}"))
+        })
+        .map_err(|e| format!("DATABASE_URL ({}): {e}", url.redacted()))?;
         Ok::<_, String>((pool, rows))
     })
     .await

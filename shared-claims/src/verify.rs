@@ -116,10 +116,14 @@ impl Verifier {
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(VerifyError::WrongAlgorithm);
         }
-        // RFC 9068 §4: the type is compared case-insensitively, with or
-        // without the "application/" prefix.
+        // RFC 9068 §4 and RFC 7515 §4.1.9: the type is a media type, compared
+        // case-insensitively, with or without the "application/" prefix.
+        const MEDIA_PREFIX: &str = "application/";
         let typ = header.typ.as_deref().unwrap_or_default();
-        let typ = typ.strip_prefix("application/").unwrap_or(typ);
+        let typ = match typ.split_at_checked(MEDIA_PREFIX.len()) {
+            Some((prefix, rest)) if prefix.eq_ignore_ascii_case(MEDIA_PREFIX) => rest,
+            _ => typ,
+        };
         if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) {
             return Err(VerifyError::WrongType);
         }

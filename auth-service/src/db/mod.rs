@@ -8,7 +8,7 @@ pub mod sessions;
 pub mod signing_keys;
 pub mod users;
 
-pub use pool::{connect, migrate, AnyConnection, DbPool};
+pub use pool::{connect, migrate, AnyConnection, DbPool, PooledConnection};
 
 use actix_web::web;
 
@@ -24,10 +24,23 @@ where
 {
     let pool = pool.clone();
     web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn).map_err(Into::into)
+        let mut pooled = pool.get()?;
+        let outcome = f(&mut pooled.conn).map_err(Into::into);
+        if let Err(Error::Unavailable(_)) = &outcome {
+            pooled.broken = true;
+        }
+        outcome
     })
     .await?
+}
+
+/// Runs `f` on a connection of its own, outside any request (start-up, CLI).
+pub fn with_connection<T>(
+    pool: &DbPool,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, String>,
+) -> Result<T, String> {
+    let mut pooled = pool.get().map_err(|e| e.to_string())?;
+    f(&mut pooled.conn)
 }
 
 /// Current time as stored: UTC, microsecond precision (PostgreSQL's), so a

@@ -39,11 +39,39 @@ pub struct Manager {
     url: DatabaseUrl,
 }
 
+/// A pooled connection, marked broken once it has lost its server so the
+/// pool discards it instead of handing it out again.
+#[derive(Debug)]
+pub struct PooledConnection {
+    pub(super) conn: AnyConnection,
+    pub(super) broken: bool,
+}
+
 impl r2d2::ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = PooledConnection;
     type Error = ConnectionError;
 
-    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+    fn connect(&self) -> Result<PooledConnection, ConnectionError> {
+        self.open().map(|conn| PooledConnection {
+            conn,
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut PooledConnection) -> Result<(), ConnectionError> {
+        diesel::sql_query("SELECT 1")
+            .execute(&mut pooled.conn)
+            .map(|_| ())
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, pooled: &mut PooledConnection) -> bool {
+        pooled.broken
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<AnyConnection, ConnectionError> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
                 PgConnection::establish(url).map(AnyConnection::Postgresql)
@@ -61,17 +89,6 @@ impl r2d2::ManageConnection for Manager {
                 Ok(AnyConnection::Sqlite(conn))
             }
         }
-    }
-
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
-        diesel::sql_query("SELECT 1")
-            .execute(conn)
-            .map(|_| ())
-            .map_err(ConnectionError::CouldntSetupConfiguration)
-    }
-
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
     }
 }
 
