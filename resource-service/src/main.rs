@@ -1,1 +1,30 @@
-fn main() {}
+use std::process::ExitCode;
+
+use resource_service::config::Settings;
+use resource_service::startup::Application;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("resource-service: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match Application::build(settings).await {
+        Ok(app) => {
+            log::info!("resource-service listening on port {}", app.port());
+            app.run_until_stopped().await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("resource-service: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

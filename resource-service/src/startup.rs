@@ -1,0 +1,139 @@
+//! Building and running the server: [`Application::build`] binds (port 0
+//! picks a free port, read back with [`Application::port`]), starts the
+//! JWKS fetch, and [`Application::run_until_stopped`] serves.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::error::{JsonPayloadError, PayloadError};
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use shared_claims::actix::json_errors;
+use shared_claims::{Authority, KeyStore, Verifier};
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::jwks::{JwksClient, JwksOptions};
+use crate::routes::{self, ProjectStore};
+
+/// The realm named in `WWW-Authenticate` challenges.
+pub const REALM: &str = "resource-service";
+
+/// The largest request body accepted (API.md §1).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    jwks_task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds `settings.bind` and starts fetching the auth-service's keys.
+    /// Must be called inside a Tokio runtime.
+    pub async fn build(settings: Settings) -> std::io::Result<Self> {
+        Self::build_with(settings, JwksOptions::default()).await
+    }
+
+    /// [`Application::build`] with other JWKS timings (tests shorten them).
+    pub async fn build_with(settings: Settings, jwks: JwksOptions) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot bind {}: {e}", settings.bind))
+        })?;
+        let port = listener.local_addr()?.port();
+
+        let keys = KeyStore::default();
+        let jwks_client = Arc::new(
+            JwksClient::new(&settings.jwks_url, keys.clone(), jwks)
+                .map_err(std::io::Error::other)?,
+        );
+        let authority = Authority::new(
+            REALM,
+            Verifier::new(&settings.issuer, &settings.audience, settings.clock_leeway),
+            keys,
+        )
+        .with_refresher(jwks_client.clone());
+        let jwks_task = tokio::spawn({
+            let jwks_client = jwks_client.clone();
+            async move { jwks_client.fetch_until_ready().await }
+        });
+
+        // Built once, outside the factory: every worker must share them.
+        let authority = web::Data::new(authority);
+        let projects = web::Data::new(ProjectStore::default());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(json_errors())
+                // Outermost, so it logs the final status. Only the path: a
+                // query string could carry a token (RFC 6750 §2.3), and
+                // headers are never logged.
+                .wrap(
+                    Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                )
+                .app_data(authority.clone())
+                .app_data(projects.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_BODY_BYTES)
+                        .error_handler(json_error),
+                )
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        // Small: the service does little per request, and tests start many.
+        .workers(2)
+        .listen(listener)?
+        .run();
+
+        Ok(Self {
+            port,
+            server,
+            jwks_task,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (by the handle or a signal).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let outcome = self.server.await;
+        self.jwks_task.abort();
+        outcome
+    }
+}
+
+/// Maps a failed JSON body to API.md's codes: 413, 415, else 400.
+fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api_error = match error {
+        JsonPayloadError::Overflow { .. }
+        | JsonPayloadError::OverflowKnownLength { .. }
+        | JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::InvalidRequest(format!("invalid JSON body: {e}"))
+        }
+        other => ApiError::InvalidRequest(other.to_string()),
+    };
+    api_error.into()
+}
