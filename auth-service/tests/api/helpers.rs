@@ -1,0 +1,375 @@
+//! Spawns the real services on free 127.0.0.1 ports against a fresh database
+//! (a new SQLite file or a new PostgreSQL database) per test.
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use auth_service::config::{DatabaseUrl, Settings};
+use auth_service::startup::Application;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::Response;
+use serde_json::{json, Value};
+
+pub const ISSUER: &str = "http://auth.test";
+pub const AUDIENCE: &str = "resource-service";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Runs each named test once per backend: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($backend:ident: Backend) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn scenario($backend: Backend) $body
+
+                #[tokio::test]
+                async fn sqlite() {
+                    scenario(Backend::Sqlite).await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    scenario(Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn init_logging() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = env_logger::Builder::from_env(
+                env_logger::Env::default().default_filter_or("debug"),
+            )
+            .is_test(true)
+            .try_init();
+        }
+    });
+}
+
+/// A database that exists for one test and is removed after it.
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    File(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+/// The PostgreSQL server the tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("auth-test-{id}.db"));
+                TestDb {
+                    url: DatabaseUrl::Sqlite(path.clone()),
+                    cleanup: Cleanup::File(path),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("auth_test_{id}");
+                let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin_url} is needed for the tests (set TEST_DATABASE_URL): {e}")
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .expect("database URL has a path");
+                TestDb {
+                    url: DatabaseUrl::Postgres(format!("{base}/{name}")),
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                }
+            }
+        }
+    }
+
+    /// Drops a PostgreSQL test database now, connections and all.
+    pub fn drop_postgres_now(&self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            Cleanup::Postgres { .. } => self.drop_postgres_now(),
+        }
+    }
+}
+
+/// Settings for tests: port 0, a cheap bcrypt cost, the given database.
+pub fn test_settings(db: &TestDb) -> Settings {
+    let mut settings = Settings::from_lookup(|_| None).expect("default settings");
+    settings.bind = "127.0.0.1:0".into();
+    settings.database = db.url.clone();
+    settings.issuer = ISSUER.into();
+    settings.audience = AUDIENCE.into();
+    settings.bcrypt_cost = 4;
+    settings
+}
+
+/// A running auth-service.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    handle: ServerHandle,
+    pub db: std::sync::Arc<TestDb>,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = std::sync::Arc::new(TestDb::new(backend));
+    let mut settings = test_settings(&db);
+    configure(&mut settings);
+    spawn_on(db, settings).await
+}
+
+/// Starts an auth-service on an existing test database (a restart, or a replica).
+pub async fn spawn_on(db: std::sync::Arc<TestDb>, settings: Settings) -> TestApp {
+    init_logging();
+    let app = Application::build(settings.clone())
+        .await
+        .expect("auth-service starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: client(),
+        settings,
+        handle,
+        db,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// The token response of a login or refresh.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    pub body: Value,
+}
+
+impl Tokens {
+    pub async fn from_response(response: Response) -> Tokens {
+        assert_eq!(response.status(), 200, "expected a token response");
+        let body: Value = response.json().await.expect("json");
+        Tokens {
+            access: body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_owned(),
+            refresh: body["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_owned(),
+            body,
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_register(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/auth/register",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn post_login(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn post_refresh(&self, refresh_token: &str) -> Response {
+        self.post_json("/auth/refresh", &json!({ "refresh_token": refresh_token }))
+            .await
+    }
+
+    pub async fn post_logout(&self, refresh_token: &str) -> Response {
+        self.post_json("/auth/logout", &json!({ "refresh_token": refresh_token }))
+            .await
+    }
+
+    pub async fn get_me(&self, access_token: &str) -> Response {
+        self.client
+            .get(self.url("/auth/me"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_logout_all(&self, access_token: &str) -> Response {
+        self.client
+            .post(self.url("/auth/logout-all"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Registers `email` with [`PASSWORD`] and logs in.
+    pub async fn register_and_login(&self, email: &str) -> Tokens {
+        let registered = self.post_register(email, PASSWORD).await;
+        assert_eq!(registered.status(), 201, "register {email}");
+        Tokens::from_response(self.post_login(email, PASSWORD).await).await
+    }
+}
+
+/// A running resource-service trusting `auth`.
+pub struct ResourceApp {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+pub async fn spawn_resource(auth: &TestApp) -> ResourceApp {
+    spawn_resource_for(&auth.url("/.well-known/jwks.json")).await
+}
+
+pub async fn spawn_resource_for(jwks_url: &str) -> ResourceApp {
+    init_logging();
+    let settings = resource_service::config::Settings {
+        bind: "127.0.0.1:0".into(),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        jwks_url: jwks_url.into(),
+        clock_leeway: Duration::ZERO,
+        cors_allowed_origins: Vec::new(),
+    };
+    let app = resource_service::startup::Application::build(settings)
+        .await
+        .expect("resource-service starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let resource = ResourceApp {
+        address,
+        client: client(),
+    };
+    resource.wait_ready().await;
+    resource
+}
+
+impl ResourceApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn wait_ready(&self) {
+        for _ in 0..100 {
+            if let Ok(r) = self.client.get(self.url("/readyz")).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("resource-service never became ready");
+    }
+
+    pub async fn get_me(&self, access_token: &str) -> Response {
+        self.client
+            .get(self.url("/api/me"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// A unique email for a test.
+pub fn email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// Asserts a JSON error body with this status and code.
+pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content-type {content_type}"
+    );
+    let body: Value = response.json().await.expect("json body");
+    assert_eq!(body["error"], code, "body {body}");
+    assert!(body["error_description"].is_string(), "body {body}");
+    body
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real auth-service (and resource-service) over HTTP
+//! on 127.0.0.1, each scenario on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod attacks;
+mod cli;
+mod cross_service;
+mod registration_and_login;
+mod rotation;
+mod service;
