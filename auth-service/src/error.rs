@@ -27,12 +27,21 @@ pub enum Error {
     /// 401 `invalid_credentials`: unknown email or wrong password, told apart nowhere.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// 429 `too_many_attempts`, with `Retry-After` in whole seconds.
+    #[error("too many failed logins; try again later")]
+    TooManyAttempts {
+        /// Seconds until a login is possible again.
+        retry_after: u64,
+    },
     /// 401 `invalid_grant`: the refresh token is unknown, expired, used or revoked.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidGrant,
     /// 401 `invalid_token`: a verified access token whose user no longer exists.
     #[error("the access token's user no longer exists")]
     UnknownUser,
+    /// 401 or 403 as the bearer-token extractor decided (RFC 6750).
+    #[error(transparent)]
+    Rejected(#[from] shared_claims::actix::Rejection),
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -60,7 +69,9 @@ impl Error {
             Error::EmailTaken => "email_taken",
             Error::InvalidCredentials => "invalid_credentials",
             Error::InvalidGrant => "invalid_grant",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::UnknownUser => "invalid_token",
+            Error::Rejected(r) => r.error().code(),
             Error::NotFound => "not_found",
             Error::PayloadTooLarge => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
@@ -81,7 +92,9 @@ impl ResponseError for Error {
             Error::InvalidCredentials | Error::InvalidGrant | Error::UnknownUser => {
                 StatusCode::UNAUTHORIZED
             }
+            Error::Rejected(r) => r.status_code(),
             Error::NotFound => StatusCode::NOT_FOUND,
+            Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -90,6 +103,9 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let Error::Rejected(rejection) = self {
+            return rejection.error_response();
+        }
         let description = match self {
             Error::Internal(cause) => {
                 log::error!("internal error: {cause}");
@@ -102,6 +118,9 @@ impl ResponseError for Error {
             other => other.to_string(),
         };
         let mut response = HttpResponse::build(self.status_code());
+        if let Error::TooManyAttempts { retry_after } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        }
         if let Error::UnknownUser = self {
             response.insert_header((
                 header::WWW_AUTHENTICATE,

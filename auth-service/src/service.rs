@@ -15,6 +15,7 @@ use crate::db::{self, DbPool};
 use crate::domain::{Email, Password};
 use crate::error::Error;
 use crate::tokens::{mint_access_token, KeyRing, RefreshToken};
+use diesel::Connection;
 
 /// Longest password bcrypt reads; see [`Password`].
 const BCRYPT_MAX_BYTES: usize = 72;
@@ -147,23 +148,58 @@ pub async fn create_user(
     User::try_from(row)
 }
 
-/// Checks credentials and opens a session (`POST /auth/login`).
+/// Checks credentials and opens a session (`POST /auth/login`), subject to
+/// the per-(email, client address) lockout of API.md §3.
 pub async fn login(
     state: &AppState,
     email: &str,
     password: String,
     client: ClientInfo,
 ) -> Result<TokenGrant, Error> {
-    let user = match Email::parse(email) {
-        Ok(email) => {
-            db::run(&state.pool, move |conn| {
-                db::users::find_by_email(conn, email.as_str())
-            })
-            .await?
-        }
-        Err(_) => None,
+    let throttle = Throttle::new(state, email, &client);
+    let parsed = Email::parse(email).ok();
+    let (user, failures) = {
+        let throttle = throttle.clone();
+        db::run(&state.pool, move |conn| {
+            let user = match &parsed {
+                Some(email) => db::users::find_by_email(conn, email.as_str())?,
+                None => None,
+            };
+            let failures = db::login_failures::since(
+                conn,
+                &throttle.email,
+                &throttle.client_ip,
+                throttle.window_start,
+            )?;
+            Ok::<_, diesel::result::Error>((user, failures))
+        })
+        .await?
     };
-    let user = verify_password(state, password, user).await?;
+    throttle.check(&failures)?;
+    let user = match verify_password(state, password, user).await {
+        Ok(user) => user,
+        Err(Error::InvalidCredentials) => {
+            let throttle = throttle.clone();
+            db::run(&state.pool, move |conn| {
+                db::login_failures::record(
+                    conn,
+                    &throttle.email,
+                    &throttle.client_ip,
+                    throttle.now,
+                    throttle.window_start,
+                )
+            })
+            .await?;
+            return Err(Error::InvalidCredentials);
+        }
+        Err(other) => return Err(other),
+    };
+    if !failures.is_empty() {
+        db::run(&state.pool, move |conn| {
+            db::login_failures::clear(conn, &throttle.email, &throttle.client_ip)
+        })
+        .await?;
+    }
 
     let now = db::now();
     let session_id = uuid::Uuid::new_v4().to_string();
@@ -211,6 +247,48 @@ pub async fn login(
     )
 }
 
+/// The lockout key and window of one login attempt.
+#[derive(Debug, Clone)]
+struct Throttle {
+    /// The normalised email, or the trimmed lower-cased input when it is no
+    /// email at all: unknown and malformed addresses are throttled alike.
+    email: String,
+    client_ip: String,
+    now: NaiveDateTime,
+    window_start: NaiveDateTime,
+    window: chrono::Duration,
+    max_failures: usize,
+}
+
+impl Throttle {
+    fn new(state: &AppState, email: &str, client: &ClientInfo) -> Self {
+        let now = db::now();
+        let window = chrono_duration(state.settings.login_failure_window);
+        Throttle {
+            email: email.trim().to_lowercase(),
+            client_ip: client.ip.clone().unwrap_or_else(|| "unknown".into()),
+            now,
+            window_start: now - window,
+            window,
+            max_failures: usize::try_from(state.settings.login_max_failures).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// Refuses while the key has `max_failures` failures inside the window;
+    /// `Retry-After` is when enough of them will have aged out.
+    fn check(&self, failures: &[NaiveDateTime]) -> Result<(), Error> {
+        if failures.len() < self.max_failures {
+            return Ok(());
+        }
+        let oldest_that_counts = failures[failures.len() - self.max_failures];
+        let remaining = (oldest_that_counts + self.window - self.now).num_milliseconds();
+        // Whole seconds, rounded up, and at least 1: a client told to retry
+        // after 0 s would retry at once.
+        let retry_after = u64::try_from((remaining + 999) / 1000).unwrap_or(0).max(1);
+        Err(Error::TooManyAttempts { retry_after })
+    }
+}
+
 /// Verifies `password` against the user's hash, or against a dummy hash when
 /// there is no such user, so both failures cost the same bcrypt time.
 async fn verify_password(
@@ -250,6 +328,7 @@ pub async fn refresh(state: &AppState, presented: RefreshToken) -> Result<TokenG
     let presented_hash = presented.hash();
     let successor_hash = successor.hash();
     let refresh_ttl = chrono_duration(state.settings.refresh_token_ttl);
+    let grace = chrono_duration(state.settings.refresh_reuse_grace);
     let rotation = db::run(&state.pool, move |conn| {
         db::sessions::rotate(
             conn,
@@ -257,6 +336,7 @@ pub async fn refresh(state: &AppState, presented: RefreshToken) -> Result<TokenG
             successor_hash.as_str(),
             now,
             refresh_ttl,
+            grace,
         )
     })
     .await?;
@@ -308,6 +388,109 @@ pub async fn me(state: &AppState, user_id: String) -> Result<User, Error> {
     })
     .await?;
     User::try_from(row.ok_or(Error::UnknownUser)?)
+}
+
+/// A session as `GET /auth/sessions` shows it.
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    /// The session id (the `sid` of its access tokens).
+    pub id: String,
+    /// The login time.
+    pub created_at: DateTime<Utc>,
+    /// The last login or refresh.
+    pub last_used_at: DateTime<Utc>,
+    /// When its current refresh token expires.
+    pub expires_at: DateTime<Utc>,
+    /// The `User-Agent` of the login.
+    pub user_agent: Option<String>,
+    /// The client address of the login.
+    pub ip: Option<String>,
+    /// Whether the caller's own token belongs to it.
+    pub current: bool,
+}
+
+/// The caller's active sessions (`GET /auth/sessions`).
+pub async fn list_sessions(
+    state: &AppState,
+    user_id: String,
+    current_sid: String,
+) -> Result<Vec<SessionView>, Error> {
+    let rows = db::run(&state.pool, move |conn| {
+        db::sessions::active_for_user(conn, &user_id, db::now())
+    })
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(session, expires_at)| SessionView {
+            current: session.id == current_sid,
+            id: session.id,
+            created_at: utc(session.created_at),
+            last_used_at: utc(session.last_used_at),
+            expires_at: utc(expires_at),
+            user_agent: session.user_agent,
+            ip: session.ip,
+        })
+        .collect())
+}
+
+/// Ends one of the caller's sessions (`DELETE /auth/sessions/{id}`). Another
+/// user's session is "not found", so ids cannot be probed.
+pub async fn revoke_session(
+    state: &AppState,
+    user_id: String,
+    session_id: String,
+) -> Result<(), Error> {
+    let revoked = db::run(&state.pool, move |conn| {
+        db::sessions::revoke_own(conn, &user_id, &session_id, db::now())
+    })
+    .await?;
+    if revoked == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+/// Changes the caller's password (`POST /auth/password`) and revokes every
+/// other session: whoever knew the old password is logged out everywhere.
+pub async fn change_password(
+    state: &AppState,
+    user_id: String,
+    current_sid: String,
+    current_password: String,
+    new_password: String,
+) -> Result<(), Error> {
+    let new_password = Password::parse(new_password)?;
+    let user = {
+        let user_id = user_id.clone();
+        db::run(&state.pool, move |conn| {
+            db::users::find_by_id(conn, &user_id)
+        })
+        .await?
+    };
+    if user.is_none() {
+        return Err(Error::UnknownUser);
+    }
+    verify_password(state, current_password, user).await?;
+    let cost = state.settings.bcrypt_cost;
+    let hash = web::block(move || bcrypt::hash(new_password.expose(), cost)).await??;
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            db::users::set_password_hash(conn, &user_id, &hash)?;
+            db::sessions::revoke_all_but(conn, &user_id, &current_sid, db::now())
+        })
+    })
+    .await?;
+    Ok(())
+}
+
+/// Sets a user's role (`PUT /admin/users/{id}/role`). Access tokens already
+/// issued keep the old role until they expire; the next refresh carries the new one.
+pub async fn set_role(state: &AppState, user_id: String, role: Role) -> Result<User, Error> {
+    let row = db::run(&state.pool, move |conn| {
+        db::users::set_role(conn, &user_id, role.as_str())
+    })
+    .await?;
+    User::try_from(row.ok_or(Error::NotFound)?)
 }
 
 fn grant(

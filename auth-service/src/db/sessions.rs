@@ -42,75 +42,149 @@ pub enum Rotation {
     Invalid,
 }
 
+/// How many times a grace refresh looks again when racing requests keep
+/// replacing the successor under it. Each retry means another request won,
+/// so a handful is plenty.
+const GRACE_ATTEMPTS: usize = 16;
+
 /// Rotates a refresh token: marks `presented` used and stores `successor`
-/// (both SHA-256 hashes), or, if `presented` was already used, revokes its
-/// session.
+/// (both SHA-256 hashes), or, if `presented` was already used, either replaces
+/// its unused successor (within `grace`) or revokes the session (reuse).
 ///
-/// The conditional UPDATE is what decides a race: of N requests presenting
-/// the same token, the database lets exactly one change `used_at` from NULL;
-/// the others see it used and are treated as reuse.
+/// Every decision is a conditional UPDATE inside one transaction, so the
+/// database settles races: of N requests presenting the same token, exactly
+/// one moves `used_at` from NULL; with a grace, each of the others supersedes
+/// the successor installed before it, so exactly one returned token stays live.
 pub fn rotate(
     conn: &mut AnyConnection,
     presented: &str,
     successor: &str,
     now: NaiveDateTime,
     refresh_ttl: chrono::Duration,
+    grace: chrono::Duration,
 ) -> QueryResult<Rotation> {
     conn.transaction(|conn| {
         let claimed: Option<String> = diesel::update(refresh_tokens::table)
             .filter(refresh_tokens::token_hash.eq(presented))
             .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::superseded_at.is_null())
             .filter(refresh_tokens::expires_at.gt(now))
-            .set(refresh_tokens::used_at.eq(now))
+            .set((
+                refresh_tokens::used_at.eq(now),
+                refresh_tokens::successor_hash.eq(successor),
+            ))
             .returning(refresh_tokens::session_id)
             .get_result(conn)
             .optional()?;
+        if let Some(session_id) = claimed {
+            return issue_successor(conn, &session_id, successor, now, refresh_ttl);
+        }
 
-        let Some(session_id) = claimed else {
-            let earlier_use: Option<(String, Option<NaiveDateTime>)> = refresh_tokens::table
-                .find(presented)
-                .select((refresh_tokens::session_id, refresh_tokens::used_at))
+        for _ in 0..GRACE_ATTEMPTS {
+            // Lock the presented token's row before touching its successor, so
+            // every transaction takes the two rows in the same order. (On
+            // PostgreSQL a claim that waited behind the winner already holds
+            // this lock; one that did not wait would otherwise take the
+            // successor first, and the two would deadlock.) The no-op UPDATE
+            // is the portable "SELECT … FOR UPDATE".
+            let earlier: Option<EarlierUse> = diesel::update(refresh_tokens::table.find(presented))
+                .set(refresh_tokens::successor_hash.eq(refresh_tokens::successor_hash))
+                .returning((
+                    refresh_tokens::session_id,
+                    refresh_tokens::used_at,
+                    refresh_tokens::successor_hash,
+                    refresh_tokens::superseded_at,
+                ))
+                .get_result(conn)
+                .optional()?;
+            let Some((session_id, used_at, current, superseded_at)) = earlier else {
+                return Ok(Rotation::Invalid);
+            };
+            // A superseded successor is dead, but presenting it is a client
+            // that lost a race, not a thief: refuse without revoking.
+            if superseded_at.is_some() {
+                return Ok(Rotation::Invalid);
+            }
+            // Never used, so not live only because it expired.
+            let Some(used_at) = used_at else {
+                return Ok(Rotation::Invalid);
+            };
+            let within_grace = grace > chrono::Duration::zero() && now < used_at + grace;
+            let Some(current) = current.filter(|_| within_grace) else {
+                revoke(conn, &session_id, now)?;
+                return Ok(Rotation::Reused);
+            };
+            let replaced = diesel::update(refresh_tokens::table.find(&current))
+                .filter(refresh_tokens::used_at.is_null())
+                .filter(refresh_tokens::superseded_at.is_null())
+                .set(refresh_tokens::superseded_at.eq(now))
+                .execute(conn)?;
+            if replaced == 1 {
+                diesel::update(refresh_tokens::table.find(presented))
+                    .set(refresh_tokens::successor_hash.eq(successor))
+                    .execute(conn)?;
+                return issue_successor(conn, &session_id, successor, now, refresh_ttl);
+            }
+            // Either the successor was used (so this is reuse after all), or a
+            // racing request superseded it first: look again.
+            let successor_used: Option<Option<NaiveDateTime>> = refresh_tokens::table
+                .find(&current)
+                .select(refresh_tokens::used_at)
                 .first(conn)
                 .optional()?;
-            return match earlier_use {
-                Some((session_id, Some(_))) => {
-                    revoke(conn, &session_id, now)?;
-                    Ok(Rotation::Reused)
-                }
-                _ => Ok(Rotation::Invalid),
-            };
-        };
+            if let Some(Some(_)) = successor_used {
+                revoke(conn, &session_id, now)?;
+                return Ok(Rotation::Reused);
+            }
+        }
+        Ok(Rotation::Invalid)
+    })
+}
 
-        let live: Option<(SessionRow, UserRow)> = sessions::table
-            .inner_join(users::table)
-            .filter(sessions::id.eq(&session_id))
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::expires_at.gt(now))
-            .select((sessions::all_columns, users::all_columns))
-            .first(conn)
-            .optional()?;
-        let Some((session, user)) = live else {
-            return Ok(Rotation::Invalid);
-        };
+type EarlierUse = (
+    String,
+    Option<NaiveDateTime>,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
 
-        // Sliding lifetime, but never past the session's absolute end.
-        let expires_at = (now + refresh_ttl).min(session.expires_at);
-        diesel::insert_into(refresh_tokens::table)
-            .values(&NewRefreshToken {
-                token_hash: successor,
-                session_id: &session.id,
-                issued_at: now,
-                expires_at,
-            })
-            .execute(conn)?;
-        diesel::update(sessions::table.find(&session.id))
-            .set(sessions::last_used_at.eq(now))
-            .execute(conn)?;
-        Ok(Rotation::Rotated {
-            user,
-            session,
+/// Stores `successor` for a live session and reloads its user; `Invalid` if
+/// the session is revoked or over.
+fn issue_successor(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    successor: &str,
+    now: NaiveDateTime,
+    refresh_ttl: chrono::Duration,
+) -> QueryResult<Rotation> {
+    let live: Option<(SessionRow, UserRow)> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select((sessions::all_columns, users::all_columns))
+        .first(conn)
+        .optional()?;
+    let Some((session, user)) = live else {
+        return Ok(Rotation::Invalid);
+    };
+    // Sliding lifetime, but never past the session's absolute end.
+    let expires_at = (now + refresh_ttl).min(session.expires_at);
+    diesel::insert_into(refresh_tokens::table)
+        .values(&NewRefreshToken {
+            token_hash: successor,
+            session_id: &session.id,
+            issued_at: now,
             expires_at,
         })
+        .execute(conn)?;
+    diesel::update(sessions::table.find(&session.id))
+        .set(sessions::last_used_at.eq(now))
+        .execute(conn)?;
+    Ok(Rotation::Rotated {
+        user,
+        session,
+        expires_at,
     })
 }
 
@@ -151,6 +225,56 @@ pub fn revoke_all_for_user(
 ) -> QueryResult<usize> {
     diesel::update(sessions::table)
         .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .set(sessions::revoked_at.eq(now))
+        .execute(conn)
+}
+
+/// A user's active sessions (not revoked, not over, with a live refresh
+/// token), newest first, each with when its live token expires.
+pub fn active_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(SessionRow, NaiveDateTime)>> {
+    sessions::table
+        .inner_join(refresh_tokens::table)
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .filter(refresh_tokens::used_at.is_null())
+        .filter(refresh_tokens::superseded_at.is_null())
+        .filter(refresh_tokens::expires_at.gt(now))
+        .select((sessions::all_columns, refresh_tokens::expires_at))
+        .order(sessions::created_at.desc())
+        .load(conn)
+}
+
+/// Revokes one of the user's own sessions; 0 if it is unknown, another
+/// user's, or already revoked.
+pub fn revoke_own(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(sessions::table.find(session_id))
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .set(sessions::revoked_at.eq(now))
+        .execute(conn)
+}
+
+/// Revokes every session of the user but `keep`.
+pub fn revoke_all_but(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    keep: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(sessions::table)
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::id.ne(keep))
         .filter(sessions::revoked_at.is_null())
         .set(sessions::revoked_at.eq(now))
         .execute(conn)

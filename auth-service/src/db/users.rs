@@ -33,3 +33,24 @@ pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Optio
 pub fn find_by_id(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<UserRow>> {
     users::table.find(id).first(conn).optional()
 }
+
+/// Replaces a user's password hash.
+pub fn set_password_hash(conn: &mut AnyConnection, id: &str, hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+}
+
+/// Sets a user's role; `None` if there is no such user.
+pub fn set_role(conn: &mut AnyConnection, id: &str, role: &str) -> QueryResult<Option<UserRow>> {
+    diesel::update(users::table.find(id))
+        .set(users::role.eq(role))
+        .returning(users::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// Deletes a user; sessions and refresh tokens go with it (ON DELETE CASCADE).
+pub fn delete(conn: &mut AnyConnection, id: &str) -> QueryResult<usize> {
+    diesel::delete(users::table.find(id)).execute(conn)
+}

@@ -373,3 +373,30 @@ pub async fn assert_error(response: Response, status: u16, code: &str) -> Value 
     assert!(body["error_description"].is_string(), "body {body}");
     body
 }
+
+impl TestApp {
+    /// Creates an admin directly in the database (as `user create --role admin`
+    /// does) and logs in.
+    pub async fn create_admin_and_login(&self, email: &str) -> Tokens {
+        let pool = auth_service::db::connect(&self.db.url).expect("pool");
+        auth_service::service::create_user(
+            &pool,
+            4,
+            auth_service::domain::Email::parse(email).expect("email"),
+            auth_service::domain::Password::parse(PASSWORD.to_owned()).expect("password"),
+            shared_claims::Role::Admin,
+        )
+        .await
+        .expect("create admin");
+        Tokens::from_response(self.post_login(email, PASSWORD).await).await
+    }
+
+    pub async fn get_sessions(&self, access_token: &str) -> Response {
+        self.client
+            .get(self.url("/auth/sessions"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request")
+    }
+}

@@ -6,6 +6,8 @@ mod helpers;
 mod attacks;
 mod cli;
 mod cross_service;
+mod grace_and_throttling;
 mod registration_and_login;
 mod rotation;
 mod service;
+mod sessions;
