@@ -107,7 +107,12 @@ pub fn connect(url: &DatabaseUrl) -> Result<DbPool, String> {
     };
     r2d2::Pool::builder()
         .max_size(size)
-        .min_idle(Some(1))
+        // No idle minimum: r2d2 would keep opening connections on its own
+        // threads to restore it, and one still opening when the process
+        // exits races libpq's TLS against OpenSSL's exit-time cleanup (a
+        // segfault after a successful command). Connections are opened on
+        // demand and then reused.
+        .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
         .test_on_check_out(false)
         .build(Manager { url: url.clone() })
