@@ -27,6 +27,17 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key. The JWKS lists it at once, running instances
+    /// sign with it within 60 seconds, and the old key stays published until
+    /// every token it signed has expired.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +53,21 @@ enum UserCommand {
         /// Read the password from standard input (one trailing newline is dropped).
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Change a user's role; it shows in their next access token.
+    SetRole {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// The role: user or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Delete a user; their sessions die with them, so they cannot refresh.
+    Delete {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -92,7 +118,45 @@ impl Cli {
                 );
                 Ok(())
             }
+            Command::User(UserCommand::SetRole { email, role }) => {
+                let (pool, _) = prepare_database(&settings).await?;
+                let user = service::set_role_by_email(&pool, &email, role)
+                    .await
+                    .map_err(|e| explain(e, &email))?;
+                println!("user <{}> now has role {}", user.email, user.role);
+                Ok(())
+            }
+            Command::User(UserCommand::Delete { email }) => {
+                let (pool, _) = prepare_database(&settings).await?;
+                let user = service::delete_user_by_email(&pool, &email)
+                    .await
+                    .map_err(|e| explain(e, &email))?;
+                println!(
+                    "deleted user {} <{}> and their sessions",
+                    user.id, user.email
+                );
+                Ok(())
+            }
+            Command::Keys(KeysCommand::Rotate) => {
+                let (pool, _) = prepare_database(&settings).await?;
+                let (kid, pruned) = service::rotate_keys(&pool, &settings)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("new signing key {kid}; {pruned} expired key(s) removed");
+                Ok(())
+            }
         }
+    }
+}
+
+/// One line for a failed user command.
+fn explain(error: crate::error::Error, email: &str) -> String {
+    match error {
+        crate::error::Error::NotFound => format!("no user with email {email:?}"),
+        crate::error::Error::InvalidEmail(_) => {
+            format!("--email: {email:?} is not a valid email address")
+        }
+        other => other.to_string(),
     }
 }
 

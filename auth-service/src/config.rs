@@ -89,6 +89,14 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// `CORS_ALLOWED_ORIGINS`.
     pub cors_allowed_origins: Vec<String>,
+    /// How often a running instance reloads the signing keys from the
+    /// database, so a `keys rotate` reaches it well within 60 seconds.
+    /// Not an environment variable; tests shorten it.
+    pub key_reload_interval: Duration,
+    /// How long a replaced signing key stays published beyond the lifetime of
+    /// the last token it can have signed: covers instances that have not yet
+    /// reloaded and clock skew between services. Not an environment variable.
+    pub key_retirement_margin: Duration,
 }
 
 /// A setting that could not be read. Its message names the variable.
@@ -135,6 +143,8 @@ impl Settings {
             allow_registration: env.parse("ALLOW_REGISTRATION", true, parse_bool)?,
             cookie_secure: env.parse("COOKIE_SECURE", true, parse_bool)?,
             cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
+            key_reload_interval: Duration::from_secs(30),
+            key_retirement_margin: Duration::from_secs(120),
         };
         settings.check()?;
         Ok(settings)

@@ -14,7 +14,7 @@ use crate::db::sessions::Rotation;
 use crate::db::{self, DbPool};
 use crate::domain::{Email, Password};
 use crate::error::Error;
-use crate::tokens::{mint_access_token, KeyRing, RefreshToken};
+use crate::tokens::{self, mint_access_token, KeyRing, RefreshToken, SigningKey};
 use diesel::Connection;
 
 /// Longest password bcrypt reads; see [`Password`].
@@ -491,6 +491,79 @@ pub async fn set_role(state: &AppState, user_id: String, role: Role) -> Result<U
     })
     .await?;
     User::try_from(row.ok_or(Error::NotFound)?)
+}
+
+/// The keys to load into a [`KeyRing`]: those that may still verify live tokens.
+pub fn published_keys(
+    settings: &Settings,
+    rows: &[crate::db::models::SigningKeyRow],
+) -> Vec<crate::db::models::SigningKeyRow> {
+    tokens::published(
+        rows,
+        db::now(),
+        chrono_duration(settings.access_token_ttl),
+        chrono_duration(settings.key_retirement_margin),
+    )
+}
+
+/// Reloads the signing keys from the database, so this instance signs with
+/// the newest and publishes exactly the keys whose tokens may still be alive.
+pub async fn reload_keys(state: &AppState) -> Result<(), Error> {
+    let rows = db::run(&state.pool, db::signing_keys::all).await?;
+    state
+        .keys
+        .reload(&published_keys(&state.settings, &rows))
+        .map_err(Error::Internal)
+}
+
+/// Adds a new signing key (`keys rotate`) and deletes keys that can no longer
+/// have live tokens. Returns the new key's id and how many were deleted.
+pub async fn rotate_keys(pool: &DbPool, settings: &Settings) -> Result<(String, usize), Error> {
+    let row = SigningKey::generate(db::now()).map_err(Error::Internal)?;
+    let kid = row.kid.clone();
+    let settings = settings.clone();
+    let pruned = db::run(pool, move |conn| {
+        conn.transaction(|conn| {
+            db::signing_keys::insert(conn, &row)?;
+            let rows = db::signing_keys::all(conn)?;
+            let keep: Vec<String> = published_keys(&settings, &rows)
+                .into_iter()
+                .map(|r| r.kid)
+                .collect();
+            db::signing_keys::delete_all_but(conn, &keep)
+        })
+    })
+    .await?;
+    Ok((kid, pruned))
+}
+
+/// Finds a user by email for the command line.
+async fn user_by_email(pool: &DbPool, email: &str) -> Result<UserRow, Error> {
+    let email = Email::parse(email)?;
+    db::run(pool, move |conn| {
+        db::users::find_by_email(conn, email.as_str())
+    })
+    .await?
+    .ok_or(Error::NotFound)
+}
+
+/// `user set-role`: sets the role of the user with this email.
+pub async fn set_role_by_email(pool: &DbPool, email: &str, role: Role) -> Result<User, Error> {
+    let user = user_by_email(pool, email).await?;
+    let row = db::run(pool, move |conn| {
+        db::users::set_role(conn, &user.id, role.as_str())
+    })
+    .await?;
+    User::try_from(row.ok_or(Error::NotFound)?)
+}
+
+/// `user delete`: deletes the user with this email; their sessions and
+/// refresh tokens go with them, so they cannot refresh.
+pub async fn delete_user_by_email(pool: &DbPool, email: &str) -> Result<User, Error> {
+    let user = user_by_email(pool, email).await?;
+    let id = user.id.clone();
+    db::run(pool, move |conn| db::users::delete(conn, &id)).await?;
+    User::try_from(user)
 }
 
 fn grant(

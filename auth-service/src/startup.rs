@@ -22,6 +22,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct Application {
     port: u16,
     server: Server,
+    key_reloader: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Application {
@@ -47,6 +48,7 @@ impl Application {
             settings.issuer
         );
         let state = web::Data::new(AppState::new(pool, settings, keys));
+        let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
         let server = HttpServer::new(move || {
             let state = state.clone();
             let authority = web::Data::new(Authority::new(
@@ -76,7 +78,11 @@ impl Application {
         .map_err(|e| e.to_string())?
         .shutdown_timeout(10)
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            key_reloader,
+        })
     }
 
     /// The port actually bound.
@@ -91,7 +97,22 @@ impl Application {
 
     /// Serves until stopped (SIGINT/SIGTERM or [`ServerHandle::stop`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let outcome = self.server.await;
+        self.key_reloader.abort();
+        outcome
+    }
+}
+
+/// Picks up keys added by `keys rotate` (or by another replica) and drops
+/// keys whose tokens have all expired.
+async fn reload_keys_periodically(state: web::Data<AppState>) {
+    let mut ticks = tokio::time::interval(state.settings.key_reload_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = crate::service::reload_keys(&state).await {
+            log::warn!("could not reload signing keys: {e}");
+        }
     }
 }
 
@@ -112,7 +133,8 @@ pub async fn prepare_database(settings: &Settings) -> Result<(DbPool, KeyRing), 
     })
     .await
     .map_err(|e| e.to_string())??;
-    Ok((pool, KeyRing::from_rows(&rows)?))
+    let keys = KeyRing::from_rows(&crate::service::published_keys(settings, &rows))?;
+    Ok((pool, keys))
 }
 
 /// One line per request: method, path (never the query string, where a

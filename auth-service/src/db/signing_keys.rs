@@ -29,3 +29,15 @@ pub fn ensure_one(
         all(conn)
     })
 }
+
+/// Stores a new key; from now on it is the newest, so it signs.
+pub fn insert(conn: &mut AnyConnection, row: &SigningKeyRow) -> QueryResult<usize> {
+    diesel::insert_into(signing_keys::table)
+        .values(row.clone())
+        .execute(conn)
+}
+
+/// Deletes every key not in `keep`: keys that can no longer have live tokens.
+pub fn delete_all_but(conn: &mut AnyConnection, keep: &[String]) -> QueryResult<usize> {
+    diesel::delete(signing_keys::table.filter(signing_keys::kid.ne_all(keep))).execute(conn)
+}

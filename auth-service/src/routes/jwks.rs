@@ -1,11 +1,16 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
-use crate::service::AppState;
+use crate::service::{self, AppState};
 
-/// The public signing keys (RFC 7517). Cached briefly by clients: a verifier
-/// that meets an unknown `kid` refetches anyway.
+/// The public signing keys (RFC 7517). Read from the database on each request,
+/// so a `keys rotate` shows here at once; if the database is unreachable the
+/// keys in memory are served. Cached briefly by clients: a verifier that meets
+/// an unknown `kid` refetches anyway.
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    if let Err(e) = service::reload_keys(&state).await {
+        log::warn!("serving the JWKS from memory: {e}");
+    }
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .json(state.keys.jwks())

@@ -94,6 +94,31 @@ fn public_jwk(public: &[u8; 32]) -> Result<(Jwk, String), String> {
     Ok((jwk, thumbprint))
 }
 
+/// The stored keys that may still verify live tokens, newest first.
+///
+/// The newest key signs. An older key was replaced when its successor was
+/// created; instances may sign with it until they reload, and its tokens live
+/// `access_ttl` after that, so it stays published until
+/// `successor.created_at + margin + access_ttl` (the margin covers the reload
+/// delay and clock skew).
+pub fn published(
+    rows: &[SigningKeyRow],
+    now: chrono::NaiveDateTime,
+    access_ttl: chrono::Duration,
+    margin: chrono::Duration,
+) -> Vec<SigningKeyRow> {
+    let mut kept = Vec::with_capacity(rows.len());
+    let mut successor_created: Option<chrono::NaiveDateTime> = None;
+    for row in rows {
+        let alive = successor_created.is_none_or(|replaced| now < replaced + margin + access_ttl);
+        if alive {
+            kept.push(row.clone());
+        }
+        successor_created = Some(row.created_at);
+    }
+    kept
+}
+
 /// The keys this instance knows: the newest signs, all verify and are
 /// published. Held behind locks so that a reload (after `keys rotate`) swaps
 /// them while requests run.
@@ -177,6 +202,32 @@ mod tests {
         assert_eq!(key["use"], "sig");
         assert_eq!(key["kid"], row.kid.as_str());
         assert!(key.get("d").is_none(), "private part must never be served");
+    }
+
+    #[test]
+    fn a_replaced_key_stays_published_until_its_last_token_expires() {
+        let t0 = crate::db::now();
+        let minute = chrono::Duration::minutes(1);
+        let mut old = SigningKey::generate(t0).expect("key");
+        old.created_at = t0;
+        let mut new = SigningKey::generate(t0).expect("key");
+        new.created_at = t0 + minute;
+        let rows = [new.clone(), old.clone()];
+        let ttl = chrono::Duration::minutes(15);
+        let margin = chrono::Duration::minutes(2);
+
+        let kids = |now| -> Vec<String> {
+            published(&rows, now, ttl, margin)
+                .into_iter()
+                .map(|r| r.kid)
+                .collect()
+        };
+        // Still published just before new.created_at + margin + ttl ...
+        let last_moment = new.created_at + margin + ttl - chrono::Duration::seconds(1);
+        assert_eq!(kids(last_moment), [new.kid.clone(), old.kid.clone()]);
+        // ... and gone after; the newest key always stays.
+        assert_eq!(kids(new.created_at + margin + ttl), [new.kid.clone()]);
+        assert_eq!(kids(t0 + chrono::Duration::days(365)), [new.kid]);
     }
 
     #[test]

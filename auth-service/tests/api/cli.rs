@@ -8,14 +8,19 @@ use auth_service::config::DatabaseUrl;
 
 use crate::helpers::*;
 
-fn database_url(db: &TestDb) -> String {
+pub fn database_url(db: &TestDb) -> String {
     match &db.url {
         DatabaseUrl::Postgres(url) => url.clone(),
         DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
     }
 }
 
-fn auth_service(db: &TestDb, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+pub fn auth_service(
+    db: &TestDb,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_auth-service"));
     command
         .args(args)
@@ -42,7 +47,7 @@ fn auth_service(db: &TestDb, args: &[&str], stdin: Option<&str>, env: &[(&str, &
     child.wait_with_output().expect("wait")
 }
 
-fn stderr(output: &Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -84,6 +89,43 @@ crate::both_backends! {
             let message = stderr(&output);
             assert!(message.contains(expected), "{args:?}: {message}");
         }
+    }
+
+    async fn user_set_role_changes_the_role_at_the_next_refresh(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let email = email();
+        let tokens = app.register_and_login(&email).await;
+        let output = auth_service(&app.db, &["user", "set-role", "--email", &email.to_uppercase(), "--role", "admin"], None, &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let refreshed = Tokens::from_response(app.post_refresh(&tokens.refresh).await).await;
+        assert_eq!(refreshed.body["user"]["role"], "admin");
+
+        for (args, expected) in [
+            (vec!["user", "set-role", "--email", &email, "--role", "root"], "role"),
+            (vec!["user", "set-role", "--email", "nobody@example.com", "--role", "admin"], "no user"),
+        ] {
+            let output = auth_service(&app.db, &args, None, &[]);
+            assert!(!output.status.success(), "{args:?}");
+            let message = stderr(&output);
+            assert!(message.contains(expected), "{args:?}: {message}");
+        }
+    }
+
+    async fn a_deleted_user_cannot_refresh_or_log_in(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let email = email();
+        let tokens = app.register_and_login(&email).await;
+        let output = auth_service(&app.db, &["user", "delete", "--email", &email], None, &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_error(app.post_refresh(&tokens.refresh).await, 401, "invalid_grant").await;
+        assert_error(app.post_login(&email, PASSWORD).await, 401, "invalid_credentials").await;
+        assert_error(app.get_me(&tokens.access).await, 401, "invalid_token").await;
+
+        let again = auth_service(&app.db, &["user", "delete", "--email", &email], None, &[]);
+        assert!(!again.status.success());
+        let message = stderr(&again);
+        assert_eq!(message.trim().lines().count(), 1, "{message}");
+        assert!(message.contains("no user"), "{message}");
     }
 
     async fn migrate_applies_the_schema_and_exits(backend: Backend) {

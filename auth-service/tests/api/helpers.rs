@@ -301,6 +301,13 @@ pub async fn spawn_resource(auth: &TestApp) -> ResourceApp {
 }
 
 pub async fn spawn_resource_for(jwks_url: &str) -> ResourceApp {
+    spawn_resource_with(jwks_url, resource_service::jwks::JwksOptions::default()).await
+}
+
+pub async fn spawn_resource_with(
+    jwks_url: &str,
+    options: resource_service::jwks::JwksOptions,
+) -> ResourceApp {
     init_logging();
     let settings = resource_service::config::Settings {
         bind: "127.0.0.1:0".into(),
@@ -310,7 +317,7 @@ pub async fn spawn_resource_for(jwks_url: &str) -> ResourceApp {
         clock_leeway: Duration::ZERO,
         cors_allowed_origins: Vec::new(),
     };
-    let app = resource_service::startup::Application::build(settings)
+    let app = resource_service::startup::Application::build_with(settings, options)
         .await
         .expect("resource-service starts");
     let address = format!("http://127.0.0.1:{}", app.port());

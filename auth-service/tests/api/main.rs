@@ -7,6 +7,7 @@ mod attacks;
 mod cli;
 mod cross_service;
 mod grace_and_throttling;
+mod keys;
 mod registration_and_login;
 mod rotation;
 mod service;
