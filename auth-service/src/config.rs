@@ -142,7 +142,15 @@ impl Settings {
             login_failure_window: env.duration("LOGIN_FAILURE_WINDOW", "15m")?,
             allow_registration: env.parse("ALLOW_REGISTRATION", true, parse_bool)?,
             cookie_secure: env.parse("COOKIE_SECURE", true, parse_bool)?,
-            cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
+            cors_allowed_origins: env
+                .list("CORS_ALLOWED_ORIGINS")
+                .iter()
+                .map(|origin| shared_claims::normalize_origin(origin))
+                .collect::<Result<_, _>>()
+                .map_err(|e| ConfigError {
+                    variable: "CORS_ALLOWED_ORIGINS",
+                    message: e.to_string(),
+                })?,
             key_reload_interval: Duration::from_secs(30),
             key_retirement_margin: Duration::from_secs(120),
         };
@@ -293,6 +301,8 @@ mod tests {
             ("COOKIE_SECURE", "maybe"),
             ("LOGIN_MAX_FAILURES", "0"),
             ("SESSION_MAX_TTL", "0s"),
+            ("CORS_ALLOWED_ORIGINS", "https://app.example.com/login"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)]).expect_err(value);

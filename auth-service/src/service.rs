@@ -250,8 +250,9 @@ pub async fn login(
 /// The lockout key and window of one login attempt.
 #[derive(Debug, Clone)]
 struct Throttle {
-    /// The normalised email, or the trimmed lower-cased input when it is no
-    /// email at all: unknown and malformed addresses are throttled alike.
+    /// The normalised email; for input that is no email at all, the SHA-256
+    /// of it, so malformed logins are throttled too while arbitrary bytes
+    /// (NUL, 8 KB of junk) never reach a TEXT column.
     email: String,
     client_ip: String,
     now: NaiveDateTime,
@@ -264,8 +265,15 @@ impl Throttle {
     fn new(state: &AppState, email: &str, client: &ClientInfo) -> Self {
         let now = db::now();
         let window = chrono_duration(state.settings.login_failure_window);
+        let key = match Email::parse(email) {
+            Ok(email) => email.as_str().to_owned(),
+            Err(_) => format!(
+                "sha256:{}",
+                tokens::sha256_hex(email.trim().to_lowercase().as_bytes())
+            ),
+        };
         Throttle {
-            email: email.trim().to_lowercase(),
+            email: key,
             client_ip: client.ip.clone().unwrap_or_else(|| "unknown".into()),
             now,
             window_start: now - window,
@@ -433,6 +441,14 @@ pub async fn list_sessions(
         .collect())
 }
 
+/// An id from a path: ids are UUIDs (API.md §1), so anything else names
+/// nothing, and arbitrary bytes never reach a query.
+fn parse_id(raw: &str) -> Result<String, Error> {
+    uuid::Uuid::parse_str(raw)
+        .map(|id| id.to_string())
+        .map_err(|_| Error::NotFound)
+}
+
 /// Ends one of the caller's sessions (`DELETE /auth/sessions/{id}`). Another
 /// user's session is "not found", so ids cannot be probed.
 pub async fn revoke_session(
@@ -440,6 +456,7 @@ pub async fn revoke_session(
     user_id: String,
     session_id: String,
 ) -> Result<(), Error> {
+    let session_id = parse_id(&session_id)?;
     let revoked = db::run(&state.pool, move |conn| {
         db::sessions::revoke_own(conn, &user_id, &session_id, db::now())
     })
@@ -486,6 +503,7 @@ pub async fn change_password(
 /// Sets a user's role (`PUT /admin/users/{id}/role`). Access tokens already
 /// issued keep the old role until they expire; the next refresh carries the new one.
 pub async fn set_role(state: &AppState, user_id: String, role: Role) -> Result<User, Error> {
+    let user_id = parse_id(&user_id)?;
     let row = db::run(&state.pool, move |conn| {
         db::users::set_role(conn, &user_id, role.as_str())
     })

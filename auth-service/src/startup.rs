@@ -4,9 +4,9 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::Logger;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use shared_claims::actix::json_errors;
+use shared_claims::actix::{cors, drop_unmatched_cors_headers, json_errors, request_logger};
 use shared_claims::{Authority, Verifier};
 
 use crate::config::Settings;
@@ -62,6 +62,8 @@ impl Application {
                 state.keys.store(),
             ));
             App::new()
+                .wrap(cors(&state.settings.cors_allowed_origins))
+                .wrap(from_fn(drop_unmatched_cors_headers))
                 .wrap(json_errors())
                 .wrap(request_logger())
                 .app_data(state)
@@ -135,11 +137,4 @@ pub async fn prepare_database(settings: &Settings) -> Result<(DbPool, KeyRing), 
     .map_err(|e| e.to_string())??;
     let keys = KeyRing::from_rows(&crate::service::published_keys(settings, &rows))?;
     Ok((pool, keys))
-}
-
-/// One line per request: method, path (never the query string, where a
-/// careless client might put a token), status, size and latency.
-fn request_logger() -> Logger {
-    Logger::new("%a \"%{route}xi\" %s %b %Dms")
-        .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path()))
 }

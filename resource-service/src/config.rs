@@ -178,33 +178,20 @@ fn check_http_url(var: &'static str, value: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// Origins as browsers send them in `Origin`: scheme, host and port only,
-/// lower-cased, default port dropped, so a later exact comparison works.
+/// Origins as browsers send them in `Origin`, so a later exact comparison works.
 fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
     value
         .split(',')
         .map(str::trim)
         .filter(|origin| !origin.is_empty())
         .map(|origin| {
-            let invalid = || {
+            shared_claims::normalize_origin(origin).map_err(|_| {
                 ConfigError::invalid(
                     CORS_ALLOWED_ORIGINS,
                     origin,
                     "expected origins like https://app.example.com, comma separated",
                 )
-            };
-            let url = Url::parse(origin).map_err(|_| invalid())?;
-            let bare = matches!(url.scheme(), "http" | "https")
-                && url.path() == "/"
-                && url.query().is_none()
-                && url.fragment().is_none()
-                && url.username().is_empty()
-                && url.password().is_none();
-            if bare {
-                Ok(url.origin().ascii_serialization())
-            } else {
-                Err(invalid())
-            }
+            })
         })
         .collect()
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::error::{JsonPayloadError, PayloadError};
-use actix_web::middleware::Logger;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpServer};
-use shared_claims::actix::json_errors;
+use shared_claims::actix::{cors, drop_unmatched_cors_headers, json_errors, request_logger};
 use shared_claims::{Authority, KeyStore, Verifier};
 use tokio::task::JoinHandle;
 
@@ -72,16 +72,14 @@ impl Application {
         // Built once, outside the factory: every worker must share them.
         let authority = web::Data::new(authority);
         let projects = web::Data::new(ProjectStore::default());
+        let origins = settings.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(cors(&origins))
+                .wrap(from_fn(drop_unmatched_cors_headers))
                 .wrap(json_errors())
-                // Outermost, so it logs the final status. Only the path: a
-                // query string could carry a token (RFC 6750 §2.3), and
-                // headers are never logged.
-                .wrap(
-                    Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
-                        .custom_request_replace("method", |req| req.method().to_string()),
-                )
+                // Outermost, so it logs the final status.
+                .wrap(request_logger())
                 .app_data(authority.clone())
                 .app_data(projects.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))

@@ -184,6 +184,77 @@ impl ResponseError for Rejection {
     }
 }
 
+/// Removes the CORS headers that [`cors`] adds even when it did not grant the
+/// request's origin (it still sends `Access-Control-Allow-Credentials`), so
+/// an unlisted origin gets no CORS headers at all. Wrap it outside [`cors`]:
+///
+/// ```
+/// use actix_web::middleware::from_fn;
+/// use shared_claims::actix::{cors, drop_unmatched_cors_headers};
+///
+/// let app = actix_web::App::new()
+///     .wrap(cors(&["https://app.example.com".to_owned()]))
+///     .wrap(from_fn(drop_unmatched_cors_headers));
+/// # let _ = app;
+/// ```
+pub async fn drop_unmatched_cors_headers(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        for name in [
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::ACCESS_CONTROL_MAX_AGE,
+        ] {
+            headers.remove(name);
+        }
+    }
+    Ok(response)
+}
+
+/// The CORS policy of a service whose browser clients live at `origins`
+/// (already normalised with [`crate::normalize_origin`]). Credentials are
+/// allowed, so a page can send the `HttpOnly` refresh cookie; that is why the
+/// origins must be listed one by one, never `*`. Requests from other origins
+/// are served without CORS headers, so browsers refuse them, while clients
+/// that are not browsers are unaffected.
+///
+/// ```
+/// let app = actix_web::App::new()
+///     .wrap(shared_claims::actix::cors(&["https://app.example.com".to_owned()]));
+/// # let _ = app;
+/// ```
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    let policy = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+        .supports_credentials()
+        .block_on_origin_mismatch(false)
+        .max_age(3600);
+    origins
+        .iter()
+        .fold(policy, |policy, origin| policy.allowed_origin(origin))
+}
+
+/// The access log: one line per request with client address, method, path,
+/// status, size and latency. Only the path: a query string could carry a
+/// token (RFC 6750 §2.3), and headers are never logged.
+///
+/// ```
+/// let app = actix_web::App::new().wrap(shared_claims::actix::request_logger());
+/// # let _ = app;
+/// ```
+pub fn request_logger() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new(r#"%a "%{route}xi" %s %b %Dms"#)
+        .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path()))
+}
+
 /// Middleware that gives every 4xx/5xx response without a JSON body the
 /// `{error, error_description}` body of API.md §1. Errors the application
 /// already answered in JSON pass through untouched.

@@ -21,6 +21,7 @@ mod authority;
 mod claims;
 mod error;
 mod keys;
+mod origin;
 mod verify;
 
 #[cfg(feature = "actix")]
@@ -30,4 +31,5 @@ pub use authority::{Authority, KeyRefresher, RefreshFuture};
 pub use claims::{AccessClaims, ParseRoleError, Role, ACCESS_TOKEN_TYPE};
 pub use error::{AuthError, ErrorBody};
 pub use keys::{KeySet, KeyStore};
+pub use origin::{normalize_origin, InvalidOrigin};
 pub use verify::{Verifier, VerifyError};

@@ -6,7 +6,7 @@ use shared_claims::actix::Authenticated;
 use shared_claims::Role;
 
 use crate::error::Error;
-use crate::service::{self, AppState, ClientInfo, TokenGrant};
+use crate::service::{self, AppState, TokenGrant};
 use crate::tokens::RefreshToken;
 
 const REFRESH_COOKIE: &str = "refresh_token";
@@ -34,16 +34,7 @@ pub async fn login(
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, Error> {
     let Credentials { email, password } = body.into_inner();
-    let client = ClientInfo {
-        // The socket's peer, not X-Forwarded-For: a header anyone can set must
-        // not decide which address a login is counted against.
-        ip: req.peer_addr().map(|addr| addr.ip().to_string()),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    };
+    let client = super::client_info(&req);
     let grant = service::login(&state, &email, password, client).await?;
     Ok(token_response(&state, grant))
 }

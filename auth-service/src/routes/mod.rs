@@ -4,9 +4,28 @@ mod admin;
 mod auth;
 mod health;
 mod jwks;
+mod oauth;
 mod sessions;
 
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+
+use crate::service::ClientInfo;
+
+/// Who is logging in, for the session list and the lockout key.
+fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        // The socket's peer, not X-Forwarded-For: a header anyone can set must
+        // not decide which address a login is counted against. Both doors
+        // (/auth/login and /oauth/token) use this, so they share one lockout.
+        ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
 
 /// Registers every route of the auth-service. Each path is a resource, so a
 /// known path with the wrong method answers 405 rather than 404.
@@ -21,6 +40,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/sessions/{id}").route(web::delete().to(sessions::revoke)))
         .service(web::resource("/auth/password").route(web::post().to(sessions::change_password)))
         .service(web::resource("/admin/users/{id}/role").route(web::put().to(admin::set_role)))
+        .service(
+            web::resource("/oauth/token")
+                .app_data(oauth::form_config())
+                .route(web::post().to(oauth::token)),
+        )
+        .service(
+            web::resource("/oauth/revoke")
+                .app_data(oauth::form_config())
+                .route(web::post().to(oauth::revoke)),
+        )
+        .service(
+            web::resource("/.well-known/oauth-authorization-server")
+                .route(web::get().to(oauth::metadata)),
+        )
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
         .service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)));

@@ -6,4 +6,4 @@ mod refresh;
 
 pub use access::mint_access_token;
 pub use keys::{published, KeyRing, SigningKey};
-pub use refresh::{RefreshToken, TokenHash};
+pub use refresh::{sha256_hex, RefreshToken, TokenHash};

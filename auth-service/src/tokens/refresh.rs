@@ -34,7 +34,7 @@ impl RefreshToken {
         // A plain, unsalted SHA-256 is right here (unlike for passwords): the
         // input has 256 bits of entropy, so there is nothing to brute-force,
         // and the hash must be deterministic to be looked up.
-        TokenHash(hex(&Sha256::digest(self.0.as_bytes())))
+        TokenHash(sha256_hex(self.0.as_bytes()))
     }
 }
 
@@ -55,11 +55,12 @@ impl TokenHash {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// The SHA-256 of `input`, hex-encoded.
+pub fn sha256_hex(input: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
+    Sha256::digest(input)
         .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        .fold(String::with_capacity(64), |mut out, b| {
             let _ = write!(out, "{b:02x}");
             out
         })

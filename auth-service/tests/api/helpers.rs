@@ -308,8 +308,16 @@ pub async fn spawn_resource_with(
     jwks_url: &str,
     options: resource_service::jwks::JwksOptions,
 ) -> ResourceApp {
+    spawn_resource_configured(jwks_url, options, |_| {}).await
+}
+
+pub async fn spawn_resource_configured(
+    jwks_url: &str,
+    options: resource_service::jwks::JwksOptions,
+    configure: impl FnOnce(&mut resource_service::config::Settings),
+) -> ResourceApp {
     init_logging();
-    let settings = resource_service::config::Settings {
+    let mut settings = resource_service::config::Settings {
         bind: "127.0.0.1:0".into(),
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
@@ -317,6 +325,7 @@ pub async fn spawn_resource_with(
         clock_leeway: Duration::ZERO,
         cors_allowed_origins: Vec::new(),
     };
+    configure(&mut settings);
     let app = resource_service::startup::Application::build_with(settings, options)
         .await
         .expect("resource-service starts");

@@ -5,9 +5,13 @@ mod helpers;
 
 mod attacks;
 mod cli;
+mod cors;
 mod cross_service;
 mod grace_and_throttling;
+mod hostile;
 mod keys;
+mod logs;
+mod oauth;
 mod registration_and_login;
 mod rotation;
 mod service;

@@ -1,0 +1,263 @@
+//! The standard OAuth 2 door to the same engine as `/auth/*` (API.md §3):
+//! the token endpoint (RFC 6749 §4.3 password grant, §6 refresh), revocation
+//! (RFC 7009) and server metadata (RFC 8414). Users, sessions, rotation, reuse
+//! detection and the login lockout are [`crate::service`]'s; this module only
+//! speaks the RFCs' form bodies and error format.
+
+use actix_web::error::{PayloadError, UrlencodedError};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+use shared_claims::ErrorBody;
+
+use crate::error::Error;
+use crate::service::{self, AppState, TokenGrant};
+use crate::startup::MAX_BODY_BYTES;
+use crate::tokens::RefreshToken;
+
+/// A failure of the OAuth endpoints, answered as RFC 6749 §5.2 says: 400 with
+/// `{error, error_description}`. What the RFC has no code for (the lockout,
+/// an unavailable database, a bug) keeps the crate's own answer.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// 400 `invalid_request`: a missing, empty or repeated parameter, or a
+    /// body that is no form at all.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 400 `invalid_grant`: wrong credentials, or a refresh token that is
+    /// unknown, used, expired or revoked (where `/auth/refresh` says 401).
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    /// 400 `unsupported_grant_type`.
+    #[error("grant_type must be password or refresh_token")]
+    UnsupportedGrantType,
+    /// 415 `unsupported_media_type`: RFC 6749 §4.3.2 and RFC 7009 §2.1 want
+    /// `application/x-www-form-urlencoded`.
+    #[error("the request body must be application/x-www-form-urlencoded")]
+    UnsupportedMediaType,
+    /// Passed through as the crate maps it: 413, 429 with `Retry-After`, 503, 500.
+    #[error(transparent)]
+    Engine(Error),
+}
+
+impl From<Error> for OAuthError {
+    fn from(e: Error) -> Self {
+        match e {
+            // RFC 6749 §5.2: bad resource owner credentials are an invalid grant.
+            Error::InvalidCredentials => OAuthError::InvalidGrant("invalid username or password"),
+            Error::InvalidGrant => {
+                OAuthError::InvalidGrant("the refresh token is invalid, expired or revoked")
+            }
+            Error::InvalidRequest(description) => OAuthError::InvalidRequest(description),
+            other => OAuthError::Engine(other),
+        }
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            OAuthError::Engine(e) => e.status_code(),
+            OAuthError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            OAuthError::InvalidRequest(_)
+            | OAuthError::InvalidGrant(_)
+            | OAuthError::UnsupportedGrantType => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let code = match self {
+            OAuthError::Engine(e) => return e.error_response(),
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::UnsupportedMediaType => "unsupported_media_type",
+        };
+        HttpResponse::build(self.status_code())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(ErrorBody::new(code, error_description(&self.to_string())))
+    }
+}
+
+/// RFC 6749 §5.2 allows only `%x20-21 / %x23-5B / %x5D-7E` in
+/// `error_description`; a parser's message may quote anything.
+fn error_description(text: &str) -> String {
+    text.chars()
+        .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
+        .collect()
+}
+
+/// The form extractor's settings for the OAuth endpoints: API.md §1's body
+/// limit, and its failures in the JSON error format instead of actix's text.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .error_handler(form_error)
+}
+
+fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    let err = match err {
+        UrlencodedError::Overflow { .. } | UrlencodedError::Payload(PayloadError::Overflow) => {
+            OAuthError::Engine(Error::PayloadTooLarge)
+        }
+        UrlencodedError::ContentType => OAuthError::UnsupportedMediaType,
+        // serde rejects a repeated field, which RFC 6749 §3.1 forbids.
+        UrlencodedError::Parse(e) => OAuthError::InvalidRequest(format!("invalid form body: {e}")),
+        other => OAuthError::InvalidRequest(format!("invalid form body: {other}")),
+    };
+    err.into()
+}
+
+/// The token request of RFC 6749 §4.3.2 and §6. Other parameters, such as the
+/// `client_id` a public client sends (§2.3, §3.2.1) or `scope`, are ignored.
+#[derive(Deserialize)]
+pub struct TokenRequest {
+    grant_type: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    refresh_token: Option<String>,
+}
+
+/// `POST /oauth/token`.
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<TokenRequest>,
+) -> Result<HttpResponse, OAuthError> {
+    let form = form.into_inner();
+    let grant = match required(form.grant_type, "grant_type")?.as_str() {
+        "password" => {
+            let username = required(form.username, "username")?;
+            let password = required(form.password, "password")?;
+            service::login(&state, &username, password, super::client_info(&req)).await?
+        }
+        "refresh_token" => {
+            let presented = required(form.refresh_token, "refresh_token")?;
+            service::refresh(&state, RefreshToken::presented(presented)).await?
+        }
+        _ => return Err(OAuthError::UnsupportedGrantType),
+    };
+    Ok(token_response(&grant))
+}
+
+/// The revocation request of RFC 7009 §2.1. `token_type_hint` is not read:
+/// the server MAY ignore it, and every token is looked up as a refresh token
+/// anyway (an access token hashes to nothing stored).
+#[derive(Deserialize)]
+pub struct RevokeRequest {
+    token: Option<String>,
+}
+
+/// `POST /oauth/revoke`.
+pub async fn revoke(
+    state: web::Data<AppState>,
+    form: web::Form<RevokeRequest>,
+) -> Result<HttpResponse, OAuthError> {
+    let token = required(form.into_inner().token, "token")?;
+    // RFC 7009 §2.2: 200 whether or not the token was known, so the answer
+    // tells nothing about which tokens exist. An access token is a stateless
+    // JWT and stays valid until it expires (API.md §3).
+    service::logout(&state, RefreshToken::presented(token)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    let issuer = state.settings.issuer.as_str();
+    let base = issuer.trim_end_matches('/');
+    HttpResponse::Ok().json(Metadata {
+        // §3.3: identical to the issuer the client expects (and to the
+        // tokens' `iss`), so it is not normalised.
+        issuer,
+        token_endpoint: format!("{base}/oauth/token"),
+        revocation_endpoint: format!("{base}/oauth/revoke"),
+        jwks_uri: format!("{base}/.well-known/jwks.json"),
+        // Stated, because omitting it means `authorization_code` and `implicit` (§2).
+        grant_types_supported: &["password", "refresh_token"],
+        // Required by §2; there is no authorization endpoint, so no response type.
+        response_types_supported: &[],
+        // Public clients only; omitting these would mean `client_secret_basic`.
+        token_endpoint_auth_methods_supported: &["none"],
+        revocation_endpoint_auth_methods_supported: &["none"],
+    })
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    issuer: &'a str,
+    token_endpoint: String,
+    revocation_endpoint: String,
+    jwks_uri: String,
+    grant_types_supported: &'static [&'static str],
+    response_types_supported: &'static [&'static str],
+    token_endpoint_auth_methods_supported: &'static [&'static str],
+    revocation_endpoint_auth_methods_supported: &'static [&'static str],
+}
+
+/// A parameter that must be there. RFC 6749 §3.1: a parameter without a
+/// value counts as omitted.
+fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| OAuthError::InvalidRequest(format!("missing parameter: {name}")))
+}
+
+/// RFC 6749 §5.1. No cookie: this door is for clients that hold their tokens.
+#[derive(Serialize)]
+struct TokenResponse<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: &'a str,
+}
+
+fn token_response(grant: &TokenGrant) -> HttpResponse {
+    HttpResponse::Ok()
+        // RFC 6749 §5.1: a response with tokens must not be cached.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(TokenResponse {
+            access_token: &grant.access_token,
+            token_type: "Bearer",
+            expires_in: grant.expires_in,
+            refresh_token: grant.refresh_token.expose(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_descriptions_keep_only_the_characters_rfc_6749_allows() {
+        assert_eq!(error_description("bad \"q\"\\é\n `x`"), "bad q `x`");
+    }
+
+    #[test]
+    fn engine_errors_become_rfc_6749_codes_or_pass_through() {
+        assert_eq!(
+            OAuthError::from(Error::InvalidCredentials).status_code(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            OAuthError::from(Error::InvalidGrant).status_code(),
+            StatusCode::BAD_REQUEST
+        );
+        let locked = OAuthError::from(Error::TooManyAttempts { retry_after: 7 }).error_response();
+        assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            locked
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"7"[..])
+        );
+        assert_eq!(
+            OAuthError::from(Error::Unavailable("down".into())).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}
