@@ -13,14 +13,14 @@ use crate::both_backends;
 use crate::cli::database_url;
 use crate::helpers::*;
 
-struct Process {
+pub struct Process {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Process {
     /// Starts a binary and waits for the log line naming its port.
-    fn start(program: &str, env: &[(&str, String)], port_after: &str) -> (Process, u16) {
+    pub fn start(program: &str, env: &[(&str, String)], port_after: &str) -> (Process, u16) {
         let mut command = Command::new(program);
         command
             .env("RUST_LOG", "trace")
@@ -72,7 +72,32 @@ impl Process {
         (Process { child, lines }, port)
     }
 
-    fn stop(mut self) -> Vec<String> {
+    /// Sends SIGTERM, as a container runtime does on stop.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().expect("lock").clone()
+    }
+
+    pub fn stop(mut self) -> Vec<String> {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
@@ -82,6 +107,19 @@ impl Process {
         let lines = self.lines.lock().expect("lock").clone();
         lines
     }
+}
+
+/// The resource-service binary, which `cargo test --workspace` builds for its
+/// own integration tests.
+pub fn resource_service_binary() -> String {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/resource-service");
+    assert!(
+        path.exists(),
+        "build the resource-service binary first ({})",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
 }
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> reqwest::Response {
@@ -102,11 +140,8 @@ both_backends! {
             "listening on ",
         );
         let auth_url = format!("http://127.0.0.1:{auth_port}");
-        let resource_bin = env!("CARGO_MANIFEST_DIR").replace("auth-service", "target/debug/resource-service");
-        let resource_bin = std::path::Path::new(&resource_bin);
-        assert!(resource_bin.exists(), "build the resource-service binary first ({})", resource_bin.display());
         let (resource, resource_port) = Process::start(
-            resource_bin.to_str().expect("path"),
+            &resource_service_binary(),
             &[
                 ("RESOURCE_BIND", "127.0.0.1:0".into()),
                 ("AUTH_JWKS_URL", format!("{auth_url}/.well-known/jwks.json")),
