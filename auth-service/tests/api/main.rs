@@ -15,5 +15,5 @@ mod oauth;
 mod registration_and_login;
 mod rotation;
 mod service;
-mod shutdown;
 mod sessions;
+mod shutdown;
