@@ -48,13 +48,27 @@ impl DatabaseUrl {
 }
 
 fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let url = match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             let user = userinfo.split(':').next().unwrap_or_default();
             format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
         }
         _ => url.to_owned(),
+    };
+    // libpq also takes the password as a query parameter.
+    match url.split_once('?') {
+        Some((base, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", query.join("&"))
+        }
+        None => url,
     }
 }
 
@@ -173,7 +187,56 @@ impl Settings {
                 });
             }
         }
+        // Timestamps are computed as now + duration; a century is far past
+        // any sensible setting and far from the calendar's overflow.
+        let century = Duration::from_secs(100 * 365 * 86_400);
+        let bounded = [
+            ("ACCESS_TOKEN_TTL", self.access_token_ttl),
+            ("REFRESH_TOKEN_TTL", self.refresh_token_ttl),
+            ("REFRESH_REUSE_GRACE", self.refresh_reuse_grace),
+            ("SESSION_MAX_TTL", self.session_max_ttl),
+            ("LOGIN_FAILURE_WINDOW", self.login_failure_window),
+        ];
+        for (variable, value) in bounded {
+            if value > century {
+                return Err(ConfigError {
+                    variable,
+                    message: "must be at most 100 years".into(),
+                });
+            }
+        }
         Ok(())
+    }
+}
+
+impl Settings {
+    /// The effective configuration on one line, as `VARIABLE=value` pairs in
+    /// API.md §5's order, durations in humantime form, the database URL
+    /// without its password: logged at start so an operator sees what the
+    /// service runs with.
+    pub fn summary(&self) -> String {
+        // "1s 500ms" as "1s500ms": one word, and humantime still reads it.
+        let d = |d: Duration| humantime::format_duration(d).to_string().replace(' ', "");
+        [
+            ("AUTH_BIND", self.bind.clone()),
+            ("DATABASE_URL", self.database.redacted()),
+            ("AUTH_ISSUER", self.issuer.clone()),
+            ("TOKEN_AUDIENCE", self.audience.clone()),
+            ("ACCESS_TOKEN_TTL", d(self.access_token_ttl)),
+            ("REFRESH_TOKEN_TTL", d(self.refresh_token_ttl)),
+            ("REFRESH_REUSE_GRACE", d(self.refresh_reuse_grace)),
+            ("SESSION_MAX_TTL", d(self.session_max_ttl)),
+            ("BCRYPT_COST", self.bcrypt_cost.to_string()),
+            ("LOGIN_MAX_FAILURES", self.login_max_failures.to_string()),
+            ("LOGIN_FAILURE_WINDOW", d(self.login_failure_window)),
+            ("ALLOW_REGISTRATION", self.allow_registration.to_string()),
+            ("COOKIE_SECURE", self.cookie_secure.to_string()),
+            ("CORS_ALLOWED_ORIGINS", self.cors_allowed_origins.join(",")),
+        ]
+        .iter()
+        .map(|(variable, value)| format!("{variable}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 }
 
@@ -303,6 +366,8 @@ mod tests {
             ("SESSION_MAX_TTL", "0s"),
             ("CORS_ALLOWED_ORIGINS", "https://app.example.com/login"),
             ("CORS_ALLOWED_ORIGINS", "*"),
+            ("SESSION_MAX_TTL", "1000000y"),
+            ("REFRESH_REUSE_GRACE", "200y"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)]).expect_err(value);
@@ -316,11 +381,50 @@ mod tests {
         let pg = settings(&[("DATABASE_URL", "postgres://u:secret@db/auth")]).expect("pg");
         assert!(matches!(pg.database, DatabaseUrl::Postgres(_)));
         assert_eq!(pg.database.redacted(), "postgres://u:***@db/auth");
+        let in_query = settings(&[(
+            "DATABASE_URL",
+            "postgres://db/auth?user=u&password=secret&sslmode=require",
+        )])
+        .expect("pg");
+        assert_eq!(
+            in_query.database.redacted(),
+            "postgres://db/auth?user=u&password=***&sslmode=require"
+        );
         let lite = settings(&[("DATABASE_URL", "sqlite:///tmp/x.db")]).expect("sqlite");
         assert_eq!(
             lite.database,
             DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
         );
+    }
+
+    #[test]
+    fn the_summary_names_every_variable_without_the_password() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://u:hunter2@db/auth"),
+            ("REFRESH_TOKEN_TTL", "7d"),
+            ("REFRESH_REUSE_GRACE", "1500ms"),
+        ])
+        .expect("valid");
+        let line = s.summary();
+        for variable in [
+            "AUTH_BIND=127.0.0.1:8080",
+            "DATABASE_URL=postgres://u:***@db/auth",
+            "AUTH_ISSUER=",
+            "TOKEN_AUDIENCE=",
+            "ACCESS_TOKEN_TTL=15m",
+            "REFRESH_TOKEN_TTL=7days",
+            "REFRESH_REUSE_GRACE=1s500ms",
+            "SESSION_MAX_TTL=30days",
+            "BCRYPT_COST=12",
+            "LOGIN_MAX_FAILURES=5",
+            "LOGIN_FAILURE_WINDOW=15m",
+            "ALLOW_REGISTRATION=true",
+            "COOKIE_SECURE=true",
+            "CORS_ALLOWED_ORIGINS=",
+        ] {
+            assert!(line.contains(variable), "{variable} in {line}");
+        }
+        assert!(!line.contains("hunter2"), "{line}");
     }
 
     #[test]
