@@ -2,7 +2,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::cache::{Verified, VerifiedTokens};
 use crate::{AccessClaims, AuthError, KeyStore, Verifier, VerifyError};
+
+/// How many verified tokens an [`Authority`] remembers by default: enough for
+/// every active client of a busy instance, about 1 KB each.
+pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 
 /// The future a [`KeyRefresher`] returns.
 pub type RefreshFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -50,6 +55,7 @@ pub struct Authority {
     verifier: Verifier,
     keys: KeyStore,
     refresher: Option<Arc<dyn KeyRefresher>>,
+    verified: Arc<VerifiedTokens>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -76,7 +82,27 @@ impl Authority {
             verifier,
             keys,
             refresher: None,
+            verified: Arc::new(VerifiedTokens::new(DEFAULT_CACHE_CAPACITY)),
         }
+    }
+
+    /// Remembers at most `capacity` verified tokens (0 turns the cache off).
+    /// See [`Authority::verify`] for what a remembered token still goes through.
+    ///
+    /// ```
+    /// # use shared_claims::{Authority, KeyStore, Verifier};
+    /// let a = Authority::new("api", Verifier::new("iss", "aud", std::time::Duration::ZERO), KeyStore::default())
+    ///     .with_cache_capacity(0);
+    /// assert_eq!(a.cached_tokens(), 0);
+    /// ```
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.verified = Arc::new(VerifiedTokens::new(capacity));
+        self
+    }
+
+    /// How many verified tokens are remembered now.
+    pub fn cached_tokens(&self) -> usize {
+        self.verified.len()
     }
 
     /// Adds a refresher, asked once when a token names an unknown `kid`.
@@ -122,17 +148,45 @@ impl Authority {
     }
 
     /// Verifies a bare token, refetching keys once if its `kid` is unknown.
+    ///
+    /// A token verified before is recognised by its exact bytes and skips the
+    /// signature check, but its `exp` and `nbf` are checked again, and its
+    /// key must still be trusted (a key dropped from the JWKS takes its
+    /// tokens with it).
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
-        match self.verifier.verify(token, &self.keys.snapshot()) {
+        let keys = self.keys.snapshot();
+        if let Some(hit) = self.verified.get(token) {
+            if keys.contains(&hit.kid) {
+                self.verifier.check_times(&hit.claims, unix_now())?;
+                return Ok(hit.claims);
+            }
+            self.verified.remove(token);
+        }
+        let outcome = match self.verifier.verify_with_kid(token, &keys) {
             Err(VerifyError::UnknownKey(Some(_))) if self.refresher.is_some() => {
                 if let Some(refresher) = &self.refresher {
                     refresher.refresh().await;
                 }
-                self.verifier.verify(token, &self.keys.snapshot())
+                self.verifier.verify_with_kid(token, &self.keys.snapshot())
             }
             outcome => outcome,
-        }
+        };
+        let (claims, kid) = outcome?;
+        self.verified.insert(
+            token,
+            Verified {
+                claims: claims.clone(),
+                kid: kid.into(),
+            },
+        );
+        Ok(claims)
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1: the

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod authority;
+mod cache;
 mod claims;
 mod error;
 mod keys;
@@ -27,7 +28,7 @@ mod verify;
 #[cfg(feature = "actix")]
 pub mod actix;
 
-pub use authority::{Authority, KeyRefresher, RefreshFuture};
+pub use authority::{Authority, KeyRefresher, RefreshFuture, DEFAULT_CACHE_CAPACITY};
 pub use claims::{AccessClaims, ParseRoleError, Role, ACCESS_TOKEN_TYPE};
 pub use error::{AuthError, ErrorBody};
 pub use keys::{KeySet, KeyStore};

@@ -112,6 +112,15 @@ impl Verifier {
     /// assert_eq!(verifier.verify(hs256, &KeySet::new()), Err(VerifyError::WrongAlgorithm));
     /// ```
     pub fn verify(&self, token: &str, keys: &KeySet) -> Result<AccessClaims, VerifyError> {
+        self.verify_with_kid(token, keys).map(|(claims, _)| claims)
+    }
+
+    /// [`Self::verify`], also returning the id of the key that verified it.
+    pub(crate) fn verify_with_kid(
+        &self,
+        token: &str,
+        keys: &KeySet,
+    ) -> Result<(AccessClaims, String), VerifyError> {
         let header = decode_header(token).map_err(|e| map_error(e.kind()))?;
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(VerifyError::WrongAlgorithm);
@@ -128,12 +137,28 @@ impl Verifier {
             return Err(VerifyError::WrongType);
         }
         let kid = header.kid.ok_or(VerifyError::UnknownKey(None))?;
-        let key = keys
-            .get(&kid)
-            .ok_or_else(|| VerifyError::UnknownKey(Some(kid.clone())))?;
+        let Some(key) = keys.get(&kid) else {
+            return Err(VerifyError::UnknownKey(Some(kid)));
+        };
         decode::<AccessClaims>(token, key, &self.validation)
-            .map(|data| data.claims)
+            .map(|data| (data.claims, kid))
             .map_err(|e| map_error(e.kind()))
+    }
+
+    /// The time checks alone, with the same rules and leeway as
+    /// [`Self::verify`], for claims verified earlier.
+    pub(crate) fn check_times(&self, claims: &AccessClaims, now: i64) -> Result<(), VerifyError> {
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(i64::MAX);
+        if claims.exp < now.saturating_sub(leeway) {
+            return Err(VerifyError::Expired);
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+        {
+            return Err(VerifyError::NotYetValid);
+        }
+        Ok(())
     }
 }
 
