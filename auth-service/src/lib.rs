@@ -16,6 +16,12 @@ pub mod db;
 pub mod domain;
 /// The crate's error type and its HTTP mapping.
 pub mod error;
+/// Prometheus metrics and `GET /metrics`.
+pub mod metrics;
+/// The OpenAPI document (`GET /openapi.json`) and its Swagger UI (`/docs`).
+pub mod openapi;
+/// bcrypt on dedicated low-priority threads.
+pub mod passwords;
 /// HTTP handlers.
 pub mod routes;
 /// The flows: register, login, refresh, logout.

@@ -3,7 +3,6 @@
 
 use std::sync::OnceLock;
 
-use actix_web::web;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use shared_claims::{AccessClaims, Role};
@@ -14,15 +13,16 @@ use crate::db::sessions::Rotation;
 use crate::db::{self, DbPool};
 use crate::domain::{Email, Password};
 use crate::error::Error;
+use crate::metrics::{LoginFailure, Metrics, RefreshOutcome};
+use crate::passwords;
 use crate::tokens::{self, mint_access_token, KeyRing, RefreshToken, SigningKey};
 use diesel::Connection;
 
-/// Longest password bcrypt reads; see [`Password`].
-const BCRYPT_MAX_BYTES: usize = 72;
 /// Longest `User-Agent` kept with a session.
 const USER_AGENT_MAX: usize = 512;
 
-/// What every flow needs: the pool, the settings, the signing keys.
+/// What every flow needs: the pool, the settings, the signing keys, and the
+/// metrics the flows count their outcomes in.
 #[derive(Debug)]
 pub struct AppState {
     /// The database.
@@ -31,25 +31,30 @@ pub struct AppState {
     pub settings: Settings,
     /// The signing keys.
     pub keys: KeyRing,
+    /// This instance's metrics.
+    pub metrics: Metrics,
     dummy_hash: OnceLock<String>,
 }
 
 impl AppState {
     /// Bundles the parts.
-    pub fn new(pool: DbPool, settings: Settings, keys: KeyRing) -> Self {
+    pub fn new(pool: DbPool, settings: Settings, keys: KeyRing, metrics: Metrics) -> Self {
+        metrics.set_signing_keys(keys.store().snapshot().len());
         Self {
             pool,
             settings,
             keys,
+            metrics,
             dummy_hash: OnceLock::new(),
         }
     }
 }
 
 /// A user as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// The user's id.
+    #[schema(format = Uuid)]
     pub id: String,
     /// The normalised email.
     pub email: String,
@@ -111,14 +116,16 @@ pub async fn register(state: &AppState, email: &str, password: String) -> Result
     }
     let email = Email::parse(email)?;
     let password = Password::parse(password)?;
-    create_user(
+    let user = create_user(
         &state.pool,
         state.settings.bcrypt_cost,
         email,
         password,
         Role::User,
     )
-    .await
+    .await?;
+    state.metrics.registered();
+    Ok(user)
 }
 
 /// Creates a user with `role`; also the `user create` command.
@@ -129,7 +136,7 @@ pub async fn create_user(
     password: Password,
     role: Role,
 ) -> Result<User, Error> {
-    let password_hash = web::block(move || bcrypt::hash(password.expose(), cost)).await??;
+    let password_hash = passwords::hash(password, cost).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let row = db::run(pool, move |conn| {
         db::users::insert(
@@ -175,7 +182,10 @@ pub async fn login(
         })
         .await?
     };
-    throttle.check(&failures)?;
+    if let Err(locked) = throttle.check(&failures) {
+        state.metrics.login_failed(LoginFailure::Locked);
+        return Err(locked);
+    }
     let user = match verify_password(state, password, user).await {
         Ok(user) => user,
         Err(Error::InvalidCredentials) => {
@@ -190,6 +200,7 @@ pub async fn login(
                 )
             })
             .await?;
+            state.metrics.login_failed(LoginFailure::InvalidCredentials);
             return Err(Error::InvalidCredentials);
         }
         Err(other) => return Err(other),
@@ -237,14 +248,16 @@ pub async fn login(
         })
         .await?;
     }
-    grant(
+    let granted = grant(
         state,
         User::try_from(user)?,
         &session_id,
         refresh_token,
         now,
         refresh_expires,
-    )
+    )?;
+    state.metrics.login_succeeded();
+    Ok(granted)
 }
 
 /// The lockout key and window of one login attempt.
@@ -304,27 +317,18 @@ async fn verify_password(
     password: String,
     user: Option<UserRow>,
 ) -> Result<UserRow, Error> {
-    let cost = state.settings.bcrypt_cost;
     let dummy = match state.dummy_hash.get() {
         Some(hash) => hash.clone(),
         None => {
-            let hash = web::block(move || bcrypt::hash("not a real password", cost)).await??;
+            let placeholder = Password::parse("not a real password".to_owned())?;
+            let hash = passwords::hash(placeholder, state.settings.bcrypt_cost).await?;
             state.dummy_hash.get_or_init(|| hash).clone()
         }
     };
     let hash = user.as_ref().map_or(dummy, |u| u.password_hash.clone());
-    // bcrypt ignores bytes past the 72nd: refuse longer input instead of
-    // letting it match a stored 72-byte prefix. Still hash, for equal timing.
-    let too_long = password.len() > BCRYPT_MAX_BYTES;
-    let matches = web::block(move || {
-        bcrypt::verify(
-            &password.as_bytes()[..password.len().min(BCRYPT_MAX_BYTES)],
-            &hash,
-        )
-    })
-    .await??;
+    let matches = passwords::verify(password, hash).await?;
     match user {
-        Some(user) if matches && !too_long => Ok(user),
+        Some(user) if matches => Ok(user),
         _ => Err(Error::InvalidCredentials),
     }
 }
@@ -353,19 +357,27 @@ pub async fn refresh(state: &AppState, presented: RefreshToken) -> Result<TokenG
             user,
             session,
             expires_at,
-        } => grant(
-            state,
-            User::try_from(user)?,
-            &session.id,
-            successor,
-            now,
-            expires_at,
-        ),
+        } => {
+            let granted = grant(
+                state,
+                User::try_from(user)?,
+                &session.id,
+                successor,
+                now,
+                expires_at,
+            )?;
+            state.metrics.refreshed(RefreshOutcome::Ok);
+            Ok(granted)
+        }
         Rotation::Reused => {
             log::warn!("refresh token reuse detected: session revoked");
+            state.metrics.refreshed(RefreshOutcome::Reuse);
             Err(Error::InvalidGrant)
         }
-        Rotation::Invalid => Err(Error::InvalidGrant),
+        Rotation::Invalid => {
+            state.metrics.refreshed(RefreshOutcome::Invalid);
+            Err(Error::InvalidGrant)
+        }
     }
 }
 
@@ -399,9 +411,11 @@ pub async fn me(state: &AppState, user_id: String) -> Result<User, Error> {
 }
 
 /// A session as `GET /auth/sessions` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 pub struct SessionView {
     /// The session id (the `sid` of its access tokens).
+    #[schema(format = Uuid)]
     pub id: String,
     /// The login time.
     pub created_at: DateTime<Utc>,
@@ -488,8 +502,7 @@ pub async fn change_password(
         return Err(Error::UnknownUser);
     }
     verify_password(state, current_password, user).await?;
-    let cost = state.settings.bcrypt_cost;
-    let hash = web::block(move || bcrypt::hash(new_password.expose(), cost)).await??;
+    let hash = passwords::hash(new_password, state.settings.bcrypt_cost).await?;
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             db::users::set_password_hash(conn, &user_id, &hash)?;
@@ -531,7 +544,11 @@ pub async fn reload_keys(state: &AppState) -> Result<(), Error> {
     state
         .keys
         .reload(&published_keys(&state.settings, &rows))
-        .map_err(Error::Internal)
+        .map_err(Error::Internal)?;
+    state
+        .metrics
+        .set_signing_keys(state.keys.store().snapshot().len());
+    Ok(())
 }
 
 /// Adds a new signing key (`keys rotate`) and deletes keys that can no longer

@@ -6,12 +6,15 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use shared_claims::actix::{cors, drop_unmatched_cors_headers, json_errors, request_logger};
+use shared_claims::actix::{
+    cors, drop_unmatched_cors_headers, json_errors, request_id, request_logger,
+};
 use shared_claims::{Authority, Verifier};
 
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::json_payload_error;
+use crate::metrics::Metrics;
 use crate::service::AppState;
 use crate::tokens::{KeyRing, SigningKey};
 
@@ -37,6 +40,13 @@ impl Application {
     /// Connects, migrates, loads (or creates) the signing key and binds.
     /// With port 0 in `AUTH_BIND` the OS picks a free port; see [`Self::port`].
     pub async fn build(settings: Settings) -> Result<Self, String> {
+        // First, so the operator sees what was asked for even when the
+        // database is unreachable.
+        log::info!(
+            "auth-service configuration: {} RUST_LOG={}",
+            settings.summary(),
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
+        );
         let (pool, keys) = prepare_database(&settings).await?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("AUTH_BIND: cannot bind {}: {e}", settings.bind))?;
@@ -47,7 +57,9 @@ impl Application {
             settings.database.redacted(),
             settings.issuer
         );
-        let state = web::Data::new(AppState::new(pool, settings, keys));
+        let metrics = Metrics::new().map_err(|e| format!("cannot set up the metrics: {e}"))?;
+        let http_metrics = metrics.http_middleware()?;
+        let state = web::Data::new(AppState::new(pool, settings, keys, metrics));
         let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
         let server = HttpServer::new(move || {
             let state = state.clone();
@@ -65,6 +77,9 @@ impl Application {
                 .wrap(cors(&state.settings.cors_allowed_origins))
                 .wrap(from_fn(drop_unmatched_cors_headers))
                 .wrap(json_errors())
+                .wrap(http_metrics.clone())
+                .wrap(from_fn(request_id))
+                // Outermost, so it logs the final status and the request id.
                 .wrap(request_logger())
                 .app_data(state)
                 .app_data(authority)

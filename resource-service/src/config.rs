@@ -152,6 +152,44 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The effective configuration on one line, as `VARIABLE=value` pairs,
+    /// the leeway in humantime form and any password in the JWKS URL hidden:
+    /// logged at start so an operator sees what the service runs with.
+    pub fn summary(&self) -> String {
+        let jwks_url = without_password(&self.jwks_url);
+        [
+            (RESOURCE_BIND, self.bind.clone()),
+            (AUTH_ISSUER, self.issuer.clone()),
+            (TOKEN_AUDIENCE, self.audience.clone()),
+            (AUTH_JWKS_URL, jwks_url),
+            (
+                CLOCK_LEEWAY,
+                // "1s 500ms" as "1s500ms": one word, and humantime still reads it.
+                humantime::format_duration(self.clock_leeway)
+                    .to_string()
+                    .replace(' ', ""),
+            ),
+            (CORS_ALLOWED_ORIGINS, self.cors_allowed_origins.join(",")),
+        ]
+        .iter()
+        .map(|(variable, value)| format!("{variable}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
+/// `url` with any password in it replaced by `***`, for logs.
+pub(crate) fn without_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// `host:port` with a numeric port. The host itself is resolved only when
 /// binding, where a failure is reported with the address.
 fn check_bind(value: &str) -> Result<(), ConfigError> {
@@ -252,6 +290,24 @@ mod tests {
             s.cors_allowed_origins,
             ["https://a.example.com", "http://localhost:3000"]
         );
+    }
+
+    #[test]
+    fn the_summary_names_every_variable_and_hides_passwords() {
+        let s = settings(&[
+            (AUTH_JWKS_URL, "https://jwks:s3cret@auth.example.com/jwks"),
+            (CLOCK_LEEWAY, "90s"),
+        ])
+        .unwrap();
+        let line = s.summary();
+        for variable in VARIABLES {
+            assert!(
+                line.contains(&format!("{variable}=")),
+                "{variable} in {line}"
+            );
+        }
+        assert!(line.contains("CLOCK_LEEWAY=1m30s"), "{line}");
+        assert!(!line.contains("s3cret"), "{line}");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use shared_claims::{KeyRefresher, KeySet, KeyStore, RefreshFuture};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::metrics::{FetchKind, Metrics};
+
 /// A JWKS holds a handful of keys; anything much bigger is not one, and
 /// reading it whole would let a misbehaving endpoint exhaust memory.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -69,16 +71,24 @@ pub enum FetchError {
 pub struct JwksClient {
     http: reqwest::Client,
     url: String,
+    /// `url` as logs show it: without a password.
+    logged_url: String,
     keys: KeyStore,
     options: JwksOptions,
+    metrics: Metrics,
     /// When the last fetch started. Held across the fetch itself, so callers
     /// arriving meanwhile wait for its result instead of fetching again.
     last_fetch: Mutex<Option<Instant>>,
 }
 
 impl JwksClient {
-    /// A client that fetches `url` into `keys`.
-    pub fn new(url: &str, keys: KeyStore, options: JwksOptions) -> Result<Self, reqwest::Error> {
+    /// A client that fetches `url` into `keys`, counting its fetches in `metrics`.
+    pub fn new(
+        url: &str,
+        keys: KeyStore,
+        options: JwksOptions,
+        metrics: Metrics,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .user_agent(concat!("resource-service/", env!("CARGO_PKG_VERSION")))
@@ -90,8 +100,10 @@ impl JwksClient {
         Ok(Self {
             http,
             url: url.to_owned(),
+            logged_url: crate::config::without_password(url),
             keys,
             options,
+            metrics,
             last_fetch: Mutex::new(None),
         })
     }
@@ -135,17 +147,28 @@ impl JwksClient {
 
     /// Fetches and, on success, replaces the store's keys. The caller holds
     /// `last_fetch`.
-    async fn fetch_into_store(&self, last_fetch: &mut Option<Instant>) -> Result<(), FetchError> {
+    async fn fetch_into_store(
+        &self,
+        kind: FetchKind,
+        last_fetch: &mut Option<Instant>,
+    ) -> Result<(), FetchError> {
         // Counted from the start, and failures count too: an auth-service
         // that is down must not be asked again on every forged token.
         *last_fetch = Some(Instant::now());
-        let keys = self.fetch().await?;
+        let keys = match self.fetch().await {
+            Ok(keys) => keys,
+            Err(e) => {
+                self.metrics.jwks_fetched(kind, None);
+                return Err(e);
+            }
+        };
+        self.metrics.jwks_fetched(kind, Some(keys.len()));
         let mut kids: Vec<&str> = keys.kids().collect();
         kids.sort_unstable();
         log::info!(
             "loaded {} signing key(s) from {}: {kids:?}",
             kids.len(),
-            self.url
+            self.logged_url
         );
         self.keys.replace(keys);
         Ok(())
@@ -158,10 +181,13 @@ impl JwksClient {
         if last_fetch.is_some_and(|at| at.elapsed() < self.options.min_refresh_interval) {
             return;
         }
-        if let Err(e) = self.fetch_into_store(&mut last_fetch).await {
+        if let Err(e) = self
+            .fetch_into_store(FetchKind::Refetch, &mut last_fetch)
+            .await
+        {
             log::warn!(
                 "JWKS refresh from {} failed, keeping the keys held: {}",
-                self.url,
+                self.logged_url,
                 error_chain(&e)
             );
         }
@@ -179,7 +205,10 @@ impl JwksClient {
                 if self.is_ready() {
                     return;
                 }
-                match self.fetch_into_store(&mut last_fetch).await {
+                match self
+                    .fetch_into_store(FetchKind::Initial, &mut last_fetch)
+                    .await
+                {
                     Ok(()) => return,
                     Err(e) => {
                         // Retries go on forever, every few seconds once backed
@@ -193,7 +222,7 @@ impl JwksClient {
                         log::log!(
                             level,
                             "JWKS fetch {attempt} from {} failed, retrying in {delay:?}: {}",
-                            self.url,
+                            self.logged_url,
                             error_chain(&e)
                         );
                     }

@@ -23,6 +23,10 @@ pub mod config;
 pub mod error;
 /// Fetching and refreshing the auth-service's public keys.
 pub mod jwks;
+/// Prometheus metrics and `GET /metrics`.
+pub mod metrics;
+/// The OpenAPI document (`GET /openapi.json`) and its Swagger UI (`/docs`).
+pub mod openapi;
 /// The HTTP handlers.
 pub mod routes;
 /// Binding, wiring and running the server.

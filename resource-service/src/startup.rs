@@ -9,13 +9,16 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpServer};
-use shared_claims::actix::{cors, drop_unmatched_cors_headers, json_errors, request_logger};
+use shared_claims::actix::{
+    cors, drop_unmatched_cors_headers, json_errors, request_id, request_logger,
+};
 use shared_claims::{Authority, KeyStore, Verifier};
 use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::jwks::{JwksClient, JwksOptions};
+use crate::metrics::{count_refused_tokens, Metrics};
 use crate::routes::{self, ProjectStore};
 
 /// The realm named in `WWW-Authenticate` challenges.
@@ -48,14 +51,21 @@ impl Application {
 
     /// [`Application::build`] with other JWKS timings (tests shorten them).
     pub async fn build_with(settings: Settings, jwks: JwksOptions) -> std::io::Result<Self> {
+        log::info!(
+            "resource-service configuration: {} RUST_LOG={}",
+            settings.summary(),
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
+        );
         let listener = TcpListener::bind(&settings.bind).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot bind {}: {e}", settings.bind))
         })?;
         let port = listener.local_addr()?.port();
 
+        let metrics = Metrics::new().map_err(std::io::Error::other)?;
+        let http_metrics = metrics.http_middleware().map_err(std::io::Error::other)?;
         let keys = KeyStore::default();
         let jwks_client = Arc::new(
-            JwksClient::new(&settings.jwks_url, keys.clone(), jwks)
+            JwksClient::new(&settings.jwks_url, keys.clone(), jwks, metrics.clone())
                 .map_err(std::io::Error::other)?,
         );
         let authority = Authority::new(
@@ -72,16 +82,21 @@ impl Application {
         // Built once, outside the factory: every worker must share them.
         let authority = web::Data::new(authority);
         let projects = web::Data::new(ProjectStore::default());
+        let metrics = web::Data::new(metrics);
         let origins = settings.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(cors(&origins))
                 .wrap(from_fn(drop_unmatched_cors_headers))
+                .wrap(from_fn(count_refused_tokens))
                 .wrap(json_errors())
-                // Outermost, so it logs the final status.
+                .wrap(http_metrics.clone())
+                .wrap(from_fn(request_id))
+                // Outermost, so it logs the final status and the request id.
                 .wrap(request_logger())
                 .app_data(authority.clone())
                 .app_data(projects.clone())
+                .app_data(metrics.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(
                     web::JsonConfig::default()

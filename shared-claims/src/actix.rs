@@ -38,7 +38,7 @@ use actix_web::dev::{Payload, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use crate::{AccessClaims, AuthError, Authority, ErrorBody, Role};
 
@@ -232,8 +232,17 @@ pub async fn drop_unmatched_cors_headers(
 pub fn cors(origins: &[String]) -> actix_cors::Cors {
     let policy = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "DELETE"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static(REQUEST_ID_HEADER),
+        ])
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static(REQUEST_ID_HEADER),
+        ])
         .supports_credentials()
         .block_on_origin_mismatch(false)
         .max_age(3600);
@@ -243,16 +252,116 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
 }
 
 /// The access log: one line per request with client address, method, path,
-/// status, size and latency. Only the path: a query string could carry a
-/// token (RFC 6750 §2.3), and headers are never logged.
+/// status, size, latency and the request id. Only the path: a query string
+/// could carry a token (RFC 6750 §2.3), and no other header is logged. Wrap it
+/// outside [`request_id`], whose response header it prints:
 ///
 /// ```
-/// let app = actix_web::App::new().wrap(shared_claims::actix::request_logger());
+/// use actix_web::middleware::from_fn;
+/// use shared_claims::actix::{request_id, request_logger};
+///
+/// let app = actix_web::App::new()
+///     .wrap(from_fn(request_id))
+///     .wrap(request_logger());
 /// # let _ = app;
 /// ```
 pub fn request_logger() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new(r#"%a "%{route}xi" %s %b %Dms"#)
+    actix_web::middleware::Logger::new(r#"%a "%{route}xi" %s %b %Dms request_id=%{x-request-id}o"#)
         .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path()))
+}
+
+/// The header that carries a request's id, in the request (optional) and in
+/// every response.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Longest incoming request id that is kept.
+const REQUEST_ID_MAX_LEN: usize = 64;
+
+/// The id of the request being served, for correlating a client's report
+/// with the log. [`request_id`] puts it in the request's extensions.
+///
+/// ```
+/// use actix_web::http::header::HeaderValue;
+/// use shared_claims::actix::RequestId;
+///
+/// let kept = RequestId::from_header(Some(&HeaderValue::from_static("abc-123_x")));
+/// assert_eq!(kept.as_str(), "abc-123_x");
+/// let replaced = RequestId::from_header(Some(&HeaderValue::from_static("a b")));
+/// assert_eq!(replaced.as_str().len(), 36); // a UUID v4
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// The incoming id if it is a sane token (1 to 64 characters of
+    /// `[A-Za-z0-9_-]`, so it cannot forge log lines or flood them), else a
+    /// new UUID v4.
+    ///
+    /// ```
+    /// use shared_claims::actix::RequestId;
+    /// assert_eq!(RequestId::from_header(None).as_str().len(), 36);
+    /// ```
+    pub fn from_header(value: Option<&HeaderValue>) -> Self {
+        let incoming = value
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_sane_request_id(v));
+        match incoming {
+            Some(id) => RequestId(id.to_owned()),
+            None => RequestId(uuid::Uuid::new_v4().to_string()),
+        }
+    }
+
+    /// The id.
+    ///
+    /// ```
+    /// use shared_claims::actix::RequestId;
+    /// assert!(!RequestId::from_header(None).as_str().is_empty());
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn is_sane_request_id(id: &str) -> bool {
+    (1..=REQUEST_ID_MAX_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Gives every request a [`RequestId`] (the client's `X-Request-Id` when it is
+/// sane, else a new one), stores it in the request's extensions and sends it
+/// back in the response's `X-Request-Id`, error responses included.
+///
+/// ```
+/// use actix_web::middleware::from_fn;
+///
+/// let app = actix_web::App::new().wrap(from_fn(shared_claims::actix::request_id));
+/// # let _ = app;
+/// ```
+pub async fn request_id(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let id = RequestId::from_header(req.headers().get(REQUEST_ID_HEADER));
+    req.extensions_mut().insert(id.clone());
+    // Like actix's `DefaultHeaders`, an `Err` from inside passes through
+    // untouched: the request cannot be kept aside to build a response from it
+    // (routing needs it unshared), and handlers' and middlewares' errors are
+    // responses by the time they get here anyway.
+    let mut response = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(response)
 }
 
 /// Middleware that gives every 4xx/5xx response without a JSON body the

@@ -24,6 +24,11 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 /// assert_eq!(Role::User.to_string(), "user");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "What a user may do; an admin may do everything a user may.")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// An ordinary account.

@@ -12,6 +12,11 @@ use crate::{Role, VerifyError};
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "The body of every non-2xx response.")
+)]
 pub struct ErrorBody {
     /// A stable snake_case code.
     pub error: String,

@@ -15,6 +15,10 @@
 //!     HttpResponse::Ok().json(user.claims())
 //! }
 //! ```
+//!
+//! With the `openapi` feature, [`ErrorBody`] and [`Role`] have OpenAPI schemas
+//! (utoipa), and `openapi::Conventions` adds what every service's document
+//! shares: the bearer scheme and the answers to unknown routes and methods.
 #![forbid(unsafe_code)]
 
 mod authority;
@@ -27,6 +31,8 @@ mod verify;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 
 pub use authority::{Authority, KeyRefresher, RefreshFuture, DEFAULT_CACHE_CAPACITY};
 pub use claims::{AccessClaims, ParseRoleError, Role, ACCESS_TOKEN_TYPE};

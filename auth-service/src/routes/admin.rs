@@ -1,16 +1,42 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use shared_claims::actix::Authenticated;
-use shared_claims::Role;
+use shared_claims::{ErrorBody, Role};
+use utoipa::ToSchema;
 
 use crate::error::Error;
-use crate::service::{self, AppState};
+use crate::service::{self, AppState, User};
 
-#[derive(Deserialize)]
+/// The body of `PUT /admin/users/{id}/role`.
+#[derive(Deserialize, ToSchema)]
 pub struct RoleChange {
     role: Role,
 }
 
+/// Sets a user's role; it shows in their next access token, at their next refresh.
+#[utoipa::path(
+    put,
+    path = "/admin/users/{id}/role",
+    operation_id = "set_role",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user id.")),
+    request_body = RoleChange,
+    responses(
+        (status = 200, description = "The user, with the new role.", body = User),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body or an unknown role."),
+        (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
+            (`invalid_token`).", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+        )),
+        (status = 403, body = ErrorBody, description = "`insufficient_role`: the caller is not an admin."),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such user."),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn set_role(
     state: web::Data<AppState>,
     user: Authenticated,

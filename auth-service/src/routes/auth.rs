@@ -3,22 +3,46 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use shared_claims::actix::Authenticated;
-use shared_claims::Role;
+use shared_claims::{ErrorBody, Role};
+use utoipa::ToSchema;
 
 use crate::error::Error;
-use crate::service::{self, AppState, TokenGrant};
+use crate::service::{self, AppState, TokenGrant, User};
 use crate::tokens::RefreshToken;
 
 const REFRESH_COOKIE: &str = "refresh_token";
 /// The cookie goes only to the refresh and logout endpoints, never to others.
 const REFRESH_COOKIE_PATH: &str = "/auth";
 
-#[derive(Deserialize)]
+/// An email and a password, to register or to log in.
+#[derive(Deserialize, ToSchema)]
 pub struct Credentials {
+    /// Trimmed and lower-cased before it is stored or compared.
+    #[schema(example = "ada@example.com")]
     email: String,
+    /// 8 characters to 72 bytes.
+    #[schema(example = "correct horse battery")]
     password: String,
 }
 
+/// Creates an account with the `user` role.
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    operation_id = "register",
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The account.", body = User),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (a malformed body, a missing field), \
+            `invalid_email`, or `weak_password` (under 8 characters or over 72 bytes)."),
+        (status = 403, body = ErrorBody, description = "`registration_disabled` (`ALLOW_REGISTRATION=false`)."),
+        (status = 409, body = ErrorBody, description = "`email_taken`."),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn register(
     state: web::Data<AppState>,
     body: web::Json<Credentials>,
@@ -28,6 +52,36 @@ pub async fn register(
     Ok(HttpResponse::Created().json(user))
 }
 
+/// Logs in.
+///
+/// Starts a session and answers with a token pair, the refresh token also in
+/// an `HttpOnly` cookie for browsers. After `LOGIN_MAX_FAILURES` failed
+/// logins for one email from one address, that address is locked out for
+/// `LOGIN_FAILURE_WINDOW`.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    operation_id = "login",
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "A new session's tokens.", body = TokenResponse, headers(
+            ("Cache-Control" = String, description = "`no-store`: the body carries tokens."),
+            ("Set-Cookie" = String, description = "`refresh_token=<token>; HttpOnly; SameSite=Strict; \
+                Path=/auth; Max-Age=<refresh_expires_in>`, plus `Secure` unless `COOKIE_SECURE=false`."),
+        )),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body or a missing field."),
+        (status = 401, body = ErrorBody, description = "`invalid_credentials`: an unknown email or a wrong \
+            password, told apart nowhere."),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
+        (status = 429, body = ErrorBody, description = "`too_many_attempts`: this email is locked out from \
+            this address, even with the right password.", headers(
+            ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
+        )),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -39,6 +93,34 @@ pub async fn login(
     Ok(token_response(&state, grant))
 }
 
+/// Rotates a refresh token.
+///
+/// The presented refresh token is marked used and a new pair is issued for the same session. Presenting a used token again (reuse)
+/// revokes the whole session, unless within `REFRESH_REUSE_GRACE`.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    operation_id = "refresh",
+    tag = "auth",
+    request_body(content = Option<RefreshBody>, description = "Optional: without it, the `refresh_token` \
+        cookie is used. When both are there, the body wins."),
+    params(
+        ("refresh_token" = Option<String>, Cookie, description = "The refresh token, when the body has none."),
+    ),
+    responses(
+        (status = 200, description = "The session's new tokens.", body = TokenResponse, headers(
+            ("Cache-Control" = String, description = "`no-store`: the body carries tokens."),
+            ("Set-Cookie" = String, description = "The new `refresh_token` cookie."),
+        )),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: no refresh token at all, or a malformed body."),
+        (status = 401, body = ErrorBody, description = "`invalid_grant`: the refresh token is unknown, expired, \
+            revoked or used (reuse, which revokes the session).", headers(
+            ("Set-Cookie" = String, description = "Clears the `refresh_token` cookie."),
+        )),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -60,6 +142,29 @@ pub async fn refresh(
     }
 }
 
+/// Logs out.
+///
+/// Revokes the session of the presented refresh token. Idempotent;
+/// access tokens already issued stay valid until they expire.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    operation_id = "logout",
+    tag = "auth",
+    request_body(content = Option<RefreshBody>, description = "Optional: without it, the `refresh_token` \
+        cookie is used. When both are there, the body wins."),
+    params(
+        ("refresh_token" = Option<String>, Cookie, description = "The refresh token, when the body has none."),
+    ),
+    responses(
+        (status = 204, description = "Logged out (also when the token was unknown or absent).", headers(
+            ("Set-Cookie" = String, description = "Clears the `refresh_token` cookie."),
+        )),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body."),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -73,6 +178,25 @@ pub async fn logout(
         .finish())
 }
 
+/// Revokes every session of the caller.
+#[utoipa::path(
+    post,
+    path = "/auth/logout-all",
+    operation_id = "logout_all",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the user is revoked.", headers(
+            ("Set-Cookie" = String, description = "Clears the `refresh_token` cookie."),
+        )),
+        (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
+            (`invalid_token`).", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+        )),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn logout_all(
     state: web::Data<AppState>,
     user: Authenticated,
@@ -83,13 +207,33 @@ pub async fn logout_all(
         .finish())
 }
 
+/// The caller's account.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    operation_id = "me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account the access token is for.", body = User),
+        (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
+            (`invalid_token`, also when its user no longer exists).", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+        )),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn me(state: web::Data<AppState>, user: Authenticated) -> Result<HttpResponse, Error> {
     let user = service::me(&state, user.into_claims().sub).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /auth/refresh` and `POST /auth/logout`.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RefreshRequest)]
 struct RefreshBody {
+    /// The refresh token; when absent or empty, the cookie's is used.
     refresh_token: Option<String>,
 }
 
@@ -111,18 +255,28 @@ fn presented_refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<Refr
         .map(RefreshToken::presented))
 }
 
-#[derive(Serialize)]
+/// The token response of `/auth/login` and `/auth/refresh`.
+#[derive(Serialize, ToSchema)]
 struct TokenResponse<'a> {
+    /// An EdDSA-signed JWT (`typ: at+jwt`), for `Authorization: Bearer`.
     access_token: &'a str,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer", pattern = "^Bearer$")]
     token_type: &'static str,
+    /// Seconds until the access token expires.
     expires_in: u64,
+    /// An opaque token for `/auth/refresh`, single use.
     refresh_token: &'a str,
+    /// Seconds until the refresh token expires.
     refresh_expires_in: u64,
+    /// Whom the tokens are for.
     user: TokenUser<'a>,
 }
 
-#[derive(Serialize)]
+/// The user of a token response.
+#[derive(Serialize, ToSchema)]
 struct TokenUser<'a> {
+    #[schema(format = Uuid)]
     id: &'a str,
     email: &'a str,
     role: Role,

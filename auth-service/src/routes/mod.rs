@@ -1,11 +1,12 @@
 //! HTTP handlers: parse, call [`crate::service`], map the result.
 
-mod admin;
-mod auth;
-mod health;
-mod jwks;
-mod oauth;
-mod sessions;
+// pub(crate): the OpenAPI document (crate::openapi) names their handlers.
+pub(crate) mod admin;
+pub(crate) mod auth;
+pub(crate) mod health;
+pub(crate) mod jwks;
+pub(crate) mod oauth;
+pub(crate) mod sessions;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
@@ -30,7 +31,9 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
 /// Registers every route of the auth-service. Each path is a resource, so a
 /// known path with the wrong method answers 405 rather than 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/auth/register").route(web::post().to(auth::register)))
+    cfg.service(crate::openapi::swagger_ui())
+        .service(crate::openapi::docs_redirect())
+        .service(web::resource("/auth/register").route(web::post().to(auth::register)))
         .service(web::resource("/auth/login").route(web::post().to(auth::login)))
         .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
         .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
@@ -56,5 +59,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
         .service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/metrics").route(web::get().to(crate::metrics::metrics)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)));
 }

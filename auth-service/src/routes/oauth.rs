@@ -9,6 +9,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use shared_claims::ErrorBody;
+use utoipa::ToSchema;
 
 use crate::error::Error;
 use crate::service::{self, AppState, TokenGrant};
@@ -111,15 +112,52 @@ fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
 
 /// The token request of RFC 6749 §4.3.2 and §6. Other parameters, such as the
 /// `client_id` a public client sends (§2.3, §3.2.1) or `scope`, are ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = OAuthTokenRequest)]
 pub struct TokenRequest {
+    /// `password` (with `username` and `password`) or `refresh_token` (with `refresh_token`).
+    #[schema(example = "password")]
     grant_type: Option<String>,
+    /// The email, for `grant_type=password`.
     username: Option<String>,
+    /// For `grant_type=password`.
     password: Option<String>,
+    /// For `grant_type=refresh_token`; rotated as by `POST /auth/refresh`.
     refresh_token: Option<String>,
 }
 
-/// `POST /oauth/token`.
+/// The OAuth 2 token endpoint.
+///
+/// `POST /oauth/token`: the token endpoint of RFC 6749 for a public client,
+/// with the resource owner password grant (§4.3) and the refresh grant (§6).
+/// The same users, sessions, rotation and lockout as `/auth/login` and
+/// `/auth/refresh`.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    operation_id = "oauth_token",
+    tag = "oauth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "RFC 6749 §5.1.", body = TokenResponse, headers(
+            ("Cache-Control" = String, description = "`no-store`: the body carries tokens."),
+            ("Pragma" = String, description = "`no-cache`."),
+        )),
+        (status = 400, body = ErrorBody, description = "RFC 6749 §5.2: `invalid_request` (a missing, empty or \
+            repeated parameter), `invalid_grant` (wrong credentials, or a refresh token that is unknown, \
+            used, expired or revoked) or `unsupported_grant_type`.", headers(
+            ("Cache-Control" = String, description = "`no-store`."),
+        )),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not \
+            `application/x-www-form-urlencoded`."),
+        (status = 429, body = ErrorBody, description = "`too_many_attempts`: this username is locked out from \
+            this address, as for `/auth/login`.", headers(
+            ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
+        )),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -144,12 +182,44 @@ pub async fn token(
 /// The revocation request of RFC 7009 §2.1. `token_type_hint` is not read:
 /// the server MAY ignore it, and every token is looked up as a refresh token
 /// anyway (an access token hashes to nothing stored).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = OAuthRevokeRequest)]
 pub struct RevokeRequest {
+    /// The token to revoke: a refresh token revokes its session.
     token: Option<String>,
+    /// `refresh_token` or `access_token`; not needed, and not read.
+    #[serde(default)]
+    #[schema(example = "refresh_token")]
+    #[expect(
+        dead_code,
+        reason = "RFC 7009 §2.1 lets the server ignore it; it is here to be documented"
+    )]
+    token_type_hint: Option<String>,
 }
 
-/// `POST /oauth/revoke`.
+/// Revokes a token.
+///
+/// `POST /oauth/revoke`: token revocation (RFC 7009).
+#[utoipa::path(
+    post,
+    path = "/oauth/revoke",
+    operation_id = "oauth_revoke",
+    tag = "oauth",
+    request_body(content = RevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Always, whether or not the token was known (RFC 7009 §2.2). An access \
+            token stays valid until it expires.", headers(
+            ("Cache-Control" = String, description = "`no-store`."),
+        )),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: `token` is missing.", headers(
+            ("Cache-Control" = String, description = "`no-store`."),
+        )),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not \
+            `application/x-www-form-urlencoded`."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     form: web::Form<RevokeRequest>,
@@ -164,7 +234,16 @@ pub async fn revoke(
         .finish())
 }
 
+/// The authorization server's metadata.
+///
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    operation_id = "oauth_metadata",
+    tag = "discovery",
+    responses((status = 200, description = "RFC 8414 authorization server metadata.", body = Metadata))
+)]
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     let issuer = state.settings.issuer.as_str();
     let base = issuer.trim_end_matches('/');
@@ -185,15 +264,26 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     })
 }
 
-#[derive(Serialize)]
+/// RFC 8414 §2 authorization server metadata.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AuthorizationServerMetadata)]
 struct Metadata<'a> {
+    /// `AUTH_ISSUER`, as the tokens' `iss`.
     issuer: &'a str,
     token_endpoint: String,
     revocation_endpoint: String,
     jwks_uri: String,
+    /// `password` and `refresh_token`.
+    #[schema(value_type = Vec<String>)]
     grant_types_supported: &'static [&'static str],
+    /// Empty: there is no authorization endpoint.
+    #[schema(value_type = Vec<String>)]
     response_types_supported: &'static [&'static str],
+    /// `none`: public clients only.
+    #[schema(value_type = Vec<String>)]
     token_endpoint_auth_methods_supported: &'static [&'static str],
+    /// `none`: public clients only.
+    #[schema(value_type = Vec<String>)]
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
 }
 
@@ -206,11 +296,17 @@ fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
 }
 
 /// RFC 6749 §5.1. No cookie: this door is for clients that hold their tokens.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = OAuthTokenResponse)]
 struct TokenResponse<'a> {
+    /// An EdDSA-signed JWT (`typ: at+jwt`).
     access_token: &'a str,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer", pattern = "^Bearer$")]
     token_type: &'static str,
+    /// Seconds until the access token expires.
     expires_in: u64,
+    /// An opaque, single-use refresh token.
     refresh_token: &'a str,
 }
 

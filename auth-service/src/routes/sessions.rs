@@ -1,16 +1,54 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use shared_claims::actix::Authenticated;
+use shared_claims::ErrorBody;
+use utoipa::ToSchema;
 
 use crate::error::Error;
-use crate::service::{self, AppState};
+use crate::service::{self, AppState, SessionView};
 
+/// The caller's active sessions.
+#[utoipa::path(
+    get,
+    path = "/auth/sessions",
+    operation_id = "list_sessions",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Active sessions only; `current` marks the caller's own.", body = Vec<SessionView>),
+        (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
+            (`invalid_token`).", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+        )),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn list(state: web::Data<AppState>, user: Authenticated) -> Result<HttpResponse, Error> {
     let claims = user.into_claims();
     let sessions = service::list_sessions(&state, claims.sub, claims.sid).await?;
     Ok(HttpResponse::Ok().json(sessions))
 }
 
+/// Revokes one of the caller's sessions.
+#[utoipa::path(
+    delete,
+    path = "/auth/sessions/{id}",
+    operation_id = "revoke_session",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The session id.")),
+    responses(
+        (status = 204, description = "The session is revoked."),
+        (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
+            (`invalid_token`).", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+        )),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such session, or another user's."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     user: Authenticated,
@@ -20,12 +58,34 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /auth/password`.
+#[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
+    /// The password now.
     current_password: String,
+    /// 8 characters to 72 bytes.
     new_password: String,
 }
 
+/// Changes the caller's password; every *other* session is revoked.
+#[utoipa::path(
+    post,
+    path = "/auth/password",
+    operation_id = "change_password",
+    tag = "sessions",
+    security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; the caller's other sessions are revoked."),
+        (status = 400, body = ErrorBody, description = "`weak_password`, or `invalid_request` (a malformed body)."),
+        (status = 401, body = ErrorBody, description = "`invalid_credentials` (the current password is wrong), \
+            or no access token (`unauthorized`) or a refused one (`invalid_token`), which come with \
+            `WWW-Authenticate`."),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+    )
+)]
 pub async fn change_password(
     state: web::Data<AppState>,
     user: Authenticated,

@@ -12,6 +12,8 @@ mod hostile;
 mod keys;
 mod logs;
 mod oauth;
+mod observability;
+mod openapi;
 mod registration_and_login;
 mod rotation;
 mod service;

@@ -5,24 +5,46 @@ use std::time::{Duration, SystemTime};
 use actix_web::HttpResponse;
 use serde::Serialize;
 use shared_claims::actix::Authenticated;
-use shared_claims::Role;
+use shared_claims::{ErrorBody, Role};
+use utoipa::ToSchema;
 
 /// The body of `GET /api/me`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Me<'a> {
     /// The user's id.
+    #[schema(format = Uuid)]
     pub sub: &'a str,
     /// The user's email when the token was issued.
     pub email: &'a str,
     /// The user's role when the token was issued.
     pub role: Role,
     /// The session the token belongs to.
+    #[schema(format = Uuid)]
     pub sid: &'a str,
     /// When the token expires, RFC 3339 (API.md §1: times in bodies).
+    #[schema(format = DateTime)]
     pub exp: String,
 }
 
+/// Who the bearer of the token is.
+///
 /// `GET /api/me`: the verified token's subject, nothing looked up.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    operation_id = "me",
+    tag = "api",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Who the access token is for, from its claims.", body = Me),
+        (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
+            (`invalid_token`: malformed, badly signed, expired, not yet valid, of the wrong type, or \
+            for another issuer or audience).", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"resource-service\"`, with \
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+        )),
+    )
+)]
 pub async fn me(user: Authenticated) -> HttpResponse {
     let claims = user.claims();
     HttpResponse::Ok().json(Me {

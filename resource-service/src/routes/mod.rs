@@ -24,6 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(method_not_allowed("GET")),
     )
     .service(
+        web::resource("/metrics")
+            .route(web::get().to(crate::metrics::metrics))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
         web::resource("/api/me")
             .route(web::get().to(me::me))
             .default_service(method_not_allowed("GET")),
@@ -38,7 +43,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/projects/{id}")
             .route(web::delete().to(projects::delete))
             .default_service(method_not_allowed("DELETE")),
-    );
+    )
+    .service(crate::openapi::swagger_ui())
+    .service(crate::openapi::docs_redirect());
 }
 
 /// The fallback of a resource whose path matched but whose method did not.

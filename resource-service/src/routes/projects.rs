@@ -5,19 +5,21 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use shared_claims::actix::Authenticated;
-use shared_claims::Role;
+use shared_claims::{ErrorBody, Role};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 
 /// A project as stored and as answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Project {
     /// Its id, a random UUID.
     pub id: Uuid,
     /// Its name, trimmed, 1 to [`ProjectName::MAX_CHARS`] characters.
     pub name: String,
     /// The creator's user id (the token's `sub`).
+    #[schema(format = Uuid)]
     pub owner: String,
 }
 
@@ -84,18 +86,60 @@ impl ProjectStore {
 }
 
 /// The body of `POST /api/projects`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewProject {
-    /// The wanted name, checked by [`ProjectName::parse`].
+    /// The wanted name: trimmed, then 1 to 200 characters.
+    #[schema(example = "Apollo")]
     pub name: String,
 }
 
+/// Lists the projects.
+///
 /// `GET /api/projects`: every project.
+#[utoipa::path(
+    get,
+    path = "/api/projects",
+    operation_id = "list_projects",
+    tag = "projects",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every project, oldest first.", body = Vec<Project>),
+        (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
+            (`invalid_token`: malformed, badly signed, expired, not yet valid, of the wrong type, or \
+            for another issuer or audience).", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"resource-service\"`, with \
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+        )),
+    )
+)]
 pub async fn list(_user: Authenticated, store: web::Data<ProjectStore>) -> HttpResponse {
     HttpResponse::Ok().json(store.list())
 }
 
+/// Creates a project.
+///
 /// `POST /api/projects`: creates a project owned by the caller.
+#[utoipa::path(
+    post,
+    path = "/api/projects",
+    operation_id = "create_project",
+    tag = "projects",
+    security(("bearer" = [])),
+    request_body = NewProject,
+    responses(
+        (status = 201, description = "The new project.", body = Project),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body, a missing \
+            field, or a name that is blank or over 200 characters."),
+        (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
+            (`invalid_token`: malformed, badly signed, expired, not yet valid, of the wrong type, or \
+            for another issuer or audience).", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"resource-service\"`, with \
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+        )),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
+    )
+)]
 pub async fn create(
     user: Authenticated,
     store: web::Data<ProjectStore>,
@@ -111,7 +155,28 @@ pub async fn create(
     Ok(HttpResponse::Created().json(project))
 }
 
+/// Deletes a project.
+///
 /// `DELETE /api/projects/{id}`: admins only.
+#[utoipa::path(
+    delete,
+    path = "/api/projects/{id}",
+    operation_id = "delete_project",
+    tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The project id.")),
+    responses(
+        (status = 204, description = "The project is deleted."),
+        (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
+            (`invalid_token`: malformed, badly signed, expired, not yet valid, of the wrong type, or \
+            for another issuer or audience).", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"resource-service\"`, with \
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+        )),
+        (status = 403, body = ErrorBody, description = "`insufficient_role`: the caller is not an admin."),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such project."),
+    )
+)]
 pub async fn delete(
     user: Authenticated,
     store: web::Data<ProjectStore>,

@@ -1,0 +1,260 @@
+//! Prometheus metrics, served at `GET /metrics` in the text format.
+//!
+//! Each [`Metrics`] owns its registry instead of using the process-global
+//! one: a test process runs many auth-services at once, and each must count
+//! only its own events (and registering a name twice in one registry fails).
+//!
+//! `/metrics` needs no token, like `/healthz`: operators should let only their
+//! scraper reach it (keep it off the public listener or block it at the proxy),
+//! since it tells how many logins fail and which routes are busy.
+
+use actix_web::{web, HttpResponse};
+use actix_web_prom::{
+    ActixMetricsConfiguration, LabelsConfiguration, PrometheusMetrics, PrometheusMetricsBuilder,
+};
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+use crate::service::AppState;
+
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// Unknown email or wrong password (401).
+    InvalidCredentials,
+    /// Too many failures for this email from this address (429).
+    Locked,
+}
+
+impl LoginFailure {
+    const ALL: [LoginFailure; 2] = [LoginFailure::InvalidCredentials, LoginFailure::Locked];
+
+    fn label(self) -> &'static str {
+        match self {
+            LoginFailure::InvalidCredentials => "invalid_credentials",
+            LoginFailure::Locked => "locked",
+        }
+    }
+}
+
+/// How a refresh ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// A new pair was issued.
+    Ok,
+    /// Unknown, expired, revoked or superseded token.
+    Invalid,
+    /// An already-used token: the session was revoked.
+    Reuse,
+}
+
+impl RefreshOutcome {
+    const ALL: [RefreshOutcome; 3] = [
+        RefreshOutcome::Ok,
+        RefreshOutcome::Invalid,
+        RefreshOutcome::Reuse,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            RefreshOutcome::Ok => "ok",
+            RefreshOutcome::Invalid => "invalid",
+            RefreshOutcome::Reuse => "reuse",
+        }
+    }
+}
+
+/// The registry of one auth-service and the handles of its domain counters.
+/// Clones share the same series.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    logins: IntCounter,
+    login_failures: IntCounterVec,
+    lockouts: IntCounter,
+    refreshes: IntCounterVec,
+    reuse_detected: IntCounter,
+    registrations: IntCounter,
+    signing_keys: IntGauge,
+}
+
+impl Metrics {
+    /// A fresh registry with every domain series at zero, so dashboards and
+    /// alerts see them before the first event.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let logins = IntCounter::new("auth_logins_total", "Successful logins (both doors).")?;
+        let login_failures = IntCounterVec::new(
+            Opts::new(
+                "auth_login_failures_total",
+                "Refused logins, by reason: invalid_credentials (401) or locked (429).",
+            ),
+            &["reason"],
+        )?;
+        let lockouts = IntCounter::new(
+            "auth_lockouts_total",
+            "Logins answered 429 too_many_attempts because the email was locked for the address.",
+        )?;
+        let refreshes = IntCounterVec::new(
+            Opts::new(
+                "auth_refreshes_total",
+                "Refresh-token rotations, by outcome: ok, invalid or reuse.",
+            ),
+            &["outcome"],
+        )?;
+        let reuse_detected = IntCounter::new(
+            "auth_refresh_reuse_detected_total",
+            "Reuses of a rotated refresh token; each revoked its session.",
+        )?;
+        let registrations = IntCounter::new(
+            "auth_registrations_total",
+            "Accounts created through POST /auth/register.",
+        )?;
+        let signing_keys = IntGauge::new(
+            "auth_signing_keys",
+            "Signing keys published in the JWKS by this instance.",
+        )?;
+        for reason in LoginFailure::ALL {
+            login_failures.with_label_values(&[reason.label()]);
+        }
+        for outcome in RefreshOutcome::ALL {
+            refreshes.with_label_values(&[outcome.label()]);
+        }
+        registry.register(Box::new(logins.clone()))?;
+        registry.register(Box::new(login_failures.clone()))?;
+        registry.register(Box::new(lockouts.clone()))?;
+        registry.register(Box::new(refreshes.clone()))?;
+        registry.register(Box::new(reuse_detected.clone()))?;
+        registry.register(Box::new(registrations.clone()))?;
+        registry.register(Box::new(signing_keys.clone()))?;
+        Ok(Self {
+            registry,
+            logins,
+            login_failures,
+            lockouts,
+            refreshes,
+            reuse_detected,
+            registrations,
+            signing_keys,
+        })
+    }
+
+    /// A login opened a session.
+    pub fn login_succeeded(&self) {
+        self.logins.inc();
+    }
+
+    /// A login was refused; a lockout is counted as such too.
+    pub fn login_failed(&self, reason: LoginFailure) {
+        self.login_failures
+            .with_label_values(&[reason.label()])
+            .inc();
+        if reason == LoginFailure::Locked {
+            self.lockouts.inc();
+        }
+    }
+
+    /// A refresh ended; reuse is counted as a detection too.
+    pub fn refreshed(&self, outcome: RefreshOutcome) {
+        self.refreshes.with_label_values(&[outcome.label()]).inc();
+        if outcome == RefreshOutcome::Reuse {
+            self.reuse_detected.inc();
+        }
+    }
+
+    /// A user registered.
+    pub fn registered(&self) {
+        self.registrations.inc();
+    }
+
+    /// How many signing keys are published now.
+    pub fn set_signing_keys(&self, count: usize) {
+        self.signing_keys
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// The middleware that counts and times every request in this registry,
+    /// labelled by route pattern (`/auth/sessions/{id}`, never the raw path)
+    /// and status. Paths no route matches share one label, so probing random
+    /// URLs cannot create series.
+    pub fn http_middleware(&self) -> Result<PrometheusMetrics, String> {
+        http_middleware(&self.registry)
+    }
+
+    /// Every series, in the Prometheus text format.
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        render(&self.registry)
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match state.metrics.render() {
+        Ok(text) => HttpResponse::Ok()
+            .content_type(TextEncoder::new().format_type())
+            .body(text),
+        Err(e) => {
+            log::error!("cannot encode the metrics: {e}");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// The label every request that matched no route gets.
+const UNMATCHED_ROUTE: &str = "unmatched";
+
+fn http_middleware(registry: &Registry) -> Result<PrometheusMetrics, String> {
+    PrometheusMetricsBuilder::new("")
+        .registry(registry.clone())
+        .mask_unmatched_patterns(UNMATCHED_ROUTE)
+        .metrics_configuration(
+            ActixMetricsConfiguration::default()
+                .labels(LabelsConfiguration::default().endpoint("route")),
+        )
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP metrics: {e}"))
+}
+
+fn render(registry: &Registry) -> Result<String, prometheus::Error> {
+    let mut buffer = Vec::new();
+    TextEncoder::new().encode(&registry.gather(), &mut buffer)?;
+    String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_series_is_exposed_at_zero() {
+        let metrics = Metrics::new().expect("metrics");
+        let text = metrics.render().expect("render");
+        for line in [
+            "auth_logins_total 0",
+            "auth_login_failures_total{reason=\"invalid_credentials\"} 0",
+            "auth_login_failures_total{reason=\"locked\"} 0",
+            "auth_lockouts_total 0",
+            "auth_refreshes_total{outcome=\"ok\"} 0",
+            "auth_refreshes_total{outcome=\"invalid\"} 0",
+            "auth_refreshes_total{outcome=\"reuse\"} 0",
+            "auth_refresh_reuse_detected_total 0",
+            "auth_registrations_total 0",
+            "auth_signing_keys 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn two_instances_count_apart() {
+        let a = Metrics::new().expect("a");
+        let b = Metrics::new().expect("b");
+        let _ = a.http_middleware().expect("a http");
+        let _ = b.http_middleware().expect("b http");
+        a.refreshed(RefreshOutcome::Reuse);
+        let text = b.render().expect("render");
+        assert!(
+            text.contains("auth_refresh_reuse_detected_total 0"),
+            "{text}"
+        );
+    }
+}

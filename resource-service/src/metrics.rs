@@ -1,0 +1,252 @@
+//! Prometheus metrics, served at `GET /metrics` in the text format.
+//!
+//! Each [`Metrics`] owns its registry instead of using the process-global
+//! one: a test process runs many resource-services at once, and each must
+//! count only its own events (and registering a name twice in one registry
+//! fails).
+//!
+//! `/metrics` needs no token, like `/healthz`: operators should let only their
+//! scraper reach it (keep it off the public listener or block it at the proxy).
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use actix_web_prom::{
+    ActixMetricsConfiguration, LabelsConfiguration, PrometheusMetrics, PrometheusMetricsBuilder,
+};
+use prometheus::{Encoder, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use shared_claims::actix::Rejection;
+use shared_claims::{AuthError, VerifyError};
+
+use crate::error::ApiError;
+
+/// Why the JWKS was fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchKind {
+    /// The start-up fetch (and its retries) that makes the service ready.
+    Initial,
+    /// A refetch for a token whose `kid` is not held.
+    Refetch,
+}
+
+impl FetchKind {
+    const ALL: [FetchKind; 2] = [FetchKind::Initial, FetchKind::Refetch];
+
+    fn label(self) -> &'static str {
+        match self {
+            FetchKind::Initial => "initial",
+            FetchKind::Refetch => "refetch",
+        }
+    }
+}
+
+/// Every reason a token can be refused for: [`VerifyError`]'s variants.
+const REFUSAL_REASONS: [&str; 9] = [
+    "malformed",
+    "wrong_algorithm",
+    "wrong_type",
+    "unknown_key",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "wrong_issuer",
+    "wrong_audience",
+];
+
+/// The label of a refused token's reason: its [`VerifyError`] variant, so the
+/// set stays small and fixed whatever the token held.
+fn refusal_reason(error: &VerifyError) -> &'static str {
+    match error {
+        VerifyError::Malformed => "malformed",
+        VerifyError::WrongAlgorithm => "wrong_algorithm",
+        VerifyError::WrongType => "wrong_type",
+        VerifyError::UnknownKey(_) => "unknown_key",
+        VerifyError::BadSignature => "bad_signature",
+        VerifyError::Expired => "expired",
+        VerifyError::NotYetValid => "not_yet_valid",
+        VerifyError::WrongIssuer => "wrong_issuer",
+        VerifyError::WrongAudience => "wrong_audience",
+    }
+}
+
+/// The registry of one resource-service and the handles of its domain
+/// series. Clones share the same series.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    jwks_fetches: IntCounterVec,
+    tokens_refused: IntCounterVec,
+    keys_held: IntGauge,
+}
+
+impl Metrics {
+    /// A fresh registry with every domain series at zero, so dashboards and
+    /// alerts see them before the first event.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let jwks_fetches = IntCounterVec::new(
+            Opts::new(
+                "resource_jwks_fetches_total",
+                "Fetches of the auth-service's JWKS, by kind (initial or refetch) and outcome (ok or failed).",
+            ),
+            &["kind", "outcome"],
+        )?;
+        let tokens_refused = IntCounterVec::new(
+            Opts::new(
+                "resource_tokens_refused_total",
+                "Access tokens refused with 401 invalid_token, by reason.",
+            ),
+            &["reason"],
+        )?;
+        let keys_held = IntGauge::new(
+            "resource_jwks_keys",
+            "Verification keys held from the auth-service's JWKS.",
+        )?;
+        for kind in FetchKind::ALL {
+            for outcome in ["ok", "failed"] {
+                jwks_fetches.with_label_values(&[kind.label(), outcome]);
+            }
+        }
+        for reason in REFUSAL_REASONS {
+            tokens_refused.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(jwks_fetches.clone()))?;
+        registry.register(Box::new(tokens_refused.clone()))?;
+        registry.register(Box::new(keys_held.clone()))?;
+        Ok(Self {
+            registry,
+            jwks_fetches,
+            tokens_refused,
+            keys_held,
+        })
+    }
+
+    /// A JWKS fetch ended; on success, `keys` is how many keys are now held.
+    pub fn jwks_fetched(&self, kind: FetchKind, keys: Option<usize>) {
+        let outcome = if keys.is_some() { "ok" } else { "failed" };
+        self.jwks_fetches
+            .with_label_values(&[kind.label(), outcome])
+            .inc();
+        if let Some(count) = keys {
+            self.keys_held.set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// A token was refused.
+    pub fn token_refused(&self, error: &VerifyError) {
+        self.tokens_refused
+            .with_label_values(&[refusal_reason(error)])
+            .inc();
+    }
+
+    /// The middleware that counts and times every request in this registry,
+    /// labelled by route pattern (`/api/projects/{id}`, never the raw path)
+    /// and status. Paths no route matches share one label, so probing random
+    /// URLs cannot create series.
+    pub fn http_middleware(&self) -> Result<PrometheusMetrics, String> {
+        PrometheusMetricsBuilder::new("")
+            .registry(self.registry.clone())
+            .mask_unmatched_patterns("unmatched")
+            .metrics_configuration(
+                ActixMetricsConfiguration::default()
+                    .labels(LabelsConfiguration::default().endpoint("route")),
+            )
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP metrics: {e}"))
+    }
+
+    /// Every series, in the Prometheus text format.
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    match metrics.render() {
+        Ok(text) => HttpResponse::Ok()
+            .content_type(TextEncoder::new().format_type())
+            .body(text),
+        Err(e) => {
+            log::error!("cannot encode the metrics: {e}");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// Counts the tokens the [`shared_claims::actix::Authenticated`] extractor
+/// refused, by reason. The extractor decides; its error travels with the
+/// response, so this reads it there instead of re-verifying anything.
+pub async fn count_refused_tokens(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let response = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        let rejection = response.response().error().and_then(|error| {
+            error
+                .as_error::<Rejection>()
+                .or_else(|| match error.as_error::<ApiError>() {
+                    Some(ApiError::Auth(rejection)) => Some(rejection),
+                    _ => None,
+                })
+        });
+        if let Some(AuthError::InvalidToken(cause)) = rejection.map(Rejection::error) {
+            metrics.token_refused(cause);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_label_is_pre_registered() {
+        let errors = [
+            VerifyError::Malformed,
+            VerifyError::WrongAlgorithm,
+            VerifyError::WrongType,
+            VerifyError::UnknownKey(None),
+            VerifyError::BadSignature,
+            VerifyError::Expired,
+            VerifyError::NotYetValid,
+            VerifyError::WrongIssuer,
+            VerifyError::WrongAudience,
+        ];
+        for error in &errors {
+            assert!(
+                REFUSAL_REASONS.contains(&refusal_reason(error)),
+                "{error:?}"
+            );
+        }
+        assert_eq!(errors.len(), REFUSAL_REASONS.len());
+    }
+
+    #[test]
+    fn series_exist_at_zero_and_instances_count_apart() {
+        let a = Metrics::new().expect("a");
+        let b = Metrics::new().expect("b");
+        let _ = a.http_middleware().expect("a http");
+        let _ = b.http_middleware().expect("b http");
+        a.token_refused(&VerifyError::Expired);
+        a.jwks_fetched(FetchKind::Refetch, Some(2));
+        let text = b.render().expect("render");
+        for line in [
+            "resource_tokens_refused_total{reason=\"expired\"} 0",
+            "resource_jwks_fetches_total{kind=\"refetch\",outcome=\"ok\"} 0",
+            "resource_jwks_fetches_total{kind=\"initial\",outcome=\"failed\"} 0",
+            "resource_jwks_keys 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        let text = a.render().expect("render");
+        assert!(text.contains("resource_tokens_refused_total{reason=\"expired\"} 1"));
+        assert!(text.contains("resource_jwks_keys 2"));
+    }
+}

@@ -1,0 +1,104 @@
+//! The real binary at start: one line with the effective configuration (no
+//! secrets), then one access-log line per request with its request id.
+#![expect(clippy::unwrap_used, reason = "a failing test shows the value it got")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use resource_service::config::VARIABLES;
+
+/// Collects what the child prints until `done` holds for a line, or 60 s.
+fn read_until(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, done: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let finished = done(&line);
+                seen.push(line);
+                if finished {
+                    return;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("the awaited line never came: {seen:#?}");
+}
+
+#[tokio::test]
+async fn the_binary_logs_its_configuration_once_then_a_line_per_request() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resource-service"))
+        .env("RESOURCE_BIND", "127.0.0.1:0")
+        // Nothing listens there: the JWKS fetch keeps failing, which is fine.
+        .env(
+            "AUTH_JWKS_URL",
+            "http://jwks-reader:s3cret-pass@127.0.0.1:1/.well-known/jwks.json",
+        )
+        .env("CLOCK_LEEWAY", "90s")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut seen = Vec::new();
+    read_until(&rx, &mut seen, |l| l.contains("listening on port"));
+    let port: u16 = seen
+        .last()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let response = reqwest::Client::new()
+        .get(format!(
+            "http://127.0.0.1:{port}/healthz?access_token=q-secret"
+        ))
+        .header("x-request-id", "startup-test-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-request-id"], "startup-test-7");
+    read_until(&rx, &mut seen, |l| l.contains("request_id=startup-test-7"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let configuration: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.contains("resource-service configuration:"))
+        .collect();
+    assert_eq!(configuration.len(), 1, "{seen:#?}");
+    let line = configuration[0];
+    for variable in VARIABLES.iter().chain(&["RUST_LOG"]) {
+        assert!(
+            line.contains(&format!(" {variable}=")),
+            "{variable} in {line}"
+        );
+    }
+    for expected in [
+        "RESOURCE_BIND=127.0.0.1:0 ",
+        "AUTH_JWKS_URL=http://jwks-reader:***@127.0.0.1:1/.well-known/jwks.json ",
+        "CLOCK_LEEWAY=1m30s ",
+        "RUST_LOG=info",
+    ] {
+        assert!(line.contains(expected), "{expected} in {line}");
+    }
+    let access = seen.last().unwrap();
+    assert!(access.contains("\"GET /healthz\" 200"), "{access}");
+    assert!(access.contains("ms request_id=startup-test-7"), "{access}");
+    assert!(!seen.iter().any(|l| l.contains("s3cret")), "{seen:#?}");
+    assert!(!seen.iter().any(|l| l.contains("q-secret")), "{seen:#?}");
+}

@@ -1,0 +1,151 @@
+//! Access-token signing and verification, one core, no HTTP.
+//!
+//! - `sign`: an RFC 9068 access token signed with EdDSA (jsonwebtoken).
+//! - `verify_cold`: [`Authority::verify`] of a token it has never seen (each
+//!   iteration gets a new one, signed outside the timed part).
+//! - `verify_repeated`: [`Authority::verify`] of the same token again and again.
+//! - `verifier_verify`: the bare [`Verifier::verify`] (no cache, whatever
+//!   `Authority` adds).
+//! - `ed25519_verify`: the signature check alone (ed25519-dalek, key parsed
+//!   once), over a real token's signing input: the floor of any cold
+//!   verification, and the reference of `bench/run`'s cold-verification target.
+//!
+//! `bench/run` reads the medians from `$CRITERION_HOME/<name>/new/estimates.json`.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::Verifier as _;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use shared_claims::{AccessClaims, Authority, KeySet, KeyStore, Role, Verifier, ACCESS_TOKEN_TYPE};
+
+const ISSUER: &str = "http://127.0.0.1:8080";
+const AUDIENCE: &str = "resource-service";
+const KID: &str = "bench-key";
+
+struct Signer {
+    key: ed25519_dalek::SigningKey,
+    encoding: EncodingKey,
+    next: u64,
+}
+
+impl Signer {
+    fn new() -> Self {
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = key.to_pkcs8_der().expect("PKCS#8 encoding");
+        let encoding = EncodingKey::from_ed_der(der.as_bytes());
+        Signer {
+            key,
+            encoding,
+            next: 0,
+        }
+    }
+
+    fn key_set(&self) -> KeySet {
+        let mut keys = KeySet::new();
+        keys.insert_ed25519(KID, &self.key.verifying_key().to_bytes());
+        keys
+    }
+
+    /// A new valid token (distinct `jti`, `sid`, `sub`), as the auth-service makes them.
+    fn token(&mut self) -> String {
+        self.next += 1;
+        let n = self.next;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_secs() as i64;
+        let claims = AccessClaims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: format!("5f0c9d1e-6f43-4c5e-9d7a-{n:012}"),
+            exp: now + 900,
+            iat: now,
+            nbf: None,
+            jti: format!("0b4e7f2a-9a51-4a8e-b0a4-{n:012}"),
+            sid: format!("7d1e8c55-2b5e-4a39-8f02-{n:012}"),
+            role: Role::User,
+            email: "ada@example.com".into(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        header.kid = Some(KID.to_owned());
+        encode(&header, &claims, &self.encoding).expect("signing")
+    }
+}
+
+/// Drives a future that never waits (no key refresher is configured).
+fn ready<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let mut signer = Signer::new();
+    let verifier = Verifier::new(ISSUER, AUDIENCE, Duration::from_secs(30));
+    let keys = signer.key_set();
+    let authority = Authority::new("bench", verifier.clone(), KeyStore::new(keys.clone()));
+
+    c.bench_function("sign", |b| b.iter(|| black_box(signer.token())));
+
+    c.bench_function("verify_cold", |b| {
+        b.iter_batched(
+            || signer.token(),
+            |token| ready(authority.verify(black_box(&token))).expect("valid token"),
+            BatchSize::SmallInput,
+        )
+    });
+
+    let token = signer.token();
+    c.bench_function("verify_repeated", |b| {
+        b.iter(|| ready(authority.verify(black_box(&token))).expect("valid token"))
+    });
+
+    c.bench_function("verifier_verify", |b| {
+        b.iter(|| {
+            verifier
+                .verify(black_box(&token), &keys)
+                .expect("valid token")
+        })
+    });
+
+    let (signing_input, signature) = token.rsplit_once('.').expect("a JWS");
+    let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+    let signature = ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes");
+    let public = signer.key.verifying_key();
+    c.bench_function("ed25519_verify", |b| {
+        b.iter(|| {
+            public
+                .verify(black_box(signing_input.as_bytes()), &signature)
+                .expect("valid signature")
+        })
+    });
+}
+
+fn config() -> Criterion {
+    // Quick: bench/run runs these in every benchmark run.
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = verify;
+    config = config();
+    targets = benches
+}
+criterion_main!(verify);

@@ -1,0 +1,127 @@
+//! What the OpenAPI document of every service shares (API.md §1): the
+//! `bearer` security scheme that protected operations name, the one error
+//! schema [`ErrorBody`], and the reusable answers to a path no route matches
+//! (404) and to a method a path does not take (405), which belong to no
+//! operation of the document.
+//!
+//! ```
+//! use shared_claims::openapi::Conventions;
+//! use utoipa::OpenApi;
+//!
+//! #[derive(OpenApi)]
+//! #[openapi(modifiers(&Conventions))]
+//! struct ApiDoc;
+//!
+//! let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+//! assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+//! assert!(doc["components"]["responses"]["MethodNotAllowed"]["headers"]["Allow"].is_object());
+//! ```
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder, Type};
+use utoipa::openapi::{ObjectBuilder, Response};
+use utoipa::{Modify, PartialSchema, ToSchema};
+
+use crate::ErrorBody;
+
+/// The name of the bearer security scheme, for `security((...))` in
+/// `#[utoipa::path]`: `security(("bearer" = []))`.
+///
+/// ```
+/// assert_eq!(shared_claims::openapi::BEARER, "bearer");
+/// ```
+pub const BEARER: &str = "bearer";
+
+/// The name of the reusable 404 response in `components.responses`.
+///
+/// ```
+/// assert_eq!(shared_claims::openapi::NOT_FOUND, "NotFound");
+/// ```
+pub const NOT_FOUND: &str = "NotFound";
+
+/// The name of the reusable 405 response in `components.responses`.
+///
+/// ```
+/// assert_eq!(shared_claims::openapi::METHOD_NOT_ALLOWED, "MethodNotAllowed");
+/// ```
+pub const METHOD_NOT_ALLOWED: &str = "MethodNotAllowed";
+
+/// A [`Modify`] that adds the conventions of API.md §1 to a document: the
+/// bearer scheme (an EdDSA-signed JWT access token), the [`ErrorBody`]
+/// schema, and the [`NOT_FOUND`] and [`METHOD_NOT_ALLOWED`] responses.
+///
+/// ```
+/// use utoipa::{Modify, OpenApi};
+///
+/// #[derive(OpenApi)]
+/// struct Empty;
+///
+/// let mut doc = Empty::openapi();
+/// shared_claims::openapi::Conventions.modify(&mut doc);
+/// let components = doc.components.unwrap();
+/// assert!(components.schemas.contains_key("ErrorBody"));
+/// assert!(components.responses.contains_key("NotFound"));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from the auth-service (`POST /auth/login`, \
+                         `POST /auth/refresh` or `POST /oauth/token`): a JWT signed \
+                         with EdDSA, `typ: at+jwt`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components
+            .schemas
+            .entry(ErrorBody::name().into_owned())
+            .or_insert_with(ErrorBody::schema);
+        components.responses.insert(
+            NOT_FOUND.to_owned(),
+            error_response(
+                "No route matches the path: `not_found`. Applies to every path this \
+                 document does not list.",
+            )
+            .into(),
+        );
+        let mut method_not_allowed = error_response(
+            "The path exists but does not take this method: `method_not_allowed`. \
+             Applies to every method a path of this document does not list.",
+        );
+        method_not_allowed.headers.insert(
+            "Allow".to_owned(),
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some("The methods the path takes (RFC 9110 §15.5.6)."))
+                .build()
+                .into(),
+        );
+        components
+            .responses
+            .insert(METHOD_NOT_ALLOWED.to_owned(), method_not_allowed.into());
+    }
+}
+
+/// A response whose body is an [`ErrorBody`].
+fn error_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(ErrorBody::name())))
+                .build(),
+        )
+        .build()
+}
