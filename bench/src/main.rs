@@ -1,0 +1,1728 @@
+//! The benchmark harness behind `bench/run`.
+//!
+//! In one run on one machine it measures the limits (an actix-web "hello"
+//! server, `pgbench -N`, one bcrypt hash, criterion's Ed25519 verify), drives
+//! both services with wrk over 127.0.0.1, samples each server's CPU
+//! (/proc/PID/stat) and peak RSS (VmHWM in /proc/PID/status, reset before each
+//! scenario), and writes the table as JSON and as `bench/RESULTS.md`.
+
+mod http;
+mod report;
+mod sys;
+mod wrk;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::report::{Check, Results, Row};
+
+const AUTH_PG: &str = "127.0.0.1:18080";
+const RESOURCE: &str = "127.0.0.1:18081";
+const HELLO: &str = "127.0.0.1:18082";
+const AUTH_SQLITE: &str = "127.0.0.1:18083";
+const STARTUP_PROBE: &str = "127.0.0.1:18084";
+const RESOURCE_PROBE: &str = "127.0.0.1:18085";
+const ISSUER: &str = "http://127.0.0.1:18080";
+
+const FAST_USER: &str = "chains@bench.test";
+const LOGIN_USER: &str = "login@bench.test";
+const PASSWORD: &str = "bench password 1234";
+
+const PG_ADMIN_DB: &str = "postgres";
+const PG_AUTH_DB: &str = "auth_bench";
+const PG_PGBENCH_DB: &str = "pgbench_bench";
+
+/// Command-line options (see `bench/run --help`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Opts {
+    pub sqlite: bool,
+    pub quick: bool,
+    pub duration_s: u64,
+    pub threads: u32,
+    pub connections: u32,
+    pub refresh_connections: u32,
+    pub login_connections: u32,
+    pub cold_tokens: usize,
+    pub bcrypt_cost: u32,
+    pub rust_log: String,
+    pub wait_quiet_min: u64,
+    pub quiet_load: f64,
+    pub skip_criterion: bool,
+    pub perf: bool,
+    #[serde(skip)]
+    pub root: PathBuf,
+    #[serde(skip)]
+    pub bin_dir: PathBuf,
+    #[serde(skip)]
+    pub bench_bin_dir: PathBuf,
+    #[serde(skip)]
+    pub target_dir: PathBuf,
+}
+
+const USAGE: &str = "usage: bench/run [--sqlite] [--quick] [--duration S] [--connections N]
+       [--refresh-connections N] [--login-connections N] [--threads N]
+       [--cold-tokens N] [--bcrypt-cost C] [--rust-log LEVEL]
+       [--wait-quiet MINUTES] [--quiet-load L] [--skip-criterion]
+
+  --sqlite                also run the auth-service scenarios on SQLite
+  --quick                 smoke test: 2 s runs, few tokens, quick criterion
+  --duration S            seconds per measured wrk run (default 10)
+  --connections N         connections for hello and GET /api/me (default 32)
+  --refresh-connections N refresh chains, and pgbench clients (default 8)
+  --login-connections N   concurrent logins (default 8)
+  --threads N             wrk threads (default: the number of cores)
+  --cold-tokens N         distinct access tokens for cold verification (default 160000)
+  --bcrypt-cost C         BCRYPT_COST of the auth-service (default 12)
+  --rust-log LEVEL        RUST_LOG of the services (default info, their default)
+  --wait-quiet MINUTES    first wait (at most this long) until the 1-minute
+                          load average is below --quiet-load (default 0.6)
+  --skip-criterion        reuse the last criterion estimates under bench/out
+  --perf                  also sample each server with `perf record -e cpu-clock`
+                          during every measured run and write bench/PROFILES.md
+                          (the numbers of such a run go to bench/out/, not
+                          RESULTS.md: the sampling costs a little CPU)";
+
+fn parse_opts() -> Result<Opts, String> {
+    let root = std::env::var("BENCH_ROOT")
+        .map(PathBuf::from)
+        .map_err(|_| "BENCH_ROOT is not set: run bench/run".to_owned())?;
+    let target_dir = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    let mut o = Opts {
+        sqlite: false,
+        quick: false,
+        duration_s: 10,
+        threads: cores.max(1),
+        connections: 32,
+        refresh_connections: 8,
+        login_connections: 8,
+        cold_tokens: 160_000,
+        bcrypt_cost: 12,
+        rust_log: "info".into(),
+        wait_quiet_min: 0,
+        quiet_load: 0.6,
+        skip_criterion: false,
+        perf: false,
+        bin_dir: target_dir.join("release"),
+        bench_bin_dir: target_dir.join("release"),
+        root,
+        target_dir,
+    };
+    let mut args = std::env::args().skip(1);
+    let mut explicit_duration = false;
+    let mut explicit_tokens = false;
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
+            v.parse()
+                .map_err(|_| format!("{name}: not a number: {v:?}"))
+        }
+        match arg.as_str() {
+            "--sqlite" => o.sqlite = true,
+            "--quick" => o.quick = true,
+            "--skip-criterion" => o.skip_criterion = true,
+            "--perf" => o.perf = true,
+            "--duration" => {
+                o.duration_s = num("--duration", value("--duration")?)?;
+                explicit_duration = true;
+            }
+            "--connections" => o.connections = num("--connections", value("--connections")?)?,
+            "--refresh-connections" => {
+                o.refresh_connections =
+                    num("--refresh-connections", value("--refresh-connections")?)?
+            }
+            "--login-connections" => {
+                o.login_connections = num("--login-connections", value("--login-connections")?)?
+            }
+            "--threads" => o.threads = num("--threads", value("--threads")?)?,
+            "--cold-tokens" => {
+                o.cold_tokens = num("--cold-tokens", value("--cold-tokens")?)?;
+                explicit_tokens = true;
+            }
+            "--bcrypt-cost" => o.bcrypt_cost = num("--bcrypt-cost", value("--bcrypt-cost")?)?,
+            "--rust-log" => o.rust_log = value("--rust-log")?,
+            "--wait-quiet" => o.wait_quiet_min = num("--wait-quiet", value("--wait-quiet")?)?,
+            "--quiet-load" => o.quiet_load = num("--quiet-load", value("--quiet-load")?)?,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown option {other:?}\n{USAGE}")),
+        }
+    }
+    if o.quick {
+        if !explicit_duration {
+            o.duration_s = 2;
+        }
+        if !explicit_tokens {
+            o.cold_tokens = 4_000;
+        }
+    }
+    if o.threads == 0 || o.connections < o.threads || o.refresh_connections < o.threads {
+        return Err("connections must be at least the number of wrk threads".into());
+    }
+    Ok(o)
+}
+
+fn main() {
+    let opts = match parse_opts() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    match run(&opts) {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Prints a progress line.
+fn say(msg: impl AsRef<str>) {
+    println!("==> {}", msg.as_ref());
+    let _ = std::io::stdout().flush();
+}
+
+/// A service process started by the harness; stopped when dropped.
+struct Service {
+    name: String,
+    child: Child,
+    addr: String,
+}
+
+impl Service {
+    fn spawn(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+        addr: &str,
+        log: &Path,
+    ) -> Result<Self, String> {
+        let log_file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let child = Command::new(program)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::var("HOME").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log_file)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+        Ok(Service {
+            name: name.to_owned(),
+            child,
+            addr: addr.to_owned(),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Polls `path` every millisecond or two until it answers 200.
+    fn wait_ready(&mut self, path: &str, timeout: Duration) -> Result<Duration, String> {
+        let start = Instant::now();
+        loop {
+            if http::is_ready(&self.addr, path) {
+                return Ok(start.elapsed());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "{} exited before it was ready ({status})",
+                    self.name
+                ));
+            }
+            if start.elapsed() > timeout {
+                return Err(format!("{} not ready after {timeout:?}", self.name));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s.
+    fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        sys::signal(self.child.id(), "TERM");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// Where things live during a run.
+struct Ctx {
+    opts: Opts,
+    out: PathBuf,
+    lua: PathBuf,
+    ticks: u64,
+    auth_bin: PathBuf,
+    resource_bin: PathBuf,
+    hello_bin: PathBuf,
+}
+
+impl Ctx {
+    fn base_env(&self) -> Vec<(&'static str, String)> {
+        vec![("RUST_LOG", self.opts.rust_log.clone())]
+    }
+
+    fn auth_env(&self, bind: &str, database_url: &str) -> Vec<(&'static str, String)> {
+        let mut env = self.base_env();
+        env.extend([
+            ("AUTH_BIND", bind.to_owned()),
+            ("DATABASE_URL", database_url.to_owned()),
+            ("AUTH_ISSUER", ISSUER.to_owned()),
+            ("BCRYPT_COST", self.opts.bcrypt_cost.to_string()),
+            ("COOKIE_SECURE", "false".to_owned()),
+        ]);
+        env
+    }
+
+    fn resource_env(&self, bind: &str) -> Vec<(&'static str, String)> {
+        let mut env = self.base_env();
+        env.extend([
+            ("RESOURCE_BIND", bind.to_owned()),
+            ("AUTH_ISSUER", ISSUER.to_owned()),
+            (
+                "AUTH_JWKS_URL",
+                format!("http://{AUTH_PG}/.well-known/jwks.json"),
+            ),
+        ]);
+        env
+    }
+}
+
+/// CPU and memory of one measurement window.
+struct Window {
+    start: Instant,
+    pids: Vec<u32>,
+    ticks: Vec<u64>,
+    pg: HashMap<u32, u64>,
+    harness_children: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct WindowResult {
+    /// Cores used by each watched process (CPU seconds / wall seconds).
+    cores: Vec<f64>,
+    /// Peak RSS of each watched process during the window, in kB.
+    peak_rss_kb: Vec<u64>,
+    db_cores: f64,
+    client_cores: f64,
+}
+
+fn begin(pids: &[u32]) -> Window {
+    for pid in pids {
+        sys::reset_peak_rss(*pid);
+    }
+    Window {
+        start: Instant::now(),
+        pids: pids.to_vec(),
+        ticks: pids
+            .iter()
+            .map(|p| sys::cpu_ticks(*p).map_or(0, |(own, _)| own))
+            .collect(),
+        pg: sys::postgres_ticks(),
+        harness_children: sys::cpu_ticks(std::process::id()).map_or(0, |(_, c)| c),
+    }
+}
+
+fn end(w: Window, ticks_per_s: u64) -> WindowResult {
+    let wall_s = w.start.elapsed().as_secs_f64();
+    let tps = ticks_per_s as f64;
+    let cores = w
+        .pids
+        .iter()
+        .zip(&w.ticks)
+        .map(|(pid, t0)| {
+            let t1 = sys::cpu_ticks(*pid).map_or(*t0, |(own, _)| own);
+            (t1.saturating_sub(*t0)) as f64 / tps / wall_s
+        })
+        .collect();
+    let peak_rss_kb = w
+        .pids
+        .iter()
+        .map(|pid| sys::status_kb(*pid, "VmHWM").unwrap_or(0))
+        .collect();
+    let pg = sys::postgres_delta(&w.pg, &sys::postgres_ticks());
+    let children = sys::cpu_ticks(std::process::id()).map_or(0, |(_, c)| c);
+    WindowResult {
+        cores,
+        peak_rss_kb,
+        db_cores: pg as f64 / tps / wall_s,
+        client_cores: children.saturating_sub(w.harness_children) as f64 / tps / wall_s,
+    }
+}
+
+fn psql(db: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "5432",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qAtc",
+            sql,
+        ])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "psql {sql:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn pg_url(db: &str) -> String {
+    format!("postgres://postgres@127.0.0.1:5432/{db}")
+}
+
+fn recreate_db(db: &str) -> Result<(), String> {
+    psql(
+        PG_ADMIN_DB,
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    )?;
+    psql(PG_ADMIN_DB, &format!("CREATE DATABASE {db}"))?;
+    Ok(())
+}
+
+fn pgbench_bin() -> PathBuf {
+    let debian = PathBuf::from("/usr/lib/postgresql/15/bin/pgbench");
+    if debian.exists() {
+        debian
+    } else {
+        PathBuf::from("pgbench")
+    }
+}
+
+/// Creates a user through the real CLI, with its own bcrypt cost.
+fn create_user(ctx: &Ctx, database_url: &str, email: &str, cost: u32) -> Result<(), String> {
+    let mut child = Command::new(&ctx.auth_bin)
+        .args(["user", "create", "--email", email, "--password-stdin"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("BCRYPT_COST", cost.to_string())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("auth-service user create: {e}"))?;
+    if let Some(stdin) = child.stdin.as_mut() {
+        writeln!(stdin, "{PASSWORD}").map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "auth-service user create --email {email}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+/// Logs in through the real endpoint; returns (access, refresh).
+fn login(addr: &str, email: &str) -> Result<(String, String), String> {
+    let body = format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#);
+    let res = http::request(
+        addr,
+        "POST",
+        "/auth/login",
+        Some(&body),
+        Duration::from_secs(30),
+    )
+    .map_err(|e| format!("login at {addr}: {e}"))?;
+    if res.status != 200 {
+        return Err(format!("login at {addr}: {} {}", res.status, res.body));
+    }
+    let access = http::json_field(&res.body, "access_token").ok_or("no access_token")?;
+    let refresh = http::json_field(&res.body, "refresh_token").ok_or("no refresh_token")?;
+    Ok((access, refresh))
+}
+
+/// `n` fresh sessions' refresh tokens, written one a line to `path`.
+fn session_tokens(addr: &str, n: u32, path: &Path) -> Result<(), String> {
+    let mut lines = String::new();
+    for _ in 0..n {
+        let (_, refresh) = login(addr, FAST_USER)?;
+        lines.push_str(&refresh);
+        lines.push('\n');
+    }
+    fs::write(path, lines).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+/// Runs one measured wrk load against `watched` processes (the first is
+/// the server the row is about).
+fn measure(
+    ctx: &Ctx,
+    spec: &wrk::Spec,
+    watched: &[u32],
+) -> Result<(wrk::Summary, WindowResult), String> {
+    let profile = (!spec.name.contains("warmup") && !spec.name.contains("pilot"))
+        .then(|| {
+            watched
+                .first()
+                .and_then(|pid| Perf::start(ctx, &spec.name, *pid))
+        })
+        .flatten();
+    let w = begin(watched);
+    let running = wrk::start(spec, &ctx.lua, &ctx.out).map_err(|e| format!("wrk: {e}"))?;
+    let summary = running.finish()?;
+    let window = end(w, ctx.ticks);
+    if let Some(p) = profile {
+        p.finish();
+    }
+    Ok((summary, window))
+}
+
+/// One line of `perf report`: padding squeezed, empty trailing columns
+/// dropped, very long (generic) symbol names cut.
+fn tidy_perf_line(line: &str) -> String {
+    let mut parts: Vec<&str> = line
+        .split("  ")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    while parts
+        .last()
+        .is_some_and(|p| p.chars().all(|c| c == '-' || c == ' '))
+    {
+        parts.pop();
+    }
+    let joined = parts.join("  ");
+    if joined.chars().count() > 160 {
+        joined.chars().take(157).collect::<String>() + "..."
+    } else {
+        joined
+    }
+}
+
+/// `perf record` of one server during one run (with `--perf`).
+struct Perf {
+    child: Child,
+    data: PathBuf,
+    report: PathBuf,
+}
+
+impl Perf {
+    fn start(ctx: &Ctx, name: &str, pid: u32) -> Option<Self> {
+        if !ctx.opts.perf {
+            return None;
+        }
+        let dir = ctx.out.join("perf");
+        fs::create_dir_all(&dir).ok()?;
+        let data = dir.join(format!("{name}.data"));
+        let child = Command::new("perf")
+            .args(["record", "-e", "cpu-clock", "-F", "499", "-g", "-p"])
+            .arg(pid.to_string())
+            .arg("-o")
+            .arg(&data)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        // perf needs a moment to attach to every thread.
+        std::thread::sleep(Duration::from_millis(300));
+        Some(Perf {
+            child,
+            data,
+            report: dir.join(format!("{name}.txt")),
+        })
+    }
+
+    fn finish(mut self) {
+        sys::signal(self.child.id(), "INT");
+        let _ = self.child.wait();
+        let mut text = String::new();
+        for (title, args) in [
+            ("by shared object", vec!["--sort", "dso"]),
+            ("by symbol (self time)", vec!["--sort", "dso,symbol"]),
+        ] {
+            let out = Command::new("perf")
+                .arg("report")
+                .arg("-i")
+                .arg(&self.data)
+                .args([
+                    "--stdio",
+                    "--no-children",
+                    "-g",
+                    "none",
+                    "--percent-limit",
+                    "0.7",
+                ])
+                .args(&args)
+                .output();
+            if let Ok(out) = out {
+                text.push_str(&format!("## {title}\n\n"));
+                text.push_str(
+                    &String::from_utf8_lossy(&out.stdout)
+                        .lines()
+                        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                        .map(tidy_perf_line)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+                text.push_str("\n\n");
+            }
+        }
+        let _ = fs::write(&self.report, text);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    id: &str,
+    backend: &str,
+    title: &str,
+    server: &str,
+    spec: &wrk::Spec,
+    s: &wrk::Summary,
+    w: &WindowResult,
+    server_index: usize,
+) -> Row {
+    let mut notes = Vec::new();
+    if s.wrapped > 0 {
+        notes.push(format!(
+            "tokens ran out: {} thread(s) started over (not all requests cold)",
+            s.wrapped
+        ));
+    }
+    if s.starved > 0 {
+        notes.push(format!(
+            "{} requests found no live refresh token (a chain died)",
+            s.starved
+        ));
+    }
+    Row {
+        id: id.to_owned(),
+        backend: backend.to_owned(),
+        title: title.to_owned(),
+        server: server.to_owned(),
+        connections: spec.connections,
+        duration_s: s.duration_us as f64 / 1e6,
+        requests: s.requests,
+        rps: s.rps(),
+        p50_ms: ms(s.latency_us.p50),
+        p90_ms: ms(s.latency_us.p90),
+        p99_ms: ms(s.latency_us.p99),
+        max_ms: ms(s.latency_us.max),
+        raw_p50_ms: s.raw_latency_us.as_ref().map(|r| r.p50 / 1000.0),
+        raw_p99_ms: s.raw_latency_us.as_ref().map(|r| r.p99 / 1000.0),
+        errors: s.error_count(),
+        error_detail: s.errors.clone(),
+        server_cpu_cores: w.cores.get(server_index).copied().unwrap_or(0.0),
+        peak_rss_mb: w.peak_rss_kb.get(server_index).copied().unwrap_or(0) as f64 / 1024.0,
+        db_cpu_cores: (backend == "postgres").then_some(w.db_cores),
+        client_cpu_cores: w.client_cores,
+        notes,
+    }
+}
+
+fn spec(
+    ctx: &Ctx,
+    name: &str,
+    url: String,
+    script: &'static str,
+    connections: u32,
+    duration_s: u64,
+) -> wrk::Spec {
+    wrk::Spec {
+        name: name.to_owned(),
+        url,
+        script,
+        threads: ctx.opts.threads.min(connections),
+        connections,
+        duration_s,
+        timeout_s: 10,
+        headers: Vec::new(),
+        env: Vec::new(),
+        raw: false,
+    }
+}
+
+/// A spec for the auth-service's loads: one connection per wrk thread, so
+/// that each request is timed as the client saw it, too.
+fn timed(mut s: wrk::Spec) -> wrk::Spec {
+    s.threads = s.connections;
+    s.raw = true;
+    s
+}
+
+fn warmup_s(ctx: &Ctx) -> u64 {
+    if ctx.opts.quick {
+        1
+    } else {
+        2
+    }
+}
+
+/// Times `auth-service serve` from spawn to `/readyz` 200 on SQLite: `fresh`
+/// runs start on a new file (migrations and key generation included), the
+/// others on the file the first run migrated.
+fn startup_times(ctx: &Ctx, runs: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let dir = ctx.out.join("startup");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut fresh = Vec::new();
+    let mut migrated = Vec::new();
+    let kept = dir.join("migrated.db");
+    for i in 0..runs * 2 {
+        let is_fresh = i < runs;
+        let db = if is_fresh {
+            dir.join(format!("fresh-{i}.db"))
+        } else {
+            kept.clone()
+        };
+        let url = format!("sqlite://{}", db.display());
+        let env = ctx.auth_env(STARTUP_PROBE, &url);
+        let started = Instant::now();
+        let mut svc = Service::spawn(
+            "auth-service (startup)",
+            &ctx.auth_bin,
+            &["serve"],
+            &env,
+            STARTUP_PROBE,
+            &dir.join(format!("run-{i}.log")),
+        )?;
+        svc.wait_ready("/readyz", Duration::from_secs(30))?;
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        svc.stop();
+        if is_fresh {
+            fresh.push(elapsed);
+            if i == 0 {
+                for ext in ["", "-wal", "-shm"] {
+                    let from = PathBuf::from(format!("{}{ext}", db.display()));
+                    if from.exists() {
+                        let _ = fs::copy(&from, format!("{}{ext}", kept.display()));
+                    }
+                }
+            }
+        } else {
+            migrated.push(elapsed);
+        }
+    }
+    Ok((fresh, migrated))
+}
+
+/// One bcrypt hash at `cost`, timed (median of a few, after one warm-up).
+fn bcrypt_time(cost: u32, runs: usize) -> Result<Vec<f64>, String> {
+    let _ = bcrypt::hash("warm-up password", cost).map_err(|e| e.to_string())?;
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let h = bcrypt::hash(PASSWORD, cost).map_err(|e| e.to_string())?;
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(h);
+    }
+    Ok(times)
+}
+
+/// Runs the criterion benches and reads their estimates (ns per iteration).
+fn criterion(ctx: &Ctx) -> Result<HashMap<String, f64>, String> {
+    let home = ctx.out.join("criterion");
+    if !ctx.opts.skip_criterion {
+        for (package, bench) in [("shared-claims", "verify"), ("auth-service", "tokens")] {
+            say(format!(
+                "criterion: cargo bench -p {package} --bench {bench}"
+            ));
+            let log = ctx.out.join(format!("criterion-{bench}.txt"));
+            let mut args = vec![
+                "bench".to_owned(),
+                "-p".into(),
+                package.into(),
+                "--bench".into(),
+                bench.into(),
+                "--".into(),
+            ];
+            if ctx.opts.quick {
+                args.extend(["--warm-up-time".into(), "0.2".into()]);
+                args.extend(["--measurement-time".into(), "0.5".into()]);
+            }
+            let status = Command::new("cargo")
+                .args(&args)
+                .current_dir(&ctx.opts.root)
+                .env("CARGO_TARGET_DIR", &ctx.opts.target_dir)
+                .env("CRITERION_HOME", &home)
+                .stdin(Stdio::null())
+                .stdout(fs::File::create(&log).map_err(|e| e.to_string())?)
+                .stderr(Stdio::inherit())
+                .status()
+                .map_err(|e| format!("cargo bench: {e}"))?;
+            if !status.success() {
+                return Err(format!(
+                    "cargo bench -p {package} failed; see {}",
+                    log.display()
+                ));
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    let Ok(dir) = fs::read_dir(&home) else {
+        return Ok(out);
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let est = entry.path().join("new").join("estimates.json");
+        let Ok(raw) = fs::read_to_string(&est) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&raw) else {
+            continue;
+        };
+        if let Some(ns) = v
+            .pointer("/median/point_estimate")
+            .and_then(serde_json::Value::as_f64)
+        {
+            out.insert(name, ns);
+        }
+    }
+    Ok(out)
+}
+
+/// pgbench -N (no updates of branches and tellers: one write transaction)
+/// at `clients` for `duration_s`, over TCP like the auth-service.
+fn pgbench(ctx: &Ctx, clients: u32, duration_s: u64) -> Result<report::Pgbench, String> {
+    let bin = pgbench_bin();
+    let dir = ctx.out.join("pgbench");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    recreate_db(PG_PGBENCH_DB)?;
+    let scale = "10";
+    let init = Command::new(&bin)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "5432",
+            "-U",
+            "postgres",
+            "-i",
+            "-q",
+            "-s",
+            scale,
+            PG_PGBENCH_DB,
+        ])
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(dir.join("init.txt")).map_err(|e| e.to_string())?)
+        .status()
+        .map_err(|e| format!("pgbench -i: {e}"))?;
+    if !init.success() {
+        return Err("pgbench -i failed; see bench/out/pgbench/init.txt".into());
+    }
+    let threads = ctx.opts.threads.min(clients).to_string();
+    let w = begin(&[]);
+    let out = Command::new(&bin)
+        .current_dir(&dir)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "5432",
+            "-U",
+            "postgres",
+            "-N",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &threads,
+            "-T",
+            &duration_s.to_string(),
+            "-l",
+            "--log-prefix",
+            "txn",
+            PG_PGBENCH_DB,
+        ])
+        .output()
+        .map_err(|e| format!("pgbench: {e}"))?;
+    let window = end(w, ctx.ticks);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    fs::write(dir.join("pgbench.txt"), &stdout).map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "pgbench failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let tps = stdout
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .ok_or("no tps line in pgbench output")?;
+    let failed = stdout
+        .lines()
+        .find(|l| l.starts_with("number of failed transactions"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    // Per-transaction latencies (µs) from the logs: client txn latency …
+    let mut lat = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("txn.") {
+            continue;
+        }
+        let raw = fs::read_to_string(entry.path()).unwrap_or_default();
+        lat.extend(
+            raw.lines()
+                .filter_map(|l| l.split_whitespace().nth(2)?.parse::<f64>().ok()),
+        );
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let pct = |p: f64| -> f64 {
+        if lat.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((p / 100.0) * (lat.len() as f64 - 1.0)).round() as usize;
+        lat[i.min(lat.len() - 1)] / 1000.0
+    };
+    Ok(report::Pgbench {
+        clients,
+        threads: threads.parse().unwrap_or(1),
+        scale: scale.parse().unwrap_or(10),
+        duration_s,
+        tps,
+        transactions: lat.len() as u64,
+        failed,
+        p50_ms: pct(50.0),
+        p99_ms: pct(99.0),
+        db_cpu_cores: window.db_cores,
+        client_cpu_cores: window.client_cores,
+    })
+}
+
+fn wait_until_quiet(opts: &Opts) -> report::Quiet {
+    let start = Instant::now();
+    let limit = Duration::from_secs(opts.wait_quiet_min * 60);
+    let mut samples = Vec::new();
+    loop {
+        let (one, five, fifteen) = sys::loadavg();
+        samples.push(one);
+        if one < opts.quiet_load || start.elapsed() >= limit {
+            return report::Quiet {
+                waited_s: start.elapsed().as_secs(),
+                threshold: opts.quiet_load,
+                max_wait_min: opts.wait_quiet_min,
+                quiet: one < opts.quiet_load,
+                load_at_start: (one, five, fifteen),
+            };
+        }
+        say(format!(
+            "waiting for a quiet machine: 1-minute load {one:.2} (want < {:.2}); waited {} s of at most {} min",
+            opts.quiet_load,
+            start.elapsed().as_secs(),
+            opts.wait_quiet_min
+        ));
+        std::thread::sleep(Duration::from_secs(30));
+    }
+}
+
+fn collect_tokens(prefix: &Path, threads: u32, dest: &Path) -> Result<usize, String> {
+    let mut all = String::new();
+    let mut n = 0;
+    for t in 0..threads {
+        let raw = fs::read_to_string(format!("{}.{t}", prefix.display())).unwrap_or_default();
+        for line in raw.lines().filter(|l| l.len() > 20) {
+            all.push_str(line);
+            all.push('\n');
+            n += 1;
+        }
+    }
+    fs::write(dest, all).map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
+/// The refresh scenarios (chains, login storm, logins) against one auth-service.
+struct AuthRows {
+    refresh: Row,
+    login: Row,
+    storm_refresh: Row,
+    storm_login: Row,
+}
+
+fn auth_scenarios(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<AuthRows, String> {
+    let o = &ctx.opts;
+    let d = o.duration_s;
+    let url = format!("http://{addr}");
+    let tag = backend;
+
+    // Refresh chains: a warm-up on chains of its own, then the measured run.
+    let warm_tokens = ctx.out.join(format!("{tag}-refresh-warmup.tokens"));
+    session_tokens(addr, o.refresh_connections, &warm_tokens)?;
+    let mut warm = timed(spec(
+        ctx,
+        &format!("{tag}-refresh-warmup"),
+        url.clone(),
+        "refresh.lua",
+        o.refresh_connections,
+        warmup_s(ctx),
+    ));
+    warm.env
+        .push(("BENCH_TOKENS".into(), warm_tokens.display().to_string()));
+    measure(ctx, &warm, &[auth_pid])?;
+
+    let tokens = ctx.out.join(format!("{tag}-refresh.tokens"));
+    session_tokens(addr, o.refresh_connections * 2, &tokens)?;
+    let mut s = timed(spec(
+        ctx,
+        &format!("{tag}-refresh"),
+        url.clone(),
+        "refresh.lua",
+        o.refresh_connections,
+        d,
+    ));
+    s.env
+        .push(("BENCH_TOKENS".into(), tokens.display().to_string()));
+    say(format!("{backend}: POST /auth/refresh, rotation chains"));
+    let (sum, w) = measure(ctx, &s, &[auth_pid])?;
+    let refresh = row(
+        &format!("refresh_{tag}"),
+        backend,
+        "POST /auth/refresh, rotation chains",
+        "auth-service",
+        &s,
+        &sum,
+        &w,
+        0,
+    );
+    println!("{}", refresh.one_line());
+
+    // Logins at the configured cost (one first, so the dummy hash exists).
+    login(addr, LOGIN_USER)?;
+    // Twice as long as the others: a login takes a quarter of a second of
+    // a core, and the hashes still running when wrk stops are lost work, so
+    // a longer run makes that end effect smaller.
+    let mut l = timed(spec(
+        ctx,
+        &format!("{tag}-login"),
+        url.clone(),
+        "login.lua",
+        o.login_connections,
+        d * 2,
+    ));
+    l.timeout_s = 30;
+    l.env.push(("BENCH_EMAIL".into(), LOGIN_USER.into()));
+    l.env.push(("BENCH_PASSWORD".into(), PASSWORD.into()));
+    say(format!(
+        "{backend}: POST /auth/login at BCRYPT_COST={}",
+        o.bcrypt_cost
+    ));
+    let (sum, w) = measure(ctx, &l, &[auth_pid])?;
+    let login_row = row(
+        &format!("login_{tag}"),
+        backend,
+        &format!("POST /auth/login, BCRYPT_COST={}", o.bcrypt_cost),
+        "auth-service",
+        &l,
+        &sum,
+        &w,
+        0,
+    );
+    println!("{}", login_row.one_line());
+
+    // Refresh while logins saturate the CPU: both loads at once.
+    let storm_tokens = ctx.out.join(format!("{tag}-storm.tokens"));
+    session_tokens(addr, o.refresh_connections * 2, &storm_tokens)?;
+    let mut sr = timed(spec(
+        ctx,
+        &format!("{tag}-storm-refresh"),
+        url.clone(),
+        "refresh.lua",
+        o.refresh_connections,
+        d,
+    ));
+    sr.env
+        .push(("BENCH_TOKENS".into(), storm_tokens.display().to_string()));
+    let mut sl = timed(spec(
+        ctx,
+        &format!("{tag}-storm-login"),
+        url.clone(),
+        "login.lua",
+        o.login_connections,
+        d,
+    ));
+    sl.timeout_s = 30;
+    sl.env.push(("BENCH_EMAIL".into(), LOGIN_USER.into()));
+    sl.env.push(("BENCH_PASSWORD".into(), PASSWORD.into()));
+    say(format!("{backend}: refresh chains during a login storm"));
+    let profile = Perf::start(ctx, &format!("{tag}-storm"), auth_pid);
+    let w0 = begin(&[auth_pid]);
+    let login_run = wrk::start(&sl, &ctx.lua, &ctx.out).map_err(|e| e.to_string())?;
+    // Let the logins fill the CPU before the refresh load starts.
+    std::thread::sleep(Duration::from_millis(500));
+    let refresh_run = wrk::start(&sr, &ctx.lua, &ctx.out).map_err(|e| e.to_string())?;
+    let refresh_sum = refresh_run.finish()?;
+    let login_sum = login_run.finish()?;
+    let w = end(w0, ctx.ticks);
+    if let Some(p) = profile {
+        p.finish();
+    }
+    let storm_refresh = row(
+        &format!("storm_refresh_{tag}"),
+        backend,
+        "POST /auth/refresh while logins saturate the CPU",
+        "auth-service",
+        &sr,
+        &refresh_sum,
+        &w,
+        0,
+    );
+    let storm_login = row(
+        &format!("storm_login_{tag}"),
+        backend,
+        "POST /auth/login (the storm, same run)",
+        "auth-service",
+        &sl,
+        &login_sum,
+        &w,
+        0,
+    );
+    println!("{}", storm_refresh.one_line());
+    println!("{}", storm_login.one_line());
+    Ok(AuthRows {
+        refresh,
+        login: login_row,
+        storm_refresh,
+        storm_login,
+    })
+}
+
+fn run(opts: &Opts) -> Result<(), String> {
+    let bench_dir = opts.root.join("bench");
+    let out = bench_dir.join("out");
+    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let started_at =
+        sys::command_output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).unwrap_or_default();
+    let run_start = Instant::now();
+    let quiet = wait_until_quiet(opts);
+    if !quiet.quiet {
+        say(format!(
+            "the machine is not quiet (1-minute load {:.2}); measuring anyway",
+            quiet.load_at_start.0
+        ));
+    }
+    let ctx = Ctx {
+        opts: opts.clone(),
+        lua: bench_dir.join("lua"),
+        ticks: sys::clock_ticks(),
+        auth_bin: opts.bin_dir.join("auth-service"),
+        resource_bin: opts.bin_dir.join("resource-service"),
+        hello_bin: opts.bench_bin_dir.join("hello"),
+        out: out.clone(),
+    };
+    for bin in [&ctx.auth_bin, &ctx.resource_bin, &ctx.hello_bin] {
+        if !bin.exists() {
+            return Err(format!("{} is missing: run bench/run", bin.display()));
+        }
+    }
+    let pg_version = psql(PG_ADMIN_DB, "SHOW server_version").ok();
+    let machine = sys::describe_machine(pg_version.map(|v| format!("PostgreSQL {v}")));
+    let git = sys::command_output(
+        "git",
+        &[
+            "-C",
+            &opts.root.display().to_string(),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ],
+    )
+    .unwrap_or_default();
+    let dirty = sys::command_output(
+        "git",
+        &[
+            "-C",
+            &opts.root.display().to_string(),
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+        ],
+    )
+    .is_some_and(|s| !s.is_empty());
+
+    // --- limits that need no server --------------------------------------
+    let crit = criterion(&ctx)?;
+    say(format!("bcrypt: one hash at cost {}", opts.bcrypt_cost));
+    let bcrypt_runs = bcrypt_time(opts.bcrypt_cost, if opts.quick { 2 } else { 5 })?;
+    let bcrypt_ms = sys::median(bcrypt_runs.clone());
+    println!(
+        "    bcrypt cost {}: {bcrypt_ms:.1} ms per hash",
+        opts.bcrypt_cost
+    );
+
+    say("start to ready: auth-service on SQLite");
+    let (fresh, migrated) = startup_times(&ctx, if opts.quick { 2 } else { 5 })?;
+    println!(
+        "    fresh file {:.1} ms, migrated file {:.1} ms (medians)",
+        sys::median(fresh.clone()),
+        sys::median(migrated.clone())
+    );
+
+    // --- services on PostgreSQL --------------------------------------------
+    say("PostgreSQL: fresh database, seed users");
+    recreate_db(PG_AUTH_DB)?;
+    let auth_url = pg_url(PG_AUTH_DB);
+    let mut auth = Service::spawn(
+        "auth-service",
+        &ctx.auth_bin,
+        &["serve"],
+        &ctx.auth_env(AUTH_PG, &auth_url),
+        AUTH_PG,
+        &out.join("auth-service-postgres.log"),
+    )?;
+    auth.wait_ready("/readyz", Duration::from_secs(60))?;
+    create_user(&ctx, &auth_url, FAST_USER, 4)?;
+    create_user(&ctx, &auth_url, LOGIN_USER, opts.bcrypt_cost)?;
+    let mut resource = Service::spawn(
+        "resource-service",
+        &ctx.resource_bin,
+        &[],
+        &ctx.resource_env(RESOURCE),
+        RESOURCE,
+        &out.join("resource-service.log"),
+    )?;
+    resource.wait_ready("/readyz", Duration::from_secs(60))?;
+    let mut hello = Service::spawn(
+        "hello",
+        &ctx.hello_bin,
+        &[],
+        &[("HELLO_BIND", HELLO.to_owned())],
+        HELLO,
+        &out.join("hello.log"),
+    )?;
+    hello.wait_ready("/", Duration::from_secs(30))?;
+
+    // The resource-service's own start to ready (it fetches the JWKS).
+    let resource_ready_ms = {
+        let started = Instant::now();
+        let mut probe = Service::spawn(
+            "resource-service (startup)",
+            &ctx.resource_bin,
+            &[],
+            &ctx.resource_env(RESOURCE_PROBE),
+            RESOURCE_PROBE,
+            &out.join("resource-startup.log"),
+        )?;
+        probe.wait_ready("/readyz", Duration::from_secs(30))?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        probe.stop();
+        ms
+    };
+
+    say(format!(
+        "pgbench -N: {} clients, {} s",
+        opts.refresh_connections, opts.duration_s
+    ));
+    let pgb = pgbench(&ctx, opts.refresh_connections, opts.duration_s)?;
+    println!(
+        "    {:.0} tps, p50 {:.2} ms, p99 {:.2} ms, database CPU {:.2} cores",
+        pgb.tps, pgb.p50_ms, pgb.p99_ms, pgb.db_cpu_cores
+    );
+
+    let mut rows: Vec<Row> = Vec::new();
+    let d = opts.duration_s;
+
+    // hello: the ceiling for any actix route.
+    let hello_spec = spec(
+        &ctx,
+        "hello",
+        format!("http://{HELLO}/"),
+        "static.lua",
+        opts.connections,
+        d,
+    );
+    let mut warm = hello_spec.clone();
+    warm.name = "hello-warmup".into();
+    warm.duration_s = warmup_s(&ctx);
+    measure(&ctx, &warm, &[hello.pid()])?;
+    say("hello server: GET /");
+    let (sum, w) = measure(&ctx, &hello_spec, &[hello.pid()])?;
+    let hello_row = row(
+        "hello",
+        "-",
+        "GET / on the actix-web hello server (ceiling)",
+        "hello",
+        &hello_spec,
+        &sum,
+        &w,
+        0,
+    );
+    println!("{}", hello_row.one_line());
+    rows.push(hello_row.clone());
+    hello.stop();
+
+    // GET /api/me, one token for every connection.
+    let (access, _) = login(AUTH_PG, FAST_USER)?;
+    let mut me = spec(
+        &ctx,
+        "me-reused",
+        format!("http://{RESOURCE}/api/me"),
+        "static.lua",
+        opts.connections,
+        d,
+    );
+    me.headers.push(format!("Authorization: Bearer {access}"));
+    let mut warm = me.clone();
+    warm.name = "me-reused-warmup".into();
+    warm.duration_s = warmup_s(&ctx);
+    measure(&ctx, &warm, &[resource.pid()])?;
+    say("resource-service: GET /api/me, one token reused");
+    let (sum, w) = measure(&ctx, &me, &[resource.pid()])?;
+    let me_row = row(
+        "me_reused",
+        "-",
+        "GET /api/me, one token reused by all connections",
+        "resource-service",
+        &me,
+        &sum,
+        &w,
+        0,
+    );
+    println!("{}", me_row.one_line());
+    rows.push(me_row.clone());
+
+    // Refresh, login and the storm on PostgreSQL.
+    let pg_rows = auth_scenarios(&ctx, "postgres", AUTH_PG, auth.pid())?;
+
+    // Distinct access tokens from real refreshes (not measured).
+    say(format!(
+        "collecting {} distinct access tokens from refresh chains",
+        opts.cold_tokens
+    ));
+    let gen_tokens = out.join("cold-chains.tokens");
+    session_tokens(AUTH_PG, opts.refresh_connections * 4, &gen_tokens)?;
+    let access_prefix = out.join("cold-access");
+    for t in 0..opts.threads {
+        let _ = fs::remove_file(format!("{}.{t}", access_prefix.display()));
+    }
+    let mut g = spec(
+        &ctx,
+        "cold-token-generation",
+        format!("http://{AUTH_PG}"),
+        "refresh.lua",
+        opts.refresh_connections * 2,
+        3600,
+    );
+    g.env
+        .push(("BENCH_TOKENS".into(), gen_tokens.display().to_string()));
+    g.env.push((
+        "BENCH_ACCESS_OUT".into(),
+        access_prefix.display().to_string(),
+    ));
+    let gen_start = Instant::now();
+    let gen_run = wrk::start(&g, &ctx.lua, &out).map_err(|e| e.to_string())?;
+    let gen_pid = gen_run.child.id();
+    let gen_limit = Duration::from_secs(if opts.quick { 60 } else { 300 });
+    while sys::count_lines(&access_prefix, g.threads) < opts.cold_tokens
+        && gen_start.elapsed() < gen_limit
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    sys::signal(gen_pid, "INT");
+    let gen_sum = gen_run.finish()?;
+    let cold_file = out.join("cold.tokens");
+    let n_tokens = collect_tokens(&access_prefix, g.threads, &cold_file)?;
+    let gen_s = gen_start.elapsed().as_secs_f64();
+    println!(
+        "    {n_tokens} tokens in {gen_s:.1} s ({} refresh errors)",
+        gen_sum.error_count()
+    );
+
+    // Cold verification: each token presented once. A one-second pilot on
+    // a fifth of the tokens (also the warm-up) estimates the rate, so the
+    // measured run is kept short enough for the rest to last.
+    let all_tokens = fs::read_to_string(&cold_file).map_err(|e| e.to_string())?;
+    let lines: Vec<&str> = all_tokens.lines().collect();
+    let pilot_n = (lines.len() / 5).max(1);
+    let pilot_file = out.join("cold-pilot.tokens");
+    let main_file = out.join("cold-main.tokens");
+    fs::write(&pilot_file, lines[..pilot_n].join("\n") + "\n").map_err(|e| e.to_string())?;
+    fs::write(&main_file, lines[pilot_n..].join("\n") + "\n").map_err(|e| e.to_string())?;
+    let main_n = lines.len() - pilot_n;
+    drop(lines);
+    let mut pilot = spec(
+        &ctx,
+        "me-cold-pilot",
+        format!("http://{RESOURCE}/api/me"),
+        "tokens.lua",
+        opts.connections,
+        1,
+    );
+    pilot
+        .env
+        .push(("BENCH_TOKENS".into(), pilot_file.display().to_string()));
+    let (pilot_sum, _) = measure(&ctx, &pilot, &[resource.pid()])?;
+    let est = if pilot_sum.wrapped > 0 {
+        me_row.rps
+    } else {
+        pilot_sum.rps().max(1.0)
+    };
+    let cold_d = ((main_n as f64 / (est * 1.2)).floor() as u64).clamp(1, d);
+    let mut cold = spec(
+        &ctx,
+        "me-cold",
+        format!("http://{RESOURCE}/api/me"),
+        "tokens.lua",
+        opts.connections,
+        cold_d,
+    );
+    cold.env
+        .push(("BENCH_TOKENS".into(), main_file.display().to_string()));
+    say(format!(
+        "resource-service: GET /api/me, a distinct token per request ({cold_d} s, {main_n} tokens)"
+    ));
+    let (sum, w) = measure(&ctx, &cold, &[resource.pid()])?;
+    let cold_row = row(
+        "me_cold",
+        "-",
+        "GET /api/me, a distinct valid token per request",
+        "resource-service",
+        &cold,
+        &sum,
+        &w,
+        0,
+    );
+    println!("{}", cold_row.one_line());
+    rows.push(cold_row.clone());
+
+    rows.push(pg_rows.refresh.clone());
+    rows.push(pg_rows.login.clone());
+    rows.push(pg_rows.storm_refresh.clone());
+    rows.push(pg_rows.storm_login.clone());
+
+    let auth_peak_pg_kb = sys::status_kb(auth.pid(), "VmHWM").unwrap_or(0);
+    let resource_peak_kb = sys::status_kb(resource.pid(), "VmHWM").unwrap_or(0);
+    resource.stop();
+    auth.stop();
+
+    // --- optional: the auth-service on SQLite ------------------------------
+    let mut sqlite_rows = None;
+    if opts.sqlite {
+        say("SQLite: fresh file, seed users");
+        let dir = out.join("sqlite");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let url = format!("sqlite://{}", dir.join("auth.db").display());
+        let mut auth = Service::spawn(
+            "auth-service (SQLite)",
+            &ctx.auth_bin,
+            &["serve"],
+            &ctx.auth_env(AUTH_SQLITE, &url),
+            AUTH_SQLITE,
+            &out.join("auth-service-sqlite.log"),
+        )?;
+        auth.wait_ready("/readyz", Duration::from_secs(60))?;
+        create_user(&ctx, &url, FAST_USER, 4)?;
+        create_user(&ctx, &url, LOGIN_USER, opts.bcrypt_cost)?;
+        let r = auth_scenarios(&ctx, "sqlite", AUTH_SQLITE, auth.pid())?;
+        rows.push(r.refresh.clone());
+        rows.push(r.login.clone());
+        rows.push(r.storm_refresh.clone());
+        rows.push(r.storm_login.clone());
+        sqlite_rows = Some(r);
+        auth.stop();
+    }
+
+    // --- targets ---------------------------------------------------------
+    let nproc = machine.nproc as f64;
+    let ed25519_ns = crit.get("ed25519_verify").copied();
+    let jwt_cold_ns = crit.get("verify_cold").copied();
+    let mut checks = Vec::new();
+    checks.push(Check::at_least(
+        "GET /api/me, one token reused",
+        "≥ 60% of the hello server's requests/s",
+        format!("hello {:.0} req/s", hello_row.rps),
+        format!("{:.0} req/s", me_row.rps),
+        me_row.rps / hello_row.rps,
+        0.60,
+    ));
+    let per_core = |rps: f64, cores: f64| rps / cores.max(1e-9);
+    // The reference is criterion's `verify_cold`: verifying a never-seen
+    // Ed25519-signed access token on one core (what a cold request must do).
+    // The bare signature check (`ed25519_verify`) is shown beside it.
+    let cold_per_core = per_core(cold_row.rps, cold_row.server_cpu_cores);
+    match jwt_cold_ns {
+        Some(ns) => {
+            let rate = 1e9 / ns;
+            let raw_note = ed25519_ns
+                .map(|e| {
+                    format!(
+                        "; against the bare signature check alone ({:.0}/s per core): {:.0}%",
+                        1e9 / e,
+                        100.0 * cold_per_core / (1e9 / e)
+                    )
+                })
+                .unwrap_or_default();
+            checks.push(Check::at_least(
+                "GET /api/me, a distinct token per request",
+                "≥ 80% of the single-core Ed25519 verify rate, per server core used",
+                format!("criterion verify_cold: {rate:.0} tokens/s on one core"),
+                format!(
+                    "{:.0} req/s on {:.2} server cores = {cold_per_core:.0}/s per core{raw_note}",
+                    cold_row.rps, cold_row.server_cpu_cores,
+                ),
+                cold_per_core / rate,
+                0.80,
+            ));
+        }
+        None => checks.push(Check::unknown(
+            "GET /api/me, a distinct token per request",
+            "≥ 80% of the single-core Ed25519 verify rate, per server core used",
+            "criterion estimate verify_cold missing",
+        )),
+    }
+    let r = &pg_rows.refresh;
+    checks.push(Check::at_least(
+        "POST /auth/refresh, chains, PostgreSQL",
+        "≥ 60% of pgbench -N transactions/s",
+        format!("pgbench -N {:.0} tps at {} clients", pgb.tps, pgb.clients),
+        format!("{:.0} req/s", r.rps),
+        r.rps / pgb.tps,
+        0.60,
+    ));
+    checks.push(Check::at_most(
+        "POST /auth/refresh, chains, PostgreSQL",
+        "p99 < 20 ms",
+        "20 ms".into(),
+        format!(
+            "p99 {:.2} ms (wrk); {} per request",
+            r.p99_ms,
+            r.raw_p99_ms
+                .map(|v| format!("{v:.2} ms"))
+                .unwrap_or_else(|| "—".into())
+        ),
+        r.p99_ms,
+        20.0,
+        false,
+    ));
+    checks.push(Check::at_most(
+        "POST /auth/refresh, chains, PostgreSQL",
+        "zero errors",
+        "0".into(),
+        format!("{} errors", r.errors),
+        r.errors as f64,
+        0.0,
+        true,
+    ));
+    let login_limit = nproc / (bcrypt_ms / 1000.0);
+    checks.push(Check::at_least(
+        "POST /auth/login at BCRYPT_COST",
+        "≥ 95% of cores ÷ one-hash time",
+        format!(
+            "{} cores ÷ {bcrypt_ms:.1} ms = {login_limit:.2} logins/s",
+            machine.nproc
+        ),
+        format!("{:.2} req/s", pg_rows.login.rps),
+        pg_rows.login.rps / login_limit,
+        0.95,
+    ));
+    let sr = &pg_rows.storm_refresh;
+    checks.push(Check::at_most(
+        "refresh while logins saturate the CPU",
+        "refresh p99 ≤ 3× its p99 without the login load",
+        format!("3 × {:.2} ms = {:.2} ms", r.p99_ms, 3.0 * r.p99_ms),
+        format!(
+            "p99 {:.2} ms ({:.2}×); per request {}",
+            sr.p99_ms,
+            sr.p99_ms / r.p99_ms,
+            match (sr.raw_p99_ms, r.raw_p99_ms) {
+                (Some(a), Some(b)) => format!("{a:.2} ms vs {b:.2} ms ({:.2}×)", a / b),
+                _ => "—".into(),
+            }
+        ),
+        sr.p99_ms / r.p99_ms,
+        3.0,
+        true,
+    ));
+    checks.push(Check::at_most(
+        "refresh while logins saturate the CPU",
+        "no errors (refresh and login)",
+        "0".into(),
+        format!(
+            "{} refresh + {} login errors",
+            sr.errors, pg_rows.storm_login.errors
+        ),
+        (sr.errors + pg_rows.storm_login.errors) as f64,
+        0.0,
+        true,
+    ));
+    // VmHWM is reset before each run, so the peak over all runs is the
+    // largest per-run peak (and the reading at the end, after the last run).
+    let peak_of = |server: &str, backend: &str| {
+        rows.iter()
+            .filter(|r| r.server == server && (backend.is_empty() || r.backend == backend))
+            .map(|r| r.peak_rss_mb)
+            .fold(0.0, f64::max)
+    };
+    let auth_peak_mb = peak_of("auth-service", "postgres").max(auth_peak_pg_kb as f64 / 1024.0);
+    checks.push(Check::at_most(
+        "peak RSS under these loads",
+        "auth-service < 40 MB",
+        "40 MB".into(),
+        format!("{auth_peak_mb:.1} MB (largest VmHWM of its PostgreSQL runs)"),
+        auth_peak_mb,
+        40.0,
+        false,
+    ));
+    let res_peak_mb = peak_of("resource-service", "").max(resource_peak_kb as f64 / 1024.0);
+    checks.push(Check::at_most(
+        "peak RSS under these loads",
+        "resource-service < 20 MB",
+        "20 MB".into(),
+        format!("{res_peak_mb:.1} MB (largest VmHWM of its runs)"),
+        res_peak_mb,
+        20.0,
+        false,
+    ));
+    let fresh_ms = sys::median(fresh.clone());
+    let migrated_ms = sys::median(migrated.clone());
+    checks.push(Check::at_most(
+        "start to ready (SQLite, migrated)",
+        "< 200 ms",
+        "200 ms".into(),
+        format!("{migrated_ms:.1} ms (median of {})", migrated.len()),
+        migrated_ms,
+        200.0,
+        false,
+    ));
+    checks.push(Check::at_most(
+        "start to ready (SQLite, new file: migrations + first key)",
+        "< 200 ms",
+        "200 ms".into(),
+        format!("{fresh_ms:.1} ms (median of {})", fresh.len()),
+        fresh_ms,
+        200.0,
+        false,
+    ));
+
+    for db in [PG_AUTH_DB, PG_PGBENCH_DB] {
+        let _ = psql(
+            PG_ADMIN_DB,
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        );
+    }
+
+    let results = Results {
+        started_at,
+        elapsed_s: run_start.elapsed().as_secs_f64(),
+        command: std::iter::once("bench/run".to_owned())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" "),
+        git: format!("{git}{}", if dirty { " (uncommitted changes)" } else { "" }),
+        opts: opts.clone(),
+        machine,
+        quiet,
+        limits: report::Limits {
+            hello_rps: hello_row.rps,
+            pgbench: pgb,
+            bcrypt_cost: opts.bcrypt_cost,
+            bcrypt_ms,
+            bcrypt_runs_ms: bcrypt_runs,
+            criterion_ns: crit,
+        },
+        startup: report::Startup {
+            auth_sqlite_fresh_ms: fresh,
+            auth_sqlite_migrated_ms: migrated,
+            resource_ready_ms,
+        },
+        cold_tokens: report::ColdTokens {
+            collected: n_tokens as u64,
+            seconds: gen_s,
+            run_s: cold_d,
+        },
+        peak_rss_mb: report::PeakRss {
+            auth_postgres: auth_peak_mb,
+            auth_sqlite: sqlite_rows.as_ref().map(|r| {
+                [&r.refresh, &r.login, &r.storm_refresh]
+                    .iter()
+                    .map(|x| x.peak_rss_mb)
+                    .fold(0.0, f64::max)
+            }),
+            resource: res_peak_mb,
+        },
+        rows,
+        checks,
+    };
+    let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+    // A smoke test (--quick) never replaces the real results.
+    let (json_path, md_path) = if opts.quick {
+        (out.join("results.quick.json"), out.join("RESULTS.quick.md"))
+    } else if opts.perf {
+        (out.join("results.perf.json"), out.join("RESULTS.perf.md"))
+    } else {
+        (bench_dir.join("results.json"), bench_dir.join("RESULTS.md"))
+    };
+    fs::write(&json_path, json + "\n").map_err(|e| e.to_string())?;
+    fs::write(&md_path, report::markdown(&results)).map_err(|e| e.to_string())?;
+    if opts.perf {
+        let path = if opts.quick {
+            out.join("PROFILES.quick.md")
+        } else {
+            bench_dir.join("PROFILES.md")
+        };
+        fs::write(&path, report::profiles(&results, &out.join("perf")))
+            .map_err(|e| e.to_string())?;
+        say(format!("wrote {}", path.display()));
+    }
+    println!();
+    println!("{}", report::table(&results));
+    println!("{}", report::checks_table(&results));
+    say(format!(
+        "wrote {} and {} ({:.0} s)",
+        md_path.display(),
+        json_path.display(),
+        results.elapsed_s
+    ));
+    Ok(())
+}
