@@ -334,6 +334,8 @@ struct Window {
     ticks: Vec<u64>,
     pg: HashMap<u32, u64>,
     harness_children: u64,
+    harness_own: u64,
+    machine: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -344,6 +346,9 @@ struct WindowResult {
     peak_rss_kb: Vec<u64>,
     db_cores: f64,
     client_cores: f64,
+    /// Busy CPU of everything else on the machine (other people's work,
+    /// idle services, the harness's own sampling): interference.
+    other_cores: f64,
 }
 
 fn begin(pids: &[u32]) -> Window {
@@ -359,13 +364,15 @@ fn begin(pids: &[u32]) -> Window {
             .collect(),
         pg: sys::postgres_ticks(),
         harness_children: sys::cpu_ticks(std::process::id()).map_or(0, |(_, c)| c),
+        harness_own: sys::cpu_ticks(std::process::id()).map_or(0, |(own, _)| own),
+        machine: sys::machine_busy_ticks(),
     }
 }
 
 fn end(w: Window, ticks_per_s: u64) -> WindowResult {
     let wall_s = w.start.elapsed().as_secs_f64();
     let tps = ticks_per_s as f64;
-    let cores = w
+    let cores: Vec<f64> = w
         .pids
         .iter()
         .zip(&w.ticks)
@@ -380,12 +387,21 @@ fn end(w: Window, ticks_per_s: u64) -> WindowResult {
         .map(|pid| sys::status_kb(*pid, "VmHWM").unwrap_or(0))
         .collect();
     let pg = sys::postgres_delta(&w.pg, &sys::postgres_ticks());
-    let children = sys::cpu_ticks(std::process::id()).map_or(0, |(_, c)| c);
+    let (own, children) = sys::cpu_ticks(std::process::id()).unwrap_or((0, 0));
+    let client = children.saturating_sub(w.harness_children);
+    let machine = sys::machine_busy_ticks().saturating_sub(w.machine);
+    let watched: f64 = cores.iter().sum::<f64>() * tps * wall_s;
+    let other = machine as f64
+        - watched
+        - pg as f64
+        - client as f64
+        - own.saturating_sub(w.harness_own) as f64;
     WindowResult {
         cores,
         peak_rss_kb,
         db_cores: pg as f64 / tps / wall_s,
-        client_cores: children.saturating_sub(w.harness_children) as f64 / tps / wall_s,
+        client_cores: client as f64 / tps / wall_s,
+        other_cores: (other / tps / wall_s).max(0.0),
     }
 }
 
@@ -636,6 +652,12 @@ fn row(
             s.wrapped
         ));
     }
+    if w.other_cores > 0.15 {
+        notes.push(format!(
+            "other work on the machine used {:.2} cores during this run: disturbed",
+            w.other_cores
+        ));
+    }
     if s.starved > 0 {
         notes.push(format!(
             "{} requests found no live refresh token (a chain died)",
@@ -663,6 +685,7 @@ fn row(
         peak_rss_mb: w.peak_rss_kb.get(server_index).copied().unwrap_or(0) as f64 / 1024.0,
         db_cpu_cores: (backend == "postgres").then_some(w.db_cores),
         client_cpu_cores: w.client_cores,
+        other_cpu_cores: w.other_cores,
         notes,
     }
 }
@@ -938,6 +961,7 @@ fn pgbench(ctx: &Ctx, clients: u32, duration_s: u64) -> Result<report::Pgbench, 
         p99_ms: pct(99.0),
         db_cpu_cores: window.db_cores,
         client_cpu_cores: window.client_cores,
+        other_cpu_cores: window.other_cores,
     })
 }
 

@@ -39,19 +39,22 @@ pub struct Row {
     pub db_cpu_cores: Option<f64>,
     /// CPU of wrk itself (the load generator shares the machine).
     pub client_cpu_cores: f64,
+    /// CPU used by everything else during the run: interference.
+    pub other_cpu_cores: f64,
     pub notes: Vec<String>,
 }
 
 impl Row {
     pub fn one_line(&self) -> String {
         format!(
-            "    {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors, server CPU {:.2} cores, peak RSS {:.1} MB{}",
+            "    {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors, server CPU {:.2} cores, peak RSS {:.1} MB, other CPU {:.2}{}",
             self.rps,
             self.p50_ms,
             self.p99_ms,
             self.errors,
             self.server_cpu_cores,
             self.peak_rss_mb,
+            self.other_cpu_cores,
             if self.notes.is_empty() {
                 String::new()
             } else {
@@ -173,6 +176,7 @@ pub struct Pgbench {
     pub p99_ms: f64,
     pub db_cpu_cores: f64,
     pub client_cpu_cores: f64,
+    pub other_cpu_cores: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -244,13 +248,13 @@ pub fn table(r: &Results) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| scenario | backend | conns | requests/s | p50 ms | p99 ms | p99 ms, per request | errors | server CPU (cores) | peak RSS MB | DB CPU | wrk CPU |"
+        "| scenario | backend | conns | requests/s | p50 ms | p99 ms | p99 ms, per request | errors | server CPU (cores) | peak RSS MB | DB CPU | wrk CPU | other CPU |"
     );
-    let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for row in &r.rows {
         let _ = writeln!(
             s,
-            "| {} ({}) | {} | {} | {:.1} | {:.2} | {:.2} | {} | {} | {:.2} | {:.1} | {} | {:.2} |",
+            "| {} ({}) | {} | {} | {:.1} | {:.2} | {:.2} | {} | {} | {:.2} | {:.1} | {} | {:.2} | {:.2} |",
             row.title,
             row.server,
             row.backend,
@@ -265,14 +269,15 @@ pub fn table(r: &Results) -> String {
             row.server_cpu_cores,
             row.peak_rss_mb,
             db_cpu(row),
-            row.client_cpu_cores
+            row.client_cpu_cores,
+            row.other_cpu_cores
         );
     }
     let p = &r.limits.pgbench;
     let _ = writeln!(
         s,
-        "| pgbench -N, scale {} (ceiling) | postgres | {} | {:.1} | {:.2} | {:.2} | {:.2} | {} | — | — | {:.2} | {:.2} |",
-        p.scale, p.clients, p.tps, p.p50_ms, p.p99_ms, p.p99_ms, p.failed, p.db_cpu_cores, p.client_cpu_cores
+        "| pgbench -N, scale {} (ceiling) | postgres | {} | {:.1} | {:.2} | {:.2} | {:.2} | {} | — | — | {:.2} | {:.2} | {:.2} |",
+        p.scale, p.clients, p.tps, p.p50_ms, p.p99_ms, p.p99_ms, p.failed, p.db_cpu_cores, p.client_cpu_cores, p.other_cpu_cores
     );
     s
 }
@@ -378,7 +383,8 @@ pub fn markdown(r: &Results) -> String {
          than the expected 200. *server CPU* is utime+stime of the server process from \
          /proc/PID/stat over the run, in cores; *peak RSS* is VmHWM from /proc/PID/status, reset \
          (`clear_refs` 5) before each run. *DB CPU* sums every PostgreSQL process; *wrk CPU* is \
-         the load generator's own.\n"
+         the load generator's own (pgbench's, in its row); *other CPU* is what the rest of the \
+         machine used meanwhile (from /proc/stat): near zero means nothing else interfered.\n"
     );
     for row in &r.rows {
         for note in &row.notes {

@@ -80,6 +80,25 @@ pub fn postgres_delta(
         .sum()
 }
 
+/// CPU ticks the whole machine spent busy (all CPUs; /proc/stat's first
+/// line without idle and iowait).
+pub fn machine_busy_ticks() -> u64 {
+    let stat = fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().next() else {
+        return 0;
+    };
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest is within user)
+    [0usize, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|i| v.get(*i))
+        .sum()
+}
+
 /// The 1-, 5- and 15-minute load averages.
 pub fn loadavg() -> (f64, f64, f64) {
     let raw = fs::read_to_string("/proc/loadavg").unwrap_or_default();
