@@ -22,8 +22,10 @@ COPY Cargo.toml Cargo.lock ./
 COPY shared-claims shared-claims
 COPY auth-service auth-service
 COPY resource-service resource-service
-# The SQL migrations are embedded into the auth-service binary at compile time.
+# The SQL migrations and the web client's files are embedded into the
+# auth-service binary at compile time.
 COPY migrations migrations
+COPY web/index.html web/app.js web/auth-client.js web/style.css web/
 # target/ lives in a cache mount, which is not part of the image: copy the
 # binaries out of it in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \

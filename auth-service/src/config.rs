@@ -103,6 +103,12 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// `CORS_ALLOWED_ORIGINS`.
     pub cors_allowed_origins: Vec<String>,
+    /// `WEB_CLIENT`: whether `/` serves the reference web client (web/).
+    pub web_client: bool,
+    /// `RESOURCE_URL`: the resource-service's origin as a browser reaches it;
+    /// the web client calls it, and the page's Content-Security-Policy allows
+    /// connections to it and nowhere else but this origin.
+    pub resource_url: String,
     /// How often a running instance reloads the signing keys from the
     /// database, so a `keys rotate` reaches it well within 60 seconds.
     /// Not an environment variable; tests shorten it.
@@ -165,6 +171,10 @@ impl Settings {
                     variable: "CORS_ALLOWED_ORIGINS",
                     message: e.to_string(),
                 })?,
+            web_client: env.parse("WEB_CLIENT", true, parse_bool)?,
+            resource_url: env.parse("RESOURCE_URL", "http://127.0.0.1:8081".to_owned(), |raw| {
+                shared_claims::normalize_origin(raw).map_err(|e| e.to_string())
+            })?,
             key_reload_interval: Duration::from_secs(30),
             key_retirement_margin: Duration::from_secs(120),
         };
@@ -232,6 +242,8 @@ impl Settings {
             ("ALLOW_REGISTRATION", self.allow_registration.to_string()),
             ("COOKIE_SECURE", self.cookie_secure.to_string()),
             ("CORS_ALLOWED_ORIGINS", self.cors_allowed_origins.join(",")),
+            ("WEB_CLIENT", self.web_client.to_string()),
+            ("RESOURCE_URL", self.resource_url.clone()),
         ]
         .iter()
         .map(|(variable, value)| format!("{variable}={value}"))
@@ -368,6 +380,9 @@ mod tests {
             ("CORS_ALLOWED_ORIGINS", "*"),
             ("SESSION_MAX_TTL", "1000000y"),
             ("REFRESH_REUSE_GRACE", "200y"),
+            ("WEB_CLIENT", "perhaps"),
+            ("RESOURCE_URL", "http://127.0.0.1:8081/api"),
+            ("RESOURCE_URL", "'self'; script-src *"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)]).expect_err(value);
@@ -421,6 +436,8 @@ mod tests {
             "ALLOW_REGISTRATION=true",
             "COOKIE_SECURE=true",
             "CORS_ALLOWED_ORIGINS=",
+            "WEB_CLIENT=true",
+            "RESOURCE_URL=http://127.0.0.1:8081",
         ] {
             assert!(line.contains(variable), "{variable} in {line}");
         }

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::json_payload_error;
 use crate::metrics::Metrics;
+use crate::routes::web_client::WebClient;
 use crate::service::AppState;
 use crate::tokens::{KeyRing, SigningKey};
 
@@ -59,6 +60,9 @@ impl Application {
         );
         let metrics = Metrics::new().map_err(|e| format!("cannot set up the metrics: {e}"))?;
         let http_metrics = metrics.http_middleware()?;
+        let web_client = settings
+            .web_client
+            .then(|| web::Data::new(WebClient::new(&settings.resource_url)));
         let state = web::Data::new(AppState::new(pool, settings, keys, metrics));
         let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
         let server = HttpServer::new(move || {
@@ -90,6 +94,11 @@ impl Application {
                         .error_handler(|err, _req| json_payload_error(err).into()),
                 )
                 .configure(crate::routes::configure)
+                .configure(|cfg| {
+                    if let Some(client) = &web_client {
+                        crate::routes::web_client::configure(cfg, client.clone());
+                    }
+                })
         })
         .listen(listener)
         .map_err(|e| e.to_string())?

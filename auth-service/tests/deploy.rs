@@ -56,15 +56,25 @@ const RESOURCE_VARS: &[&str] = &[
     "RUST_LOG",
 ];
 
+/// Variables of the auth-service beyond API.md §5 (the contract leaves the
+/// rest to the project), with their defaults; the README's configuration
+/// table lists them.
+const AUTH_EXTRA_VARS: &[(&str, &str)] = &[
+    ("WEB_CLIENT", "true"),
+    ("RESOURCE_URL", "http://127.0.0.1:8081"),
+];
+
 /// Variables whose compose default differs from API.md's, on purpose: the
 /// binds listen on 0.0.0.0 (checked separately), the database and the JWKS
-/// are other containers, and the stack serves plain HTTP on localhost.
+/// are other containers, the stack serves plain HTTP on localhost, and the
+/// resource-service admits the web client's origin.
 const CONTAINER_DEFAULTS: &[&str] = &[
     "AUTH_BIND",
     "RESOURCE_BIND",
     "DATABASE_URL",
     "AUTH_JWKS_URL",
     "COOKIE_SECURE",
+    "CORS_ALLOWED_ORIGINS",
 ];
 
 /// Subcommands of the auth-service CLI that may start a container, with the
@@ -78,6 +88,8 @@ struct Service {
     /// API.md §5's "service" column for it.
     api_column: &'static str,
     vars: &'static [&'static str],
+    /// Variables beyond API.md §5, with their defaults.
+    extra_vars: &'static [(&'static str, &'static str)],
     bind_var: &'static str,
     /// The crate folder.
     dir: &'static str,
@@ -87,6 +99,7 @@ const AUTH: Service = Service {
     name: "auth-service",
     api_column: "auth",
     vars: AUTH_VARS,
+    extra_vars: AUTH_EXTRA_VARS,
     bind_var: "AUTH_BIND",
     dir: "auth-service",
 };
@@ -95,11 +108,31 @@ const RESOURCE: Service = Service {
     name: "resource-service",
     api_column: "resource",
     vars: RESOURCE_VARS,
+    extra_vars: &[],
     bind_var: "RESOURCE_BIND",
     dir: "resource-service",
 };
 
 const SERVICES: [&Service; 2] = [&AUTH, &RESOURCE];
+
+impl Service {
+    /// Every variable the service reads: API.md's and its own.
+    fn all_vars(&self) -> BTreeSet<&'static str> {
+        self.vars
+            .iter()
+            .copied()
+            .chain(self.extra_vars.iter().map(|(name, _)| *name))
+            .collect()
+    }
+
+    /// The default of a variable: API.md's, or the project's for its own.
+    fn default_of(&self, api: &BTreeMap<String, ApiVariable>, var: &str) -> Option<String> {
+        match self.extra_vars.iter().find(|(name, _)| *name == var) {
+            Some((_, default)) => Some((*default).to_owned()),
+            None => api[var].default.clone(),
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Reading the files
@@ -406,9 +439,24 @@ fn the_variable_lists_match_api_md_and_the_sources() {
             svc.name
         );
 
+        let readme = read("README.md");
+        for (var, default) in svc.extra_vars {
+            assert!(
+                !api.contains_key(*var),
+                "{}: {var} is in API.md §5 now; move it to the list above",
+                svc.name
+            );
+            assert!(
+                readme.contains(&format!("| `{var}` | {} | `{default}` |", svc.api_column)),
+                "{}: the README's configuration table does not list {var} with its default",
+                svc.name
+            );
+        }
+
         let config = read(&format!("{}/src/config.rs", svc.dir));
         let main = read(&format!("{}/src/main.rs", svc.dir));
-        for var in svc.vars {
+        let here = svc.all_vars();
+        for var in &here {
             if *var == "RUST_LOG" {
                 // env_logger reads RUST_LOG through its default `Env`.
                 assert!(
@@ -468,7 +516,7 @@ fn compose_sets_exactly_the_variables_each_service_reads() {
     for svc in SERVICES {
         let env = environment(service(&doc, svc.name));
         let set: BTreeSet<&str> = env.keys().map(String::as_str).collect();
-        let read: BTreeSet<&str> = svc.vars.iter().copied().collect();
+        let read = svc.all_vars();
         let unknown: Vec<_> = set.difference(&read).collect();
         assert!(
             unknown.is_empty(),
@@ -498,10 +546,9 @@ fn compose_sets_exactly_the_variables_each_service_reads() {
                     svc.name
                 );
             } else if !CONTAINER_DEFAULTS.contains(&var.as_str()) {
-                let api_default = api[var.as_str()].default.clone();
                 assert_eq!(
                     Some(default),
-                    api_default,
+                    svc.default_of(&api, var),
                     "{}: the compose default of {var} differs from API.md §5",
                     svc.name
                 );
@@ -1133,7 +1180,7 @@ fn the_dockerfile_builds_both_binaries_and_runs_them_as_non_root() {
         let env = stage.env();
         for var in env.keys() {
             assert!(
-                svc.vars.contains(&var.as_str()),
+                svc.all_vars().contains(var.as_str()),
                 "{}: ENV {var} is not read by the service",
                 svc.name
             );

@@ -7,6 +7,7 @@ pub(crate) mod health;
 pub(crate) mod jwks;
 pub(crate) mod oauth;
 pub(crate) mod sessions;
+pub mod web_client;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod attacks;
+mod browser;
 mod cli;
 mod cors;
 mod cross_service;
@@ -19,3 +20,4 @@ mod rotation;
 mod service;
 mod sessions;
 mod shutdown;
+mod web_client;
