@@ -176,9 +176,9 @@ impl From<bcrypt::BcryptError> for Error {
     }
 }
 
-impl From<jsonwebtoken::errors::Error> for Error {
-    fn from(e: jsonwebtoken::errors::Error) -> Self {
-        Error::Internal(format!("signing: {e}"))
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Internal(format!("encoding: {e}"))
     }
 }
 

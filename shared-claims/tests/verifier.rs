@@ -435,6 +435,88 @@ fn a_token_whose_claims_do_not_fit_access_claims_is_malformed() {
     assert_eq!(outcome, Err(VerifyError::Malformed));
 }
 
+/// A compact JWS with any header JSON, signed by `key` over the exact bytes.
+fn sign_raw(key: &TestKey, header: &serde_json::Value, claims: &impl serde::Serialize) -> String {
+    use ed25519_dalek::Signer as _;
+    let signed = format!(
+        "{}.{}",
+        b64(serde_json::to_vec(header).expect("a header serializes")),
+        b64(serde_json::to_vec(claims).expect("claims serialize"))
+    );
+    let signature = key.signing.sign(signed.as_bytes());
+    format!("{signed}.{}", b64(signature.to_bytes()))
+}
+
+#[test]
+fn a_hand_signed_token_verifies_so_the_raw_signer_below_is_sound() {
+    let key = TestKey::generate("k1");
+    let header = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1"});
+    let issued = claims(Role::User);
+
+    let outcome = verifier().verify(&sign_raw(&key, &header, &issued), &key_set(&[&key]));
+
+    assert_eq!(outcome, Ok(issued));
+}
+
+#[test]
+fn a_token_whose_header_demands_critical_extensions_is_refused() {
+    // RFC 7515 §4.1.11: extensions listed in crit must be understood, and
+    // this verifier understands none.
+    let key = TestKey::generate("k1");
+    let header =
+        json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1", "crit": ["b64"], "b64": false});
+
+    let outcome = verifier().verify(
+        &sign_raw(&key, &header, &claims(Role::User)),
+        &key_set(&[&key]),
+    );
+
+    assert_eq!(outcome, Err(VerifyError::Malformed));
+}
+
+#[test]
+fn a_kid_whose_bytes_are_not_a_curve_point_refuses_its_tokens_as_bad_signature() {
+    let key = TestKey::generate("k1");
+    let not_a_point = (0u8..=255)
+        .map(|b| [b; 32])
+        .find(|bytes| ed25519_dalek::VerifyingKey::from_bytes(bytes).is_err())
+        .expect("some 32-byte strings are not points");
+    let mut keys = KeySet::new();
+    keys.insert_ed25519("k1", &not_a_point);
+
+    let outcome = verifier().verify(&key.sign(&claims(Role::User)), &keys);
+
+    assert!(keys.contains("k1"));
+    assert_eq!(outcome, Err(VerifyError::BadSignature));
+}
+
+#[test]
+fn a_signature_of_the_wrong_length_or_encoding_is_refused() {
+    let key = TestKey::generate("k1");
+    let keys = key_set(&[&key]);
+    let token = key.sign(&claims(Role::User));
+    let (signed, signature) = token.rsplit_once('.').expect("three segments");
+    let mut short = unb64(signature);
+    short.pop();
+
+    let outcomes = [
+        verifier().verify(&format!("{signed}.{}", b64(&short)), &keys),
+        verifier().verify(&format!("{signed}.{signature}=="), &keys),
+        verifier().verify(&format!("{signed}.+{}", &signature[1..]), &keys),
+    ];
+
+    assert_eq!(outcomes[0], Err(VerifyError::BadSignature));
+    for outcome in &outcomes[1..] {
+        assert!(
+            matches!(
+                outcome,
+                Err(VerifyError::Malformed | VerifyError::BadSignature)
+            ),
+            "{outcome:?}"
+        );
+    }
+}
+
 // --- the authority and key refresh ------------------------------------------
 
 fn authority(store: &KeyStore) -> Authority {

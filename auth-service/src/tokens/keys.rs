@@ -1,8 +1,11 @@
 use std::sync::{Arc, RwLock};
 
-use ed25519_dalek::pkcs8::EncodePrivateKey;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use shared_claims::ACCESS_TOKEN_TYPE;
 use shared_claims::{KeySet, KeyStore};
 
 use crate::db::models::SigningKeyRow;
@@ -13,7 +16,11 @@ const ALGORITHM: &str = "EdDSA";
 /// database; the JWKS carries only the public half.
 pub struct SigningKey {
     kid: String,
-    encoding: EncodingKey,
+    /// Parsed once: decoding the PKCS#8 document and deriving the public
+    /// half on every token was half the cost of signing one.
+    signing: ed25519_dalek::SigningKey,
+    /// The base64url JOSE header of every access token this key signs.
+    header: String,
     public: [u8; 32],
     jwk: Jwk,
 }
@@ -59,11 +66,25 @@ impl SigningKey {
             .as_slice()
             .try_into()
             .map_err(|_| format!("key {} has a malformed public key", row.kid))?;
+        let signing = ed25519_dalek::SigningKey::from_pkcs8_der(&row.private_key)
+            .map_err(|e| format!("key {} has a malformed private key: {e}", row.kid))?;
+        if signing.verifying_key().to_bytes() != public {
+            return Err(format!(
+                "key {}: the private key does not match the public key",
+                row.kid
+            ));
+        }
         let (mut jwk, _) = public_jwk(&public)?;
         jwk.common.key_id = Some(row.kid.clone());
+        let header = serde_json::json!({
+            "alg": ALGORITHM,
+            "typ": ACCESS_TOKEN_TYPE,
+            "kid": row.kid,
+        });
         Ok(SigningKey {
             kid: row.kid.clone(),
-            encoding: EncodingKey::from_ed_der(&row.private_key),
+            signing,
+            header: URL_SAFE_NO_PAD.encode(header.to_string()),
             public,
             jwk,
         })
@@ -75,8 +96,14 @@ impl SigningKey {
     }
 
     /// The private key for signing.
-    pub fn encoding_key(&self) -> &EncodingKey {
-        &self.encoding
+    pub(crate) fn ed25519(&self) -> &ed25519_dalek::SigningKey {
+        &self.signing
+    }
+
+    /// The base64url JOSE header of an access token signed by this key:
+    /// `{"alg":"EdDSA","typ":"at+jwt","kid":…}`.
+    pub(crate) fn encoded_header(&self) -> &str {
+        &self.header
     }
 }
 
