@@ -42,6 +42,9 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, Respon
 
 use crate::{AccessClaims, AuthError, Authority, ErrorBody, Role};
 
+mod access_log;
+pub use access_log::{flush_access_log, AccessLog, AccessLogService, ACCESS_LOG_TARGET};
+
 /// A request whose bearer token was verified. Extracting it needs a
 /// `web::Data<Authority>` in the app.
 ///
@@ -265,9 +268,12 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
 ///     .wrap(request_logger());
 /// # let _ = app;
 /// ```
-pub fn request_logger() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new(r#"%a "%{route}xi" %s %b %Dms request_id=%{x-request-id}o"#)
-        .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path()))
+///
+/// The line is written by a background thread, at most a few milliseconds
+/// later; the `log` target [`ACCESS_LOG_TARGET`] switches it on and off with
+/// `RUST_LOG`, and [`flush_access_log`] writes what is pending before exit.
+pub fn request_logger() -> AccessLog {
+    AccessLog
 }
 
 /// The header that carries a request's id, in the request (optional) and in

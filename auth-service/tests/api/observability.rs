@@ -545,3 +545,56 @@ async fn the_running_binary_logs_one_line_per_request_with_its_id_and_no_query()
         "{lines:#?}"
     );
 }
+
+/// Starts the binary with `rust_log`, sends one request with a known id and
+/// stops the process at once; the lines it logged.
+async fn lines_of_one_request(rust_log: &str, id: &str) -> Vec<String> {
+    let db = TestDb::new(Backend::Sqlite);
+    let (auth, port) = Process::start(
+        env!("CARGO_BIN_EXE_auth-service"),
+        &[
+            ("DATABASE_URL", database_url(&db)),
+            ("AUTH_BIND", "127.0.0.1:0".into()),
+            ("BCRYPT_COST", "4".into()),
+            ("RUST_LOG", rust_log.into()),
+        ],
+        "listening on ",
+    );
+    let response = client()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .header("x-request-id", id)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    auth.stop()
+}
+
+#[tokio::test]
+async fn a_request_served_just_before_shutdown_is_in_the_log() {
+    // No pause between the request and the stop: the background writer's
+    // line must still reach the log before the process exits.
+    let lines = lines_of_one_request("info", "pending-at-exit-1").await;
+
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"GET /healthz\" 200")
+                && l.contains("request_id=pending-at-exit-1")),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test]
+async fn the_access_target_switches_the_access_log_off() {
+    let lines = lines_of_one_request("info,access=off", "access-off-1").await;
+
+    assert!(
+        lines.iter().any(|l| l.contains("listening on ")),
+        "the other lines stay: {lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("access-off-1")),
+        "{lines:#?}"
+    );
+}
