@@ -355,13 +355,13 @@ pub async fn refresh(state: &AppState, presented: RefreshToken) -> Result<TokenG
     match rotation {
         Rotation::Rotated {
             user,
-            session,
+            session_id,
             expires_at,
         } => {
             let granted = grant(
                 state,
                 User::try_from(user)?,
-                &session.id,
+                &session_id,
                 successor,
                 now,
                 expires_at,
