@@ -6,6 +6,11 @@ use shared_claims::ErrorBody;
 
 use crate::domain::{InvalidEmail, WeakPassword};
 
+/// What a 503 asks clients to wait, in whole seconds: about how long a
+/// database restart or failover takes to get under way, so a client that
+/// honours it neither hammers a recovering server nor waits much past it.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 2;
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -51,7 +56,7 @@ pub enum Error {
     /// 415 `unsupported_media_type`.
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
-    /// 503 `not_ready`: the database cannot be reached.
+    /// 503 `not_ready`, with `Retry-After`: the database cannot be reached.
     #[error("the database is unavailable")]
     Unavailable(String),
     /// 500 `internal_error`: the cause is logged, never sent.
@@ -118,8 +123,18 @@ impl ResponseError for Error {
             other => other.to_string(),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let Error::TooManyAttempts { retry_after } = self {
-            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        match self {
+            Error::TooManyAttempts { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            // The outage is temporary (RFC 9110 §15.6.4): say when to try again.
+            Error::Unavailable(_) => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    RETRY_AFTER_UNAVAILABLE_SECS.to_string(),
+                ));
+            }
+            _ => {}
         }
         if let Error::UnknownUser = self {
             response.insert_header((
@@ -139,22 +154,32 @@ impl ResponseError for Error {
 
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error as DieselError};
-        match &e {
-            // The server went away or is overloaded: a condition to retry,
-            // not a bug, so 503 rather than 500.
-            DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            )
-            | DieselError::BrokenTransactionManager => Error::Unavailable(e.to_string()),
-            DieselError::DatabaseError(_, info)
-                if info.message().contains("database is locked") =>
-            {
-                Error::Unavailable(e.to_string())
-            }
-            _ => Error::Internal(format!("database: {e}")),
+        if lost_the_database(&e) {
+            Error::Unavailable(e.to_string())
+        } else {
+            Error::Internal(format!("database: {e}"))
         }
+    }
+}
+
+/// Whether `e` means the server went away or is overloaded: a condition to
+/// retry, not a bug, so 503 rather than 500.
+fn lost_the_database(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    match e {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
+        | DieselError::BrokenTransactionManager => true,
+        DieselError::DatabaseError(_, info) => info.message().contains("database is locked"),
+        // A COMMIT cut off by the lost connection, then a ROLLBACK that
+        // could not be sent either.
+        DieselError::RollbackErrorOnCommit {
+            commit_error,
+            rollback_error,
+        } => lost_the_database(commit_error) || lost_the_database(rollback_error),
+        _ => false,
     }
 }
 

@@ -95,15 +95,21 @@ impl Manager {
 /// Builds the pool, creating the SQLite file's folder if needed. Fails if the
 /// first connection cannot be made, so a bad `DATABASE_URL` stops the start.
 pub fn connect(url: &DatabaseUrl) -> Result<DbPool, String> {
-    let size = match url {
+    // How long a request waits for a connection before it is answered 503.
+    // While PostgreSQL is down every attempt to connect fails at once, but
+    // r2d2 keeps retrying until this timeout: keep it short so clients get a
+    // prompt 503 instead of a hanging request. SQLite is never "down"; its
+    // wait is for a free connection while writers queue on the file lock
+    // (busy_timeout), so it may be as long as that.
+    let (size, wait) = match url {
         DatabaseUrl::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
-            4
+            (4, Duration::from_secs(5))
         }
-        DatabaseUrl::Postgres(_) => 10,
+        DatabaseUrl::Postgres(_) => (10, Duration::from_secs(2)),
     };
     r2d2::Pool::builder()
         .max_size(size)
@@ -113,7 +119,7 @@ pub fn connect(url: &DatabaseUrl) -> Result<DbPool, String> {
         // segfault after a successful command). Connections are opened on
         // demand and then reused.
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(wait)
         .test_on_check_out(false)
         .build(Manager { url: url.clone() })
         .map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))

@@ -34,7 +34,9 @@ pub struct RoleChange {
         (status = 404, body = ErrorBody, description = "`not_found`: no such user."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn set_role(

@@ -40,7 +40,9 @@ pub struct Credentials {
         (status = 409, body = ErrorBody, description = "`email_taken`."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn register(
@@ -79,7 +81,9 @@ pub async fn register(
             this address, even with the right password.", headers(
             ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
         )),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn login(
@@ -118,7 +122,9 @@ pub async fn login(
             ("Set-Cookie" = String, description = "Clears the `refresh_token` cookie."),
         )),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn refresh(
@@ -162,7 +168,9 @@ pub async fn refresh(
         )),
         (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn logout(
@@ -194,7 +202,9 @@ pub async fn logout(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn logout_all(
@@ -221,7 +231,9 @@ pub async fn logout_all(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn me(state: web::Data<AppState>, user: Authenticated) -> Result<HttpResponse, Error> {

@@ -36,7 +36,9 @@ pub async fn healthz() -> HttpResponse {
     tag = "health",
     responses(
         (status = 200, description = "The database answers.", body = Status),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {

@@ -155,7 +155,9 @@ pub struct TokenRequest {
             this address, as for `/auth/login`.", headers(
             ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
         )),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn token(
@@ -217,7 +219,9 @@ pub struct RevokeRequest {
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not \
             `application/x-www-form-urlencoded`."),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn revoke(

@@ -21,7 +21,9 @@ use crate::service::{self, AppState, SessionView};
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn list(state: web::Data<AppState>, user: Authenticated) -> Result<HttpResponse, Error> {
@@ -46,7 +48,9 @@ pub async fn list(state: web::Data<AppState>, user: Authenticated) -> Result<Htt
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),
         (status = 404, body = ErrorBody, description = "`not_found`: no such session, or another user's."),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn revoke(
@@ -83,7 +87,9 @@ pub struct PasswordChange {
             `WWW-Authenticate`."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+            ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
+        )),
     )
 )]
 pub async fn change_password(

@@ -16,6 +16,7 @@ mod oauth;
 mod observability;
 mod openapi;
 mod registration_and_login;
+mod reliability;
 mod rotation;
 mod service;
 mod sessions;
