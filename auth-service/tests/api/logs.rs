@@ -93,6 +93,16 @@ impl Process {
         None
     }
 
+    /// Kills the process with SIGKILL, a crash: no shutdown, nothing
+    /// flushed, connections cut. Returns what it printed.
+    pub fn kill(mut self) -> Vec<String> {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(200));
+        let lines = self.lines.lock().expect("lock").clone();
+        lines
+    }
+
     pub fn output(&self) -> Vec<String> {
         self.lines.lock().expect("lock").clone()
     }

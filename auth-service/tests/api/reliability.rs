@@ -3,6 +3,7 @@
 //! while the resource-service serves, and the SQLite file is shared or cut
 //! off mid-write.
 
+mod crash;
 mod database_outage;
 
 use reqwest::Response;
