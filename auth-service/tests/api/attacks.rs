@@ -34,7 +34,7 @@ fn assemble(header: &Value, payload: &Value, signature: &str) -> String {
 }
 
 /// Forgeries of a real token, by name.
-async fn forgeries(app: &TestApp, genuine: &str) -> Vec<(&'static str, String)> {
+pub async fn forgeries(app: &TestApp, genuine: &str) -> Vec<(&'static str, String)> {
     let (header, payload, signature) = parts(genuine);
     let kid = header["kid"].as_str().expect("kid").to_owned();
 

@@ -3,6 +3,7 @@
 //! while the resource-service serves, and the SQLite file is shared or cut
 //! off mid-write.
 
+mod auth_down;
 mod crash;
 mod database_outage;
 
