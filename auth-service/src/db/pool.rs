@@ -80,9 +80,11 @@ impl Manager {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // WAL lets readers work beside the one writer; busy_timeout makes
                 // concurrent writers wait instead of failing "database is locked";
-                // foreign keys are off by default in SQLite.
+                // foreign keys are off by default in SQLite. busy_timeout comes
+                // first: switching a new file to WAL takes a lock, and another
+                // process opening the file at the same moment must wait for it.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
@@ -125,8 +127,9 @@ pub fn connect(url: &DatabaseUrl) -> Result<DbPool, String> {
         .map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))
 }
 
-/// Applies pending migrations. On PostgreSQL an advisory lock makes replicas
-/// that start together take turns instead of racing on the same DDL.
+/// Applies pending migrations. Replicas that start together take turns
+/// instead of racing on the same DDL: an advisory lock on PostgreSQL, the
+/// file's write lock on SQLite.
 pub fn migrate(conn: &mut AnyConnection) -> Result<(), String> {
     let outcome = match conn {
         AnyConnection::Postgresql(pg) => {
@@ -140,10 +143,14 @@ pub fn migrate(conn: &mut AnyConnection) -> Result<(), String> {
             let unlocked = pg.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"));
             outcome.and(unlocked.map_err(|e| e.to_string()))
         }
+        // The same for processes sharing one SQLite file: the write lock of
+        // BEGIN IMMEDIATE, taken before the pending migrations are listed, so
+        // the second process finds them applied instead of applying them again.
         AnyConnection::Sqlite(lite) => lite
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
+            .immediate_transaction(|lite| {
+                lite.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ())
+            })
+            .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string()),
     };
     outcome.map_err(|e| format!("migration failed: {e}"))
 }

@@ -6,6 +6,7 @@
 mod auth_down;
 mod crash;
 mod database_outage;
+mod sqlite;
 
 use reqwest::Response;
 use serde_json::Value;
