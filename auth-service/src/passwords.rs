@@ -7,8 +7,16 @@
 //! scheduling priority: the kernel gives a core to refreshes, database calls
 //! and the HTTP workers first. Callers await the result; nothing blocks an
 //! executor thread.
+//!
+//! Priority alone does not keep a refresh quick beside a login storm: the
+//! kernel balances the service's threads as one group, and a refresh crosses
+//! several of them. So while a refresh is in flight
+//! ([`latency_sensitive`]), at most cores − 1 hashes run at once and a core
+//! stays free for it; with none in flight, logins use every core.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -21,9 +29,8 @@ pub const BCRYPT_MAX_BYTES: usize = 72;
 fn pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
     POOL.get_or_init(|| {
-        let threads = std::thread::available_parallelism().map_or(2, usize::from);
         rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+            .num_threads(cores())
             .thread_name(|n| format!("bcrypt-{n}"))
             .start_handler(|_| {
                 // Lowering one's own priority needs no privilege; if the
@@ -39,13 +46,79 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// Requests in flight that a hash must not slow down.
+static LATENCY_SENSITIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Held while serving a request that must stay fast under a login storm (a
+/// refresh): hashing leaves a core to it until the guard is dropped.
+#[derive(Debug)]
+pub struct LatencySensitive(());
+
+/// Marks a latency-sensitive request as in flight until the guard drops.
+pub fn latency_sensitive() -> LatencySensitive {
+    LATENCY_SENSITIVE.fetch_add(1, Ordering::SeqCst);
+    LatencySensitive(())
+}
+
+impl Drop for LatencySensitive {
+    fn drop(&mut self) {
+        LATENCY_SENSITIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How many hashes may run now.
+fn hash_limit() -> usize {
+    let cores = cores();
+    if LATENCY_SENSITIVE.load(Ordering::SeqCst) > 0 {
+        cores.saturating_sub(1).max(1)
+    } else {
+        cores
+    }
+}
+
+/// Admits hashes up to [`hash_limit`]. A waiting hash re-reads the limit
+/// every few milliseconds, so it starts soon after the last refresh ends.
+struct Gate {
+    running: Mutex<usize>,
+    changed: Condvar,
+}
+
+static GATE: Gate = Gate {
+    running: Mutex::new(0),
+    changed: Condvar::new(),
+};
+
+impl Gate {
+    fn pass<T>(&self, job: impl FnOnce() -> T) -> T {
+        {
+            let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            while *running >= hash_limit() {
+                running = self
+                    .changed
+                    .wait_timeout(running, Duration::from_millis(5))
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+            *running += 1;
+        }
+        let outcome = job();
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.changed.notify_one();
+        outcome
+    }
+}
+
 async fn run<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
     let Some(pool) = pool() else {
         return Ok(actix_web::web::block(job).await?);
     };
     let (tx, rx) = oneshot::channel();
     pool.spawn(move || {
-        let _ = tx.send(job());
+        let _ = tx.send(GATE.pass(job));
     });
     rx.await
         .map_err(|_| Error::Internal("the bcrypt task was lost".into()))
@@ -80,6 +153,41 @@ mod tests {
         assert!(verify("p".repeat(72), hash.clone()).await.expect("verify"));
         assert!(!verify("p".repeat(73), hash.clone()).await.expect("verify"));
         assert!(!verify("q".repeat(72), hash).await.expect("verify"));
+    }
+
+    /// Runs `jobs` jobs of 100 ms on the pool at once; the most that ran
+    /// together.
+    async fn most_at_once(jobs: usize) -> usize {
+        use std::sync::Arc;
+        let now = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let runs = (0..jobs).map(|_| {
+            let (now, most) = (now.clone(), most.clone());
+            run(move || {
+                let here = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(here, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(100));
+                now.fetch_sub(1, Ordering::SeqCst);
+            })
+        });
+        for outcome in futures_util::future::join_all(runs).await {
+            outcome.expect("ran");
+        }
+        most.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn while_a_refresh_is_in_flight_hashing_leaves_a_core_free() {
+        // One test for both halves: they share the process-wide gate.
+        let cores = cores();
+        assert_eq!(most_at_once(cores * 2).await, cores, "every core hashes");
+
+        let guard = latency_sensitive();
+        let limited = most_at_once(cores * 2).await;
+        drop(guard);
+
+        assert_eq!(limited, cores.saturating_sub(1).max(1));
+        assert_eq!(most_at_once(cores * 2).await, cores, "and again after it");
     }
 
     #[tokio::test]

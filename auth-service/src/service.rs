@@ -335,6 +335,7 @@ async fn verify_password(
 
 /// Rotates a refresh token (`POST /auth/refresh`), per API.md §2.
 pub async fn refresh(state: &AppState, presented: RefreshToken) -> Result<TokenGrant, Error> {
+    let _in_flight = crate::passwords::latency_sensitive();
     let now = db::now();
     let successor = RefreshToken::generate();
     let presented_hash = presented.hash();
