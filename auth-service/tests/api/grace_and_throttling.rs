@@ -7,6 +7,7 @@ use futures_util::future::join_all;
 
 use crate::both_backends;
 use crate::helpers::*;
+use crate::rotation::{RACERS, SESSIONS};
 
 fn client_from(address: Ipv4Addr) -> reqwest::Client {
     reqwest::Client::builder()
@@ -73,25 +74,42 @@ both_backends! {
 
     async fn with_a_grace_racing_refreshes_leave_exactly_one_usable_token(backend: Backend) {
         let app = spawn_app_with(backend, |s| s.refresh_reuse_grace = Duration::from_secs(30)).await;
-        let tokens = app.register_and_login(&email()).await;
-        let responses = join_all((0..8).map(|_| app.post_refresh(&tokens.refresh))).await;
-        let mut returned = Vec::new();
-        for response in responses {
-            returned.push(Tokens::from_response(response).await);
+        let sessions = app.open_sessions(SESSIONS).await;
+        let answers = app.race_refreshes(&sessions, RACERS).await;
+
+        // Counted in the database before anyone presents a returned token:
+        // per session, the login's token is used, every racer got a successor,
+        // all but one of them superseded, and the session lives.
+        let stored = app.stored_sessions();
+        assert_eq!(stored.len(), SESSIONS);
+        for tokens in &sessions {
+            let session = &stored[&session_id_of(&tokens.access)];
+            assert!(!session.revoked, "{session:?}");
+            assert_eq!(session.tokens.len(), 1 + RACERS, "{session:?}");
+            assert_eq!(session.tokens.iter().filter(|t| t.used).count(), 1, "{session:?}");
+            assert_eq!(session.tokens.iter().filter(|t| t.is_live()).count(), 1, "{session:?}");
         }
-        assert_eq!(returned.len(), 8, "within the grace every racing refresh succeeds");
-        let mut usable = Vec::new();
-        for tokens in &returned {
-            let response = app.post_refresh(&tokens.refresh).await;
-            if response.status() == 200 {
-                usable.push(Tokens::from_response(response).await);
-            } else {
-                assert_error(response, 401, "invalid_grant").await;
+
+        // And through the API: sessions probed side by side, each one's
+        // returned tokens in turn.
+        let app = &app;
+        let probes = answers.iter().map(|answers| async move {
+            let mut usable = Vec::new();
+            for (status, body) in answers {
+                assert_eq!(*status, 200, "within the grace every racing refresh succeeds: {body}");
+                let refresh = body["refresh_token"].as_str().expect("refresh_token");
+                let response = app.post_refresh(refresh).await;
+                if response.status() == 200 {
+                    usable.push(Tokens::from_response(response).await);
+                } else {
+                    assert_error(response, 401, "invalid_grant").await;
+                }
             }
-        }
-        assert_eq!(usable.len(), 1, "exactly one returned token stays usable");
-        // Presenting the superseded ones did not end the session.
-        assert_eq!(app.post_refresh(&usable[0].refresh).await.status(), 200);
+            assert_eq!(usable.len(), 1, "exactly one returned token stays usable");
+            // Presenting the superseded ones did not end the session.
+            assert_eq!(app.post_refresh(&usable[0].refresh).await.status(), 200);
+        });
+        join_all(probes).await;
     }
 
     async fn failed_logins_lock_out_that_email_from_that_address_only(backend: Backend) {

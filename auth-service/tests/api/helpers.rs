@@ -821,3 +821,136 @@ pub fn used_refresh_tokens(conn: &mut auth_service::db::AnyConnection, session_i
         .get_result(conn)
         .expect("count used refresh tokens")
 }
+
+/// One session as the database holds it, for counting the outcome of races.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    pub revoked: bool,
+    /// Every refresh token issued in the session, in no particular order.
+    pub tokens: Vec<StoredToken>,
+}
+
+/// One refresh-token row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredToken {
+    pub used: bool,
+    pub superseded: bool,
+}
+
+impl StoredToken {
+    /// Neither used nor superseded: presenting it would refresh.
+    pub fn is_live(&self) -> bool {
+        !self.used && !self.superseded
+    }
+}
+
+impl TestApp {
+    /// Every session in the test database with its refresh tokens, by
+    /// session id: what the contract's invariants are counted against.
+    pub fn stored_sessions(&self) -> std::collections::HashMap<String, StoredSession> {
+        use auth_service::db::schema::{refresh_tokens, sessions};
+        use chrono::NaiveDateTime;
+        use diesel::prelude::*;
+
+        let pool = auth_service::db::connect(&self.db.url).expect("pool");
+        auth_service::db::with_connection(&pool, |conn| {
+            let stored: Vec<(String, Option<NaiveDateTime>)> = sessions::table
+                .select((sessions::id, sessions::revoked_at))
+                .load(conn)
+                .map_err(|e| e.to_string())?;
+            let tokens: Vec<(String, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
+                refresh_tokens::table
+                    .select((
+                        refresh_tokens::session_id,
+                        refresh_tokens::used_at,
+                        refresh_tokens::superseded_at,
+                    ))
+                    .load(conn)
+                    .map_err(|e| e.to_string())?;
+            let mut by_id: std::collections::HashMap<String, StoredSession> = stored
+                .into_iter()
+                .map(|(id, revoked_at)| {
+                    let session = StoredSession {
+                        revoked: revoked_at.is_some(),
+                        tokens: Vec::new(),
+                    };
+                    (id, session)
+                })
+                .collect();
+            for (session_id, used_at, superseded_at) in tokens {
+                by_id
+                    .get_mut(&session_id)
+                    .expect("every refresh token belongs to a session")
+                    .tokens
+                    .push(StoredToken {
+                        used: used_at.is_some(),
+                        superseded: superseded_at.is_some(),
+                    });
+            }
+            Ok(by_id)
+        })
+        .expect("read sessions")
+    }
+
+    /// The email of every account in the test database.
+    pub fn stored_emails(&self) -> Vec<String> {
+        use auth_service::db::schema::users;
+        use diesel::prelude::*;
+
+        let pool = auth_service::db::connect(&self.db.url).expect("pool");
+        auth_service::db::with_connection(&pool, |conn| {
+            users::table
+                .select(users::email)
+                .load(conn)
+                .map_err(|e| e.to_string())
+        })
+        .expect("read users")
+    }
+
+    /// Registers `count` users and logs each in once: `count` sessions.
+    pub async fn open_sessions(&self, count: usize) -> Vec<Tokens> {
+        let mut sessions = Vec::with_capacity(count);
+        // In batches: enough concurrency to be quick, not so much that the
+        // set-up itself is the load.
+        for _ in 0..count.div_ceil(10) {
+            let batch = (sessions.len()..count.min(sessions.len() + 10))
+                .map(|_| async { self.register_and_login(&email()).await });
+            sessions.extend(futures_util::future::join_all(batch).await);
+        }
+        sessions
+    }
+
+    /// Presents every session's refresh token `per_session` times, all
+    /// requests of all sessions at once, and returns each session's answers
+    /// as (status, body).
+    pub async fn race_refreshes(
+        &self,
+        sessions: &[Tokens],
+        per_session: usize,
+    ) -> Vec<Vec<(u16, Value)>> {
+        let requests = sessions.iter().flat_map(|tokens| {
+            (0..per_session).map(move |_| async move {
+                let response = self.post_refresh(&tokens.refresh).await;
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.expect("a JSON body"))
+            })
+        });
+        let mut answers = futures_util::future::join_all(requests).await.into_iter();
+        sessions
+            .iter()
+            .map(|_| answers.by_ref().take(per_session).collect())
+            .collect()
+    }
+}
+
+/// The `sid` claim of an access token (read, not verified: the tests got
+/// the token from the service itself).
+pub fn session_id_of(access_token: &str) -> String {
+    use base64::Engine as _;
+    let payload = access_token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    let claims: Value = serde_json::from_slice(&bytes).expect("JSON claims");
+    claims["sid"].as_str().expect("sid").to_owned()
+}

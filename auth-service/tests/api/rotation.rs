@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use serde_json::Value;
 
 use crate::both_backends;
 use crate::helpers::*;
+
+/// Sessions racing at once in the race tests, and refreshes racing per session.
+pub const SESSIONS: usize = 50;
+pub const RACERS: usize = 8;
 
 both_backends! {
     async fn a_refresh_issues_a_new_pair_and_kills_the_old_token(backend: Backend) {
@@ -38,23 +41,44 @@ both_backends! {
         assert_eq!(app.post_refresh(&other_session.refresh).await.status(), 200);
     }
 
-    async fn of_eight_racing_refreshes_exactly_one_wins(backend: Backend) {
+    async fn in_each_of_fifty_sessions_exactly_one_of_eight_racing_refreshes_wins(backend: Backend) {
         let app = spawn_app(backend).await;
-        let tokens = app.register_and_login(&email()).await;
-        let responses = join_all((0..8).map(|_| app.post_refresh(&tokens.refresh))).await;
+        let sessions = app.open_sessions(SESSIONS).await;
+        // All 400 requests at once: races inside each session and load across them.
+        let answers = app.race_refreshes(&sessions, RACERS).await;
+
         let mut winners = Vec::new();
-        for response in responses {
-            match response.status().as_u16() {
-                200 => winners.push(Tokens::from_response(response).await),
-                401 => {
-                    assert_error(response, 401, "invalid_grant").await;
+        for answers in &answers {
+            let mut won = Vec::new();
+            for (status, body) in answers {
+                match status {
+                    200 => won.push(body["refresh_token"].as_str().expect("refresh_token").to_owned()),
+                    401 => assert_eq!(body["error"], "invalid_grant", "{body}"),
+                    other => panic!("unexpected status {other}: {body}"),
                 }
-                other => panic!("unexpected status {other}"),
             }
+            let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+            assert_eq!(won.len(), 1, "exactly one refresh wins: {statuses:?}");
+            winners.extend(won);
         }
-        assert_eq!(winners.len(), 1, "exactly one refresh wins");
+
+        // Counted where the database decided, before anyone presents a token
+        // again: per session, the login's token was used once, exactly one
+        // successor was issued, and the session is revoked.
+        let stored = app.stored_sessions();
+        assert_eq!(stored.len(), SESSIONS);
+        for tokens in &sessions {
+            let session = &stored[&session_id_of(&tokens.access)];
+            assert!(session.revoked, "{session:?}");
+            assert_eq!(session.tokens.len(), 2, "one successor, no double spend: {session:?}");
+            assert_eq!(session.tokens.iter().filter(|t| t.used).count(), 1, "{session:?}");
+        }
+
         // The losers were reuse: the session is over, the winner's token too.
-        assert_error(app.post_refresh(&winners[0].refresh).await, 401, "invalid_grant").await;
+        for (tokens, winner) in sessions.iter().zip(&winners) {
+            assert_error(app.post_refresh(winner).await, 401, "invalid_grant").await;
+            assert_error(app.post_refresh(&tokens.refresh).await, 401, "invalid_grant").await;
+        }
     }
 
     async fn the_cookie_carries_the_refresh_token_and_the_body_wins_over_it(backend: Backend) {
