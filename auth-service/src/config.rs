@@ -456,4 +456,72 @@ mod tests {
             ["https://a.example", "https://b.example"]
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Seconds in each unit API.md's examples use, and humantime's others.
+        const UNITS: [(&str, u64); 7] = [
+            ("s", 1),
+            ("sec", 1),
+            ("m", 60),
+            ("min", 60),
+            ("h", 3600),
+            ("d", 86400),
+            ("days", 86400),
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn a_number_and_a_unit_read_as_that_many_seconds(
+                // Below 36 500 days: longer is refused as over a century.
+                amount in 0u64..36_500,
+                unit in proptest::sample::select(&UNITS[..]),
+                padding in "[ \t]{0,2}",
+            ) {
+                let (suffix, seconds) = unit;
+                let raw = format!("{padding}{amount}{suffix}{padding}");
+                let s = settings(&[("REFRESH_REUSE_GRACE", &raw)]).expect("a plain duration is valid");
+                prop_assert_eq!(s.refresh_reuse_grace, Duration::from_secs(amount * seconds));
+            }
+
+            #[test]
+            fn the_logged_summary_reads_back_as_the_same_duration(
+                millis in 0u64..(100 * 365 * 86_400_000),
+            ) {
+                // An operator copies a value from the start-up line into the
+                // environment: it must mean the same.
+                let grace = Duration::from_millis(millis);
+                let mut s = settings(&[]).expect("defaults");
+                s.refresh_reuse_grace = grace;
+                let summary = s.summary();
+                let logged = summary
+                    .split(' ')
+                    .find_map(|pair| pair.strip_prefix("REFRESH_REUSE_GRACE="))
+                    .expect("the summary names the grace");
+                let again = settings(&[("REFRESH_REUSE_GRACE", logged)]).expect("the logged form is valid");
+                prop_assert_eq!(again.refresh_reuse_grace, grace);
+            }
+
+            #[test]
+            fn any_value_is_read_or_refused_naming_its_variable(
+                raw in "[0-9a-zA-Z .:+-]{0,24}|\\PC{0,24}",
+                variable in proptest::sample::select(&[
+                    "ACCESS_TOKEN_TTL",
+                    "REFRESH_TOKEN_TTL",
+                    "REFRESH_REUSE_GRACE",
+                    "SESSION_MAX_TTL",
+                    "LOGIN_FAILURE_WINDOW",
+                ][..]),
+            ) {
+                if let Err(e) = settings(&[(variable, &raw)]) {
+                    prop_assert_eq!(e.variable, variable);
+                    prop_assert!(e.to_string().starts_with(variable));
+                }
+            }
+        }
+    }
 }

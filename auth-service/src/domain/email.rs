@@ -77,4 +77,50 @@ mod tests {
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(Email::parse(&long), Err(InvalidEmail));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Addresses of the common shape, in any ASCII case.
+        fn address() -> impl Strategy<Value = String> {
+            "[a-zA-Z0-9._%+-]{1,40}@[a-zA-Z0-9-]{1,20}(\\.[a-zA-Z]{2,8}){1,3}"
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn any_input_is_refused_or_comes_back_trimmed_lower_cased_and_stable(raw in any::<String>()) {
+                if let Ok(email) = Email::parse(&raw) {
+                    prop_assert_eq!(email.as_str(), raw.trim().to_lowercase());
+                    prop_assert_eq!(email.as_str().matches('@').count(), 1);
+                    prop_assert!(email.as_str().len() <= MAX_LEN);
+                    prop_assert!(!email.as_str().chars().any(char::is_whitespace));
+                    // Parsing the stored form again changes nothing, so a
+                    // stored address always finds its own account.
+                    prop_assert_eq!(Email::parse(email.as_str()), Ok(email.clone()));
+                }
+            }
+
+            #[test]
+            fn input_near_the_rules_never_panics_and_stays_stable(
+                raw in "[ \t\n@.a-zA-Z\u{0}\u{130}\u{212a}\u{1e9e}-]{0,80}",
+            ) {
+                if let Ok(email) = Email::parse(&raw) {
+                    prop_assert_eq!(Email::parse(email.as_str()), Ok(email.clone()));
+                }
+            }
+
+            #[test]
+            fn case_and_surrounding_space_never_make_a_second_account(
+                raw in address(),
+                padding in "[ \t\n]{0,3}",
+            ) {
+                let plain = Email::parse(&raw).expect("a common address is valid");
+                let shouted = Email::parse(&format!("{padding}{}{padding}", raw.to_ascii_uppercase()));
+                prop_assert_eq!(shouted, Ok(plain));
+            }
+        }
+    }
 }

@@ -73,4 +73,45 @@ mod tests {
         let password = Password::parse("correct horse".into()).expect("valid");
         assert!(!format!("{password:?}").contains("horse"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn accepted_exactly_from_eight_characters_up_to_72_bytes(raw in any::<String>()) {
+                let expected = raw.chars().count() >= MIN_CHARS && raw.len() <= MAX_BYTES;
+                let parsed = Password::parse(raw.clone());
+                prop_assert_eq!(parsed.is_ok(), expected, "{:?}", raw);
+                if let Ok(password) = parsed {
+                    // Never truncated, never altered.
+                    prop_assert_eq!(password.expose(), raw.as_str());
+                    prop_assert_eq!(format!("{password:?}"), "Password(***)");
+                }
+            }
+
+            #[test]
+            fn multi_byte_passwords_around_the_limits(
+                chars in proptest::collection::vec(
+                    prop_oneof![Just('a'), Just('\u{e9}'), Just('\u{20ac}'), Just('\u{1f511}')],
+                    0..40,
+                ),
+            ) {
+                let raw: String = chars.iter().collect();
+                let bytes: usize = chars.iter().map(|c| c.len_utf8()).sum();
+                let outcome = Password::parse(raw);
+                let expected = if chars.len() < MIN_CHARS {
+                    Err(WeakPassword::TooShort)
+                } else if bytes > MAX_BYTES {
+                    Err(WeakPassword::TooLong)
+                } else {
+                    Ok(())
+                };
+                prop_assert_eq!(outcome.map(|_| ()), expected);
+            }
+        }
+    }
 }
