@@ -20,8 +20,9 @@ pub struct Credentials {
     /// Trimmed and lower-cased before it is stored or compared.
     #[schema(example = "ada@example.com")]
     email: String,
-    /// 8 characters to 72 bytes.
-    #[schema(example = "correct horse battery")]
+    /// 8 characters to 72 bytes. (The schema can state the minimum only:
+    /// JSON Schema counts characters, bcrypt's limit is in bytes.)
+    #[schema(example = "correct horse battery", min_length = 8)]
     password: String,
 }
 
@@ -255,9 +256,11 @@ fn presented_refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<Refr
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        serde_json::from_slice::<RefreshBody>(body)
+        // The document allows `null` for this optional body: JSON's own way
+        // of sending nothing, so it means "use the cookie" like no body does.
+        serde_json::from_slice::<Option<RefreshBody>>(body)
             .map_err(|e| Error::InvalidRequest(format!("invalid JSON body: {e}")))?
-            .refresh_token
+            .and_then(|body| body.refresh_token)
     };
     let from_cookie = || req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned());
     Ok(from_body

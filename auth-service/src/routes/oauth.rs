@@ -187,7 +187,10 @@ pub async fn token(
 #[derive(Deserialize, ToSchema)]
 #[schema(as = OAuthRevokeRequest)]
 pub struct RevokeRequest {
-    /// The token to revoke: a refresh token revokes its session.
+    /// The token to revoke: a refresh token revokes its session. Required
+    /// (RFC 7009 §2.1); an `Option` so that its absence is answered with
+    /// RFC 6749's `invalid_request` rather than a framework error.
+    #[schema(value_type = String, required = true, min_length = 1)]
     token: Option<String>,
     /// `refresh_token` or `access_token`; not needed, and not read.
     #[serde(default)]

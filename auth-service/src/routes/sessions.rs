@@ -68,6 +68,7 @@ pub struct PasswordChange {
     /// The password now.
     current_password: String,
     /// 8 characters to 72 bytes.
+    #[schema(min_length = 8)]
     new_password: String,
 }
 

@@ -89,7 +89,7 @@ impl ProjectStore {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewProject {
     /// The wanted name: trimmed, then 1 to 200 characters.
-    #[schema(example = "Apollo")]
+    #[schema(example = "Apollo", min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
 }
 
