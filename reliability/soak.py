@@ -181,7 +181,11 @@ def main():
     samples = []
     while time.monotonic() - start < args.duration:
         time.sleep(min(5.0, max(0.5, args.duration / 20)))
-        samples.append(sample(args))
+        try:
+            samples.append(sample(args))
+        except FileNotFoundError:
+            stop.set()
+            raise
         done = sum(cycles)
         print(f"  {time.monotonic() - start:6.0f}s  cycles {done:6d}  errors {len(errors):3d}  "
               f"auth rss {samples[-1]['auth_rss'] / 1024:6.1f} MiB fds {samples[-1]['auth_fds']:3d}  "
@@ -236,4 +240,9 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except FileNotFoundError as gone:
+        # /proc/PID vanished: a service died under the load.
+        print(f"SOAK FAILED: a service exited ({gone.filename})", file=sys.stderr)
+        sys.exit(1)
