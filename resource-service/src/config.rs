@@ -129,11 +129,23 @@ impl Settings {
         let clock_leeway = match get(CLOCK_LEEWAY) {
             None => DEFAULT_CLOCK_LEEWAY,
             Some(value) => {
-                humantime::parse_duration(&value).map_err(|error| ConfigError::InvalidDuration {
-                    var: CLOCK_LEEWAY,
-                    value,
-                    error,
-                })?
+                let leeway = humantime::parse_duration(&value).map_err(|error| {
+                    ConfigError::InvalidDuration {
+                        var: CLOCK_LEEWAY,
+                        value: value.clone(),
+                        error,
+                    }
+                })?;
+                // The verifier would cut a longer one short; say so at start
+                // rather than run with a value other than the one configured.
+                if leeway > shared_claims::MAX_LEEWAY {
+                    return Err(ConfigError::invalid(
+                        CLOCK_LEEWAY,
+                        &value,
+                        "must be at most 1 day",
+                    ));
+                }
+                leeway
             }
         };
         let cors_allowed_origins = match get(CORS_ALLOWED_ORIGINS) {
@@ -374,6 +386,35 @@ mod tests {
         ] {
             let err = settings(&[(CORS_ALLOWED_ORIGINS, bad)]).unwrap_err();
             assert_eq!(err.variable(), CORS_ALLOWED_ORIGINS, "{bad}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn a_leeway_is_read_up_to_a_day_and_refused_beyond(seconds in 0u64..(3 * 86_400)) {
+                let outcome = settings(&[(CLOCK_LEEWAY, &format!("{seconds}s"))]);
+                if seconds <= 86_400 {
+                    prop_assert_eq!(outcome.ok().map(|s| s.clock_leeway), Some(Duration::from_secs(seconds)));
+                } else {
+                    let error = outcome.expect_err("over a day");
+                    prop_assert_eq!(error.variable(), CLOCK_LEEWAY);
+                }
+            }
+
+            #[test]
+            fn any_leeway_value_is_read_or_refused_naming_its_variable(
+                raw in "[0-9a-zA-Z .:+-]{0,24}|\\PC{0,24}",
+            ) {
+                if let Err(error) = settings(&[(CLOCK_LEEWAY, &raw)]) {
+                    prop_assert_eq!(error.variable(), CLOCK_LEEWAY);
+                }
+            }
         }
     }
 }

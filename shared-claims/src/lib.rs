@@ -39,4 +39,4 @@ pub use claims::{AccessClaims, ParseRoleError, Role, ACCESS_TOKEN_TYPE};
 pub use error::{AuthError, ErrorBody};
 pub use keys::{KeySet, KeyStore};
 pub use origin::{normalize_origin, InvalidOrigin};
-pub use verify::{Verifier, VerifyError};
+pub use verify::{Verifier, VerifyError, MAX_LEEWAY};

@@ -72,6 +72,16 @@ impl VerifyError {
     }
 }
 
+/// The longest clock leeway a [`Verifier`] applies; longer ones are cut to it.
+///
+/// A day of skew is already a broken clock; a leeway past the current Unix
+/// time once made every token count as expired.
+///
+/// ```
+/// assert_eq!(shared_claims::MAX_LEEWAY.as_secs(), 86_400);
+/// ```
+pub const MAX_LEEWAY: Duration = Duration::from_secs(86_400);
+
 /// Checks access tokens: EdDSA signature by a trusted key, `typ: at+jwt`,
 /// `iss`, `aud`, `exp` and `nbf` (if present) with leeway.
 ///
@@ -118,7 +128,8 @@ fn now() -> i64 {
 }
 
 impl Verifier {
-    /// A verifier for tokens from `issuer` meant for `audience`.
+    /// A verifier for tokens from `issuer` meant for `audience`, allowing
+    /// `leeway` of clock skew (at most [`MAX_LEEWAY`]).
     ///
     /// ```
     /// let v = shared_claims::Verifier::new("https://auth.example", "api", std::time::Duration::ZERO);
@@ -128,7 +139,8 @@ impl Verifier {
         Self {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
-            leeway: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
+            // At most a day, so every value is far from overflowing an i64.
+            leeway: i64::try_from(leeway.min(MAX_LEEWAY).as_secs()).unwrap_or(i64::MAX),
         }
     }
 

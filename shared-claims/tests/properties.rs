@@ -245,3 +245,17 @@ fn the_fixture_token_is_valid_so_the_properties_can_fail() {
     let payload = fixture.token.split('.').nth(1).expect("a payload");
     assert!(serde_json::from_slice::<Value>(&unb64(payload)).is_ok());
 }
+
+proptest! {
+    #![proptest_config(cases(64))]
+
+    /// A leeway past the Unix time once overflowed `now - leeway`: a panic
+    /// in a debug build, every token expired in a release build.
+    #[test]
+    fn any_leeway_verifies_a_fresh_token_without_overflowing(seconds in any::<u64>()) {
+        let fixture = fixture();
+        let verifier = Verifier::new(common::ISSUER, common::AUDIENCE, std::time::Duration::from_secs(seconds));
+        let verified = verifier.verify(&fixture.token, &fixture.keys);
+        prop_assert!(verified.is_ok(), "{:?}", verified);
+    }
+}
