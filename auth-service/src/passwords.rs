@@ -105,10 +105,18 @@ impl Gate {
             }
             *running += 1;
         }
-        let outcome = job();
-        *self.running.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
-        self.changed.notify_one();
-        outcome
+        // Released on drop, so a hash that panics still gives its place back.
+        let _admitted = Admitted(self);
+        job()
+    }
+}
+
+struct Admitted<'a>(&'a Gate);
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        *self.0.running.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.0.changed.notify_one();
     }
 }
 
@@ -188,6 +196,20 @@ mod tests {
 
         assert_eq!(limited, cores.saturating_sub(1).max(1));
         assert_eq!(most_at_once(cores * 2).await, cores, "and again after it");
+    }
+
+    #[test]
+    fn a_job_that_panics_gives_its_place_back() {
+        let gate = Gate {
+            running: Mutex::new(0),
+            changed: Condvar::new(),
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            gate.pass(|| panic!("a failing hash"))
+        }));
+
+        assert!(outcome.is_err());
+        assert_eq!(*gate.running.lock().expect("lock"), 0);
     }
 
     #[tokio::test]
