@@ -40,6 +40,7 @@ const PG_PGBENCH_DB: &str = "pgbench_bench";
 
 /// Command-line options (see `bench/run --help`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
 pub struct Opts {
     pub sqlite: bool,
     pub quick: bool,

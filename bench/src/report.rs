@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
+#[cfg(test)]
+use serde::Deserialize;
 use serde::Serialize;
 
 use crate::sys::Machine;
@@ -11,6 +13,7 @@ use crate::Opts;
 
 /// One scenario, as measured.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct Row {
     pub id: String,
     /// `postgres`, `sqlite`, or `-` when no database is involved.
@@ -66,6 +69,7 @@ impl Row {
 
 /// A target and whether this run met it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct Check {
     pub scenario: String,
     pub target: String,
@@ -164,6 +168,7 @@ impl Check {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct Pgbench {
     pub clients: u32,
     pub threads: u32,
@@ -180,6 +185,7 @@ pub struct Pgbench {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct Limits {
     pub hello_rps: f64,
     pub pgbench: Pgbench,
@@ -191,6 +197,7 @@ pub struct Limits {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct Startup {
     pub auth_sqlite_fresh_ms: Vec<f64>,
     pub auth_sqlite_migrated_ms: Vec<f64>,
@@ -198,6 +205,7 @@ pub struct Startup {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct ColdTokens {
     pub collected: u64,
     pub seconds: f64,
@@ -205,6 +213,7 @@ pub struct ColdTokens {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct PeakRss {
     pub auth_postgres: f64,
     pub auth_sqlite: Option<f64>,
@@ -212,6 +221,7 @@ pub struct PeakRss {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct Quiet {
     pub waited_s: u64,
     pub threshold: f64,
@@ -221,6 +231,7 @@ pub struct Quiet {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct Results {
     pub started_at: String,
     pub elapsed_s: f64,
@@ -521,4 +532,21 @@ pub fn profiles(r: &Results, dir: &std::path::Path) -> String {
         let _ = writeln!(s, "```\n{}\n```\n", text.trim_end());
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed() -> Results {
+        let raw = include_str!("../results.json");
+        serde_json::from_str(raw).expect("bench/results.json parses")
+    }
+
+    /// RESULTS.md and results.json are written from the same run, so the
+    /// report of the committed JSON is the committed Markdown, to the byte.
+    #[test]
+    fn markdown_of_the_committed_json_is_the_committed_results_md() {
+        assert_eq!(markdown(&committed()), include_str!("../RESULTS.md"));
+    }
 }

@@ -124,6 +124,7 @@ pub fn command_output(program: &str, args: &[&str]) -> Option<String> {
 
 /// The machine, as RESULTS.md describes it.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
 pub struct Machine {
     pub nproc: usize,
     pub cpu_model: String,
