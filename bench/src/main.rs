@@ -8,6 +8,7 @@
 
 mod http;
 mod report;
+mod results;
 mod sys;
 mod wrk;
 
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::report::{Check, Results, Row};
+use crate::results::{Check, Results, Row};
 
 const AUTH_PG: &str = "127.0.0.1:18080";
 const RESOURCE: &str = "127.0.0.1:18081";
@@ -854,7 +855,7 @@ fn criterion(ctx: &Ctx) -> Result<HashMap<String, f64>, String> {
 
 /// pgbench -N (no updates of branches and tellers: one write transaction)
 /// at `clients` for `duration_s`, over TCP like the auth-service.
-fn pgbench(ctx: &Ctx, clients: u32, duration_s: u64) -> Result<report::Pgbench, String> {
+fn pgbench(ctx: &Ctx, clients: u32, duration_s: u64) -> Result<results::Pgbench, String> {
     let bin = pgbench_bin();
     let dir = ctx.out.join("pgbench");
     let _ = fs::remove_dir_all(&dir);
@@ -950,7 +951,7 @@ fn pgbench(ctx: &Ctx, clients: u32, duration_s: u64) -> Result<report::Pgbench, 
         let i = ((p / 100.0) * (lat.len() as f64 - 1.0)).round() as usize;
         lat[i.min(lat.len() - 1)] / 1000.0
     };
-    Ok(report::Pgbench {
+    Ok(results::Pgbench {
         clients,
         threads: threads.parse().unwrap_or(1),
         scale: scale.parse().unwrap_or(10),
@@ -966,7 +967,7 @@ fn pgbench(ctx: &Ctx, clients: u32, duration_s: u64) -> Result<report::Pgbench, 
     })
 }
 
-fn wait_until_quiet(opts: &Opts) -> report::Quiet {
+fn wait_until_quiet(opts: &Opts) -> results::Quiet {
     let start = Instant::now();
     let limit = Duration::from_secs(opts.wait_quiet_min * 60);
     let mut samples = Vec::new();
@@ -974,7 +975,7 @@ fn wait_until_quiet(opts: &Opts) -> report::Quiet {
         let (one, five, fifteen) = sys::loadavg();
         samples.push(one);
         if one < opts.quiet_load || start.elapsed() >= limit {
-            return report::Quiet {
+            return results::Quiet {
                 waited_s: start.elapsed().as_secs(),
                 threshold: opts.quiet_load,
                 max_wait_min: opts.wait_quiet_min,
@@ -1688,7 +1689,7 @@ fn run(opts: &Opts) -> Result<(), String> {
         opts: opts.clone(),
         machine,
         quiet,
-        limits: report::Limits {
+        limits: results::Limits {
             hello_rps: hello_row.rps,
             pgbench: pgb,
             bcrypt_cost: opts.bcrypt_cost,
@@ -1696,17 +1697,17 @@ fn run(opts: &Opts) -> Result<(), String> {
             bcrypt_runs_ms: bcrypt_runs,
             criterion_ns: crit,
         },
-        startup: report::Startup {
+        startup: results::Startup {
             auth_sqlite_fresh_ms: fresh,
             auth_sqlite_migrated_ms: migrated,
             resource_ready_ms,
         },
-        cold_tokens: report::ColdTokens {
+        cold_tokens: results::ColdTokens {
             collected: n_tokens as u64,
             seconds: gen_s,
             run_s: cold_d,
         },
-        peak_rss_mb: report::PeakRss {
+        peak_rss_mb: results::PeakRss {
             auth_postgres: auth_peak_mb,
             auth_sqlite: sqlite_rows.as_ref().map(|r| {
                 [&r.refresh, &r.login, &r.storm_refresh]

@@ -1,251 +1,30 @@
-//! The results: their JSON shape and the tables of RESULTS.md.
+//! The report of a run: the tables of RESULTS.md and the console, and
+//! PROFILES.md.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
-#[cfg(test)]
-use serde::Deserialize;
-use serde::Serialize;
+use crate::results::{Check, Results, Row};
 
-use crate::sys::Machine;
-use crate::wrk::Errors;
-use crate::Opts;
-
-/// One scenario, as measured.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
-pub struct Row {
-    pub id: String,
-    /// `postgres`, `sqlite`, or `-` when no database is involved.
-    pub backend: String,
-    pub title: String,
-    pub server: String,
-    pub connections: u32,
-    pub duration_s: f64,
-    pub requests: u64,
-    pub rps: f64,
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
-    /// p50 and p99 of each request as the client timed it (no correction
-    /// for coordinated omission), where measured.
-    pub raw_p50_ms: Option<f64>,
-    pub raw_p99_ms: Option<f64>,
-    pub errors: u64,
-    pub error_detail: Errors,
-    /// CPU seconds of the server process per wall second of the run.
-    pub server_cpu_cores: f64,
-    /// VmHWM of the server during this run (reset before it).
-    pub peak_rss_mb: f64,
-    /// CPU of every PostgreSQL process during the run, in cores.
-    pub db_cpu_cores: Option<f64>,
-    /// CPU of wrk itself (the load generator shares the machine).
-    pub client_cpu_cores: f64,
-    /// CPU used by everything else during the run: interference.
-    pub other_cpu_cores: f64,
-    pub notes: Vec<String>,
-}
-
-impl Row {
-    pub fn one_line(&self) -> String {
-        format!(
-            "    {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors, server CPU {:.2} cores, peak RSS {:.1} MB, other CPU {:.2}{}",
-            self.rps,
-            self.p50_ms,
-            self.p99_ms,
-            self.errors,
-            self.server_cpu_cores,
-            self.peak_rss_mb,
-            self.other_cpu_cores,
-            if self.notes.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", self.notes.join("; "))
-            }
-        )
-    }
-}
-
-/// A target and whether this run met it.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
-pub struct Check {
-    pub scenario: String,
-    pub target: String,
-    pub limit: String,
-    pub measured: String,
-    /// The measured ratio (or value) compared with `required`.
-    pub value: Option<f64>,
-    pub required: f64,
-    /// `at_least` or `at_most`.
-    pub kind: String,
-    pub met: Option<bool>,
-}
-
-impl Check {
-    pub fn at_least(
-        scenario: &str,
-        target: &str,
-        limit: String,
-        measured: String,
-        ratio: f64,
-        required: f64,
-    ) -> Self {
-        Check {
-            scenario: scenario.into(),
-            target: target.into(),
-            limit,
-            measured,
-            value: Some(ratio),
-            required,
-            kind: "at_least".into(),
-            met: ratio.is_finite().then_some(ratio >= required),
+fn ratio_text(c: &Check) -> String {
+    match (c.value, c.kind.as_str()) {
+        (Some(v), "at_least") => {
+            format!("{:.0}% (needs ≥ {:.0}%)", v * 100.0, c.required * 100.0)
         }
-    }
-
-    /// `inclusive`: `≤` rather than `<`.
-    pub fn at_most(
-        scenario: &str,
-        target: &str,
-        limit: String,
-        measured: String,
-        value: f64,
-        required: f64,
-        inclusive: bool,
-    ) -> Self {
-        let met = if inclusive {
-            value <= required
-        } else {
-            value < required
-        };
-        Check {
-            scenario: scenario.into(),
-            target: target.into(),
-            limit,
-            measured,
-            value: Some(value),
-            required,
-            kind: if inclusive { "at_most" } else { "below" }.into(),
-            met: value.is_finite().then_some(met),
+        (Some(v), _) if c.target.contains('×') => {
+            format!("{v:.2}× (needs ≤ {:.0}×)", c.required)
         }
-    }
-
-    pub fn unknown(scenario: &str, target: &str, why: &str) -> Self {
-        Check {
-            scenario: scenario.into(),
-            target: target.into(),
-            limit: why.into(),
-            measured: String::new(),
-            value: None,
-            required: 0.0,
-            kind: "unknown".into(),
-            met: None,
-        }
-    }
-
-    fn ratio_text(&self) -> String {
-        match (self.value, self.kind.as_str()) {
-            (Some(v), "at_least") => {
-                format!("{:.0}% (needs ≥ {:.0}%)", v * 100.0, self.required * 100.0)
-            }
-            (Some(v), _) if self.target.contains('×') => {
-                format!("{v:.2}× (needs ≤ {:.0}×)", self.required)
-            }
-            (Some(v), "at_most") => format!("{v:.2} (needs ≤ {})", self.required),
-            (Some(v), _) => format!("{:.0}% of the limit", 100.0 * v / self.required.max(1e-9)),
-            (None, _) => "—".into(),
-        }
-    }
-
-    fn verdict(&self) -> &'static str {
-        match self.met {
-            Some(true) => "met",
-            Some(false) => "**MISSED**",
-            None => "unknown",
-        }
+        (Some(v), "at_most") => format!("{v:.2} (needs ≤ {})", c.required),
+        (Some(v), _) => format!("{:.0}% of the limit", 100.0 * v / c.required.max(1e-9)),
+        (None, _) => "—".into(),
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
-pub struct Pgbench {
-    pub clients: u32,
-    pub threads: u32,
-    pub scale: u32,
-    pub duration_s: u64,
-    pub tps: f64,
-    pub transactions: u64,
-    pub failed: u64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub db_cpu_cores: f64,
-    pub client_cpu_cores: f64,
-    pub other_cpu_cores: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
-pub struct Limits {
-    pub hello_rps: f64,
-    pub pgbench: Pgbench,
-    pub bcrypt_cost: u32,
-    pub bcrypt_ms: f64,
-    pub bcrypt_runs_ms: Vec<f64>,
-    /// Median ns per iteration of each criterion benchmark.
-    pub criterion_ns: HashMap<String, f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
-pub struct Startup {
-    pub auth_sqlite_fresh_ms: Vec<f64>,
-    pub auth_sqlite_migrated_ms: Vec<f64>,
-    pub resource_ready_ms: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
-pub struct ColdTokens {
-    pub collected: u64,
-    pub seconds: f64,
-    pub run_s: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
-pub struct PeakRss {
-    pub auth_postgres: f64,
-    pub auth_sqlite: Option<f64>,
-    pub resource: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
-pub struct Quiet {
-    pub waited_s: u64,
-    pub threshold: f64,
-    pub max_wait_min: u64,
-    pub quiet: bool,
-    pub load_at_start: (f64, f64, f64),
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
-pub struct Results {
-    pub started_at: String,
-    pub elapsed_s: f64,
-    pub command: String,
-    pub git: String,
-    pub opts: Opts,
-    pub machine: Machine,
-    pub quiet: Quiet,
-    pub limits: Limits,
-    pub startup: Startup,
-    pub cold_tokens: ColdTokens,
-    pub peak_rss_mb: PeakRss,
-    pub rows: Vec<Row>,
-    pub checks: Vec<Check>,
+fn verdict(c: &Check) -> &'static str {
+    match c.met {
+        Some(true) => "met",
+        Some(false) => "**MISSED**",
+        None => "unknown",
+    }
 }
 
 fn db_cpu(r: &Row) -> String {
@@ -309,8 +88,8 @@ pub fn checks_table(r: &Results) -> String {
             c.target,
             c.limit,
             c.measured,
-            c.ratio_text(),
-            c.verdict()
+            ratio_text(c),
+            verdict(c)
         );
     }
     s
