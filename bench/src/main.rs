@@ -7,6 +7,7 @@
 //! scenario), and writes the table as JSON and as `bench/RESULTS.md`.
 
 mod http;
+mod opts;
 mod report;
 mod results;
 mod sys;
@@ -19,8 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
+use crate::opts::Opts;
 use crate::results::{Check, Results, Row};
 
 const AUTH_PG: &str = "127.0.0.1:18080";
@@ -39,146 +39,8 @@ const PG_ADMIN_DB: &str = "postgres";
 const PG_AUTH_DB: &str = "auth_bench";
 const PG_PGBENCH_DB: &str = "pgbench_bench";
 
-/// Command-line options (see `bench/run --help`).
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(serde::Deserialize))]
-pub struct Opts {
-    pub sqlite: bool,
-    pub quick: bool,
-    pub duration_s: u64,
-    pub threads: u32,
-    pub connections: u32,
-    pub refresh_connections: u32,
-    pub login_connections: u32,
-    pub cold_tokens: usize,
-    pub bcrypt_cost: u32,
-    pub rust_log: String,
-    pub wait_quiet_min: u64,
-    pub quiet_load: f64,
-    pub skip_criterion: bool,
-    pub perf: bool,
-    #[serde(skip)]
-    pub root: PathBuf,
-    #[serde(skip)]
-    pub bin_dir: PathBuf,
-    #[serde(skip)]
-    pub bench_bin_dir: PathBuf,
-    #[serde(skip)]
-    pub target_dir: PathBuf,
-}
-
-const USAGE: &str = "usage: bench/run [--sqlite] [--quick] [--duration S] [--connections N]
-       [--refresh-connections N] [--login-connections N] [--threads N]
-       [--cold-tokens N] [--bcrypt-cost C] [--rust-log LEVEL]
-       [--wait-quiet MINUTES] [--quiet-load L] [--skip-criterion]
-
-  --sqlite                also run the auth-service scenarios on SQLite
-  --quick                 smoke test: 2 s runs, few tokens, quick criterion
-  --duration S            seconds per measured wrk run (default 10)
-  --connections N         connections for hello and GET /api/me (default 32)
-  --refresh-connections N refresh chains, and pgbench clients (default 8)
-  --login-connections N   concurrent logins (default 8)
-  --threads N             wrk threads (default: the number of cores)
-  --cold-tokens N         distinct access tokens for cold verification (default 160000)
-  --bcrypt-cost C         BCRYPT_COST of the auth-service (default 12)
-  --rust-log LEVEL        RUST_LOG of the services (default info, their default)
-  --wait-quiet MINUTES    first wait (at most this long) until the 1-minute
-                          load average is below --quiet-load (default 0.6)
-  --skip-criterion        reuse the last criterion estimates under bench/out
-  --perf                  also sample each server with `perf record -e cpu-clock`
-                          during every measured run and write bench/PROFILES.md
-                          (the numbers of such a run go to bench/out/, not
-                          RESULTS.md: the sampling costs a little CPU)";
-
-fn parse_opts() -> Result<Opts, String> {
-    let root = std::env::var("BENCH_ROOT")
-        .map(PathBuf::from)
-        .map_err(|_| "BENCH_ROOT is not set: run bench/run".to_owned())?;
-    let target_dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-    let mut o = Opts {
-        sqlite: false,
-        quick: false,
-        duration_s: 10,
-        threads: cores.max(1),
-        connections: 32,
-        refresh_connections: 8,
-        login_connections: 8,
-        cold_tokens: 160_000,
-        bcrypt_cost: 12,
-        rust_log: "info".into(),
-        wait_quiet_min: 0,
-        quiet_load: 0.6,
-        skip_criterion: false,
-        perf: false,
-        bin_dir: target_dir.join("release"),
-        bench_bin_dir: target_dir.join("release"),
-        root,
-        target_dir,
-    };
-    let mut args = std::env::args().skip(1);
-    let mut explicit_duration = false;
-    let mut explicit_tokens = false;
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
-            v.parse()
-                .map_err(|_| format!("{name}: not a number: {v:?}"))
-        }
-        match arg.as_str() {
-            "--sqlite" => o.sqlite = true,
-            "--quick" => o.quick = true,
-            "--skip-criterion" => o.skip_criterion = true,
-            "--perf" => o.perf = true,
-            "--duration" => {
-                o.duration_s = num("--duration", value("--duration")?)?;
-                explicit_duration = true;
-            }
-            "--connections" => o.connections = num("--connections", value("--connections")?)?,
-            "--refresh-connections" => {
-                o.refresh_connections =
-                    num("--refresh-connections", value("--refresh-connections")?)?
-            }
-            "--login-connections" => {
-                o.login_connections = num("--login-connections", value("--login-connections")?)?
-            }
-            "--threads" => o.threads = num("--threads", value("--threads")?)?,
-            "--cold-tokens" => {
-                o.cold_tokens = num("--cold-tokens", value("--cold-tokens")?)?;
-                explicit_tokens = true;
-            }
-            "--bcrypt-cost" => o.bcrypt_cost = num("--bcrypt-cost", value("--bcrypt-cost")?)?,
-            "--rust-log" => o.rust_log = value("--rust-log")?,
-            "--wait-quiet" => o.wait_quiet_min = num("--wait-quiet", value("--wait-quiet")?)?,
-            "--quiet-load" => o.quiet_load = num("--quiet-load", value("--quiet-load")?)?,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown option {other:?}\n{USAGE}")),
-        }
-    }
-    if o.quick {
-        if !explicit_duration {
-            o.duration_s = 2;
-        }
-        if !explicit_tokens {
-            o.cold_tokens = 4_000;
-        }
-    }
-    if o.threads == 0 || o.connections < o.threads || o.refresh_connections < o.threads {
-        return Err("connections must be at least the number of wrk threads".into());
-    }
-    Ok(o)
-}
-
 fn main() {
-    let opts = match parse_opts() {
+    let opts = match opts::parse() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("bench: {e}");

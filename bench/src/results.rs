@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde::Serialize;
 
+use crate::opts::Opts;
 use crate::sys::Machine;
 use crate::wrk::Errors;
-use crate::Opts;
 
 /// One scenario, as measured.
 #[derive(Debug, Clone, Serialize)]
