@@ -6,10 +6,12 @@
 //! (/proc/PID/stat) and peak RSS (VmHWM in /proc/PID/status, reset before each
 //! scenario), and writes the table as JSON and as `bench/RESULTS.md`.
 
+mod ctx;
 mod http;
 mod opts;
 mod report;
 mod results;
+mod services;
 mod sys;
 mod wrk;
 
@@ -20,16 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::ctx::{say, Ctx};
 use crate::opts::Opts;
 use crate::results::{Check, Results, Row};
-
-const AUTH_PG: &str = "127.0.0.1:18080";
-const RESOURCE: &str = "127.0.0.1:18081";
-const HELLO: &str = "127.0.0.1:18082";
-const AUTH_SQLITE: &str = "127.0.0.1:18083";
-const STARTUP_PROBE: &str = "127.0.0.1:18084";
-const RESOURCE_PROBE: &str = "127.0.0.1:18085";
-const ISSUER: &str = "http://127.0.0.1:18080";
+use crate::services::{AUTH_PG, AUTH_SQLITE, HELLO, RESOURCE, RESOURCE_PROBE, STARTUP_PROBE};
 
 const FAST_USER: &str = "chains@bench.test";
 const LOGIN_USER: &str = "login@bench.test";
@@ -53,141 +49,6 @@ fn main() {
             eprintln!("bench: {e}");
             std::process::exit(1);
         }
-    }
-}
-
-/// Prints a progress line.
-fn say(msg: impl AsRef<str>) {
-    println!("==> {}", msg.as_ref());
-    let _ = std::io::stdout().flush();
-}
-
-/// A service process started by the harness; stopped when dropped.
-struct Service {
-    name: String,
-    child: Child,
-    addr: String,
-}
-
-impl Service {
-    fn spawn(
-        name: &str,
-        program: &Path,
-        args: &[&str],
-        env: &[(&str, String)],
-        addr: &str,
-        log: &Path,
-    ) -> Result<Self, String> {
-        let log_file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let child = Command::new(program)
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::var("HOME").unwrap_or_default())
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log_file)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-        Ok(Service {
-            name: name.to_owned(),
-            child,
-            addr: addr.to_owned(),
-        })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Polls `path` every millisecond or two until it answers 200.
-    fn wait_ready(&mut self, path: &str, timeout: Duration) -> Result<Duration, String> {
-        let start = Instant::now();
-        loop {
-            if http::is_ready(&self.addr, path) {
-                return Ok(start.elapsed());
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "{} exited before it was ready ({status})",
-                    self.name
-                ));
-            }
-            if start.elapsed() > timeout {
-                return Err(format!("{} not ready after {timeout:?}", self.name));
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    /// SIGTERM, then SIGKILL after 10 s.
-    fn stop(mut self) {
-        self.terminate();
-    }
-
-    fn terminate(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return;
-        }
-        sys::signal(self.child.id(), "TERM");
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.terminate();
-    }
-}
-
-/// Where things live during a run.
-struct Ctx {
-    opts: Opts,
-    out: PathBuf,
-    lua: PathBuf,
-    ticks: u64,
-    auth_bin: PathBuf,
-    resource_bin: PathBuf,
-    hello_bin: PathBuf,
-}
-
-impl Ctx {
-    fn base_env(&self) -> Vec<(&'static str, String)> {
-        vec![("RUST_LOG", self.opts.rust_log.clone())]
-    }
-
-    fn auth_env(&self, bind: &str, database_url: &str) -> Vec<(&'static str, String)> {
-        let mut env = self.base_env();
-        env.extend([
-            ("AUTH_BIND", bind.to_owned()),
-            ("DATABASE_URL", database_url.to_owned()),
-            ("AUTH_ISSUER", ISSUER.to_owned()),
-            ("BCRYPT_COST", self.opts.bcrypt_cost.to_string()),
-            ("COOKIE_SECURE", "false".to_owned()),
-        ]);
-        env
-    }
-
-    fn resource_env(&self, bind: &str) -> Vec<(&'static str, String)> {
-        let mut env = self.base_env();
-        env.extend([
-            ("RESOURCE_BIND", bind.to_owned()),
-            ("AUTH_ISSUER", ISSUER.to_owned()),
-            (
-                "AUTH_JWKS_URL",
-                format!("http://{AUTH_PG}/.well-known/jwks.json"),
-            ),
-        ]);
-        env
     }
 }
 
@@ -610,14 +471,12 @@ fn startup_times(ctx: &Ctx, runs: usize) -> Result<(Vec<f64>, Vec<f64>), String>
             kept.clone()
         };
         let url = format!("sqlite://{}", db.display());
-        let env = ctx.auth_env(STARTUP_PROBE, &url);
         let started = Instant::now();
-        let mut svc = Service::spawn(
+        let mut svc = services::spawn_auth(
+            ctx,
             "auth-service (startup)",
-            &ctx.auth_bin,
-            &["serve"],
-            &env,
             STARTUP_PROBE,
+            &url,
             &dir.join(format!("run-{i}.log")),
         )?;
         svc.wait_ready("/readyz", Duration::from_secs(30))?;
@@ -1039,20 +898,7 @@ fn run(opts: &Opts) -> Result<(), String> {
             quiet.load_at_start.0
         ));
     }
-    let ctx = Ctx {
-        opts: opts.clone(),
-        lua: bench_dir.join("lua"),
-        ticks: sys::clock_ticks(),
-        auth_bin: opts.bin_dir.join("auth-service"),
-        resource_bin: opts.bin_dir.join("resource-service"),
-        hello_bin: opts.bench_bin_dir.join("hello"),
-        out: out.clone(),
-    };
-    for bin in [&ctx.auth_bin, &ctx.resource_bin, &ctx.hello_bin] {
-        if !bin.exists() {
-            return Err(format!("{} is missing: run bench/run", bin.display()));
-        }
-    }
+    let ctx = Ctx::new(opts, &bench_dir, &out)?;
     let pg_version = psql(PG_ADMIN_DB, "SHOW server_version").ok();
     let machine = sys::describe_machine(pg_version.map(|v| format!("PostgreSQL {v}")));
     let git = sys::command_output(
@@ -1100,44 +946,32 @@ fn run(opts: &Opts) -> Result<(), String> {
     say("PostgreSQL: fresh database, seed users");
     recreate_db(PG_AUTH_DB)?;
     let auth_url = pg_url(PG_AUTH_DB);
-    let mut auth = Service::spawn(
+    let mut auth = services::spawn_auth(
+        &ctx,
         "auth-service",
-        &ctx.auth_bin,
-        &["serve"],
-        &ctx.auth_env(AUTH_PG, &auth_url),
         AUTH_PG,
+        &auth_url,
         &out.join("auth-service-postgres.log"),
     )?;
     auth.wait_ready("/readyz", Duration::from_secs(60))?;
     create_user(&ctx, &auth_url, FAST_USER, 4)?;
     create_user(&ctx, &auth_url, LOGIN_USER, opts.bcrypt_cost)?;
-    let mut resource = Service::spawn(
+    let mut resource = services::spawn_resource(
+        &ctx,
         "resource-service",
-        &ctx.resource_bin,
-        &[],
-        &ctx.resource_env(RESOURCE),
         RESOURCE,
         &out.join("resource-service.log"),
     )?;
     resource.wait_ready("/readyz", Duration::from_secs(60))?;
-    let mut hello = Service::spawn(
-        "hello",
-        &ctx.hello_bin,
-        &[],
-        &[("HELLO_BIND", HELLO.to_owned())],
-        HELLO,
-        &out.join("hello.log"),
-    )?;
+    let mut hello = services::spawn_hello(&ctx, &out.join("hello.log"))?;
     hello.wait_ready("/", Duration::from_secs(30))?;
 
     // The resource-service's own start to ready (it fetches the JWKS).
     let resource_ready_ms = {
         let started = Instant::now();
-        let mut probe = Service::spawn(
+        let mut probe = services::spawn_resource(
+            &ctx,
             "resource-service (startup)",
-            &ctx.resource_bin,
-            &[],
-            &ctx.resource_env(RESOURCE_PROBE),
             RESOURCE_PROBE,
             &out.join("resource-startup.log"),
         )?;
@@ -1341,12 +1175,11 @@ fn run(opts: &Opts) -> Result<(), String> {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let url = format!("sqlite://{}", dir.join("auth.db").display());
-        let mut auth = Service::spawn(
+        let mut auth = services::spawn_auth(
+            &ctx,
             "auth-service (SQLite)",
-            &ctx.auth_bin,
-            &["serve"],
-            &ctx.auth_env(AUTH_SQLITE, &url),
             AUTH_SQLITE,
+            &url,
             &out.join("auth-service-sqlite.log"),
         )?;
         auth.wait_ready("/readyz", Duration::from_secs(60))?;
