@@ -8,24 +8,30 @@
 
 mod ctx;
 mod http;
+mod measure;
 mod opts;
+mod profile;
 mod report;
 mod results;
 mod services;
 mod sys;
+mod window;
 mod wrk;
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::ctx::{say, Ctx};
+use crate::measure::{measure, row, spec, timed, warmup_s};
 use crate::opts::Opts;
+use crate::profile::Perf;
 use crate::results::{Check, Results, Row};
 use crate::services::{AUTH_PG, AUTH_SQLITE, HELLO, RESOURCE, RESOURCE_PROBE, STARTUP_PROBE};
+use crate::window::{begin, end};
 
 const FAST_USER: &str = "chains@bench.test";
 const LOGIN_USER: &str = "login@bench.test";
@@ -49,84 +55,6 @@ fn main() {
             eprintln!("bench: {e}");
             std::process::exit(1);
         }
-    }
-}
-
-/// CPU and memory of one measurement window.
-struct Window {
-    start: Instant,
-    pids: Vec<u32>,
-    ticks: Vec<u64>,
-    pg: HashMap<u32, u64>,
-    harness_children: u64,
-    harness_own: u64,
-    machine: u64,
-}
-
-#[derive(Debug, Clone, Default)]
-struct WindowResult {
-    /// Cores used by each watched process (CPU seconds / wall seconds).
-    cores: Vec<f64>,
-    /// Peak RSS of each watched process during the window, in kB.
-    peak_rss_kb: Vec<u64>,
-    db_cores: f64,
-    client_cores: f64,
-    /// Busy CPU of everything else on the machine (other people's work,
-    /// idle services, the harness's own sampling): interference.
-    other_cores: f64,
-}
-
-fn begin(pids: &[u32]) -> Window {
-    for pid in pids {
-        sys::reset_peak_rss(*pid);
-    }
-    Window {
-        start: Instant::now(),
-        pids: pids.to_vec(),
-        ticks: pids
-            .iter()
-            .map(|p| sys::cpu_ticks(*p).map_or(0, |(own, _)| own))
-            .collect(),
-        pg: sys::postgres_ticks(),
-        harness_children: sys::cpu_ticks(std::process::id()).map_or(0, |(_, c)| c),
-        harness_own: sys::cpu_ticks(std::process::id()).map_or(0, |(own, _)| own),
-        machine: sys::machine_busy_ticks(),
-    }
-}
-
-fn end(w: Window, ticks_per_s: u64) -> WindowResult {
-    let wall_s = w.start.elapsed().as_secs_f64();
-    let tps = ticks_per_s as f64;
-    let cores: Vec<f64> = w
-        .pids
-        .iter()
-        .zip(&w.ticks)
-        .map(|(pid, t0)| {
-            let t1 = sys::cpu_ticks(*pid).map_or(*t0, |(own, _)| own);
-            (t1.saturating_sub(*t0)) as f64 / tps / wall_s
-        })
-        .collect();
-    let peak_rss_kb = w
-        .pids
-        .iter()
-        .map(|pid| sys::status_kb(*pid, "VmHWM").unwrap_or(0))
-        .collect();
-    let pg = sys::postgres_delta(&w.pg, &sys::postgres_ticks());
-    let (own, children) = sys::cpu_ticks(std::process::id()).unwrap_or((0, 0));
-    let client = children.saturating_sub(w.harness_children);
-    let machine = sys::machine_busy_ticks().saturating_sub(w.machine);
-    let watched: f64 = cores.iter().sum::<f64>() * tps * wall_s;
-    let other = machine as f64
-        - watched
-        - pg as f64
-        - client as f64
-        - own.saturating_sub(w.harness_own) as f64;
-    WindowResult {
-        cores,
-        peak_rss_kb,
-        db_cores: pg as f64 / tps / wall_s,
-        client_cores: client as f64 / tps / wall_s,
-        other_cores: (other / tps / wall_s).max(0.0),
     }
 }
 
@@ -234,223 +162,6 @@ fn session_tokens(addr: &str, n: u32, path: &Path) -> Result<(), String> {
         lines.push('\n');
     }
     fs::write(path, lines).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
-/// Runs one measured wrk load against `watched` processes (the first is
-/// the server the row is about).
-fn measure(
-    ctx: &Ctx,
-    spec: &wrk::Spec,
-    watched: &[u32],
-) -> Result<(wrk::Summary, WindowResult), String> {
-    let profile = (!spec.name.contains("warmup") && !spec.name.contains("pilot"))
-        .then(|| {
-            watched
-                .first()
-                .and_then(|pid| Perf::start(ctx, &spec.name, *pid))
-        })
-        .flatten();
-    let w = begin(watched);
-    let running = wrk::start(spec, &ctx.lua, &ctx.out).map_err(|e| format!("wrk: {e}"))?;
-    let summary = running.finish()?;
-    let window = end(w, ctx.ticks);
-    if let Some(p) = profile {
-        p.finish();
-    }
-    Ok((summary, window))
-}
-
-/// One line of `perf report`: padding squeezed, empty trailing columns
-/// dropped, very long (generic) symbol names cut.
-fn tidy_perf_line(line: &str) -> String {
-    let mut parts: Vec<&str> = line
-        .split("  ")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    while parts
-        .last()
-        .is_some_and(|p| p.chars().all(|c| c == '-' || c == ' '))
-    {
-        parts.pop();
-    }
-    let joined = parts.join("  ");
-    if joined.chars().count() > 160 {
-        joined.chars().take(157).collect::<String>() + "..."
-    } else {
-        joined
-    }
-}
-
-/// `perf record` of one server during one run (with `--perf`).
-struct Perf {
-    child: Child,
-    data: PathBuf,
-    report: PathBuf,
-}
-
-impl Perf {
-    fn start(ctx: &Ctx, name: &str, pid: u32) -> Option<Self> {
-        if !ctx.opts.perf {
-            return None;
-        }
-        let dir = ctx.out.join("perf");
-        fs::create_dir_all(&dir).ok()?;
-        let data = dir.join(format!("{name}.data"));
-        let child = Command::new("perf")
-            .args(["record", "-e", "cpu-clock", "-F", "499", "-g", "-p"])
-            .arg(pid.to_string())
-            .arg("-o")
-            .arg(&data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        // perf needs a moment to attach to every thread.
-        std::thread::sleep(Duration::from_millis(300));
-        Some(Perf {
-            child,
-            data,
-            report: dir.join(format!("{name}.txt")),
-        })
-    }
-
-    fn finish(mut self) {
-        sys::signal(self.child.id(), "INT");
-        let _ = self.child.wait();
-        let mut text = String::new();
-        for (title, args) in [
-            ("by shared object", vec!["--sort", "dso"]),
-            ("by symbol (self time)", vec!["--sort", "dso,symbol"]),
-        ] {
-            let out = Command::new("perf")
-                .arg("report")
-                .arg("-i")
-                .arg(&self.data)
-                .args([
-                    "--stdio",
-                    "--no-children",
-                    "-g",
-                    "none",
-                    "--percent-limit",
-                    "0.7",
-                ])
-                .args(&args)
-                .output();
-            if let Ok(out) = out {
-                text.push_str(&format!("## {title}\n\n"));
-                text.push_str(
-                    &String::from_utf8_lossy(&out.stdout)
-                        .lines()
-                        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-                        .map(tidy_perf_line)
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                );
-                text.push_str("\n\n");
-            }
-        }
-        let _ = fs::write(&self.report, text);
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn row(
-    id: &str,
-    backend: &str,
-    title: &str,
-    server: &str,
-    spec: &wrk::Spec,
-    s: &wrk::Summary,
-    w: &WindowResult,
-    server_index: usize,
-) -> Row {
-    let mut notes = Vec::new();
-    if s.wrapped > 0 {
-        notes.push(format!(
-            "tokens ran out: {} thread(s) started over (not all requests cold)",
-            s.wrapped
-        ));
-    }
-    if w.other_cores > 0.15 {
-        notes.push(format!(
-            "other work on the machine used {:.2} cores during this run: disturbed",
-            w.other_cores
-        ));
-    }
-    if s.starved > 0 {
-        notes.push(format!(
-            "{} requests found no live refresh token (a chain died)",
-            s.starved
-        ));
-    }
-    Row {
-        id: id.to_owned(),
-        backend: backend.to_owned(),
-        title: title.to_owned(),
-        server: server.to_owned(),
-        connections: spec.connections,
-        duration_s: s.duration_us as f64 / 1e6,
-        requests: s.requests,
-        rps: s.rps(),
-        p50_ms: ms(s.latency_us.p50),
-        p90_ms: ms(s.latency_us.p90),
-        p99_ms: ms(s.latency_us.p99),
-        max_ms: ms(s.latency_us.max),
-        raw_p50_ms: s.raw_latency_us.as_ref().map(|r| r.p50 / 1000.0),
-        raw_p99_ms: s.raw_latency_us.as_ref().map(|r| r.p99 / 1000.0),
-        errors: s.error_count(),
-        error_detail: s.errors.clone(),
-        server_cpu_cores: w.cores.get(server_index).copied().unwrap_or(0.0),
-        peak_rss_mb: w.peak_rss_kb.get(server_index).copied().unwrap_or(0) as f64 / 1024.0,
-        db_cpu_cores: (backend == "postgres").then_some(w.db_cores),
-        client_cpu_cores: w.client_cores,
-        other_cpu_cores: w.other_cores,
-        notes,
-    }
-}
-
-fn spec(
-    ctx: &Ctx,
-    name: &str,
-    url: String,
-    script: &'static str,
-    connections: u32,
-    duration_s: u64,
-) -> wrk::Spec {
-    wrk::Spec {
-        name: name.to_owned(),
-        url,
-        script,
-        threads: ctx.opts.threads.min(connections),
-        connections,
-        duration_s,
-        timeout_s: 10,
-        headers: Vec::new(),
-        env: Vec::new(),
-        raw: false,
-    }
-}
-
-/// A spec for the auth-service's loads: one connection per wrk thread, so
-/// that each request is timed as the client saw it, too.
-fn timed(mut s: wrk::Spec) -> wrk::Spec {
-    s.threads = s.connections;
-    s.raw = true;
-    s
-}
-
-fn warmup_s(ctx: &Ctx) -> u64 {
-    if ctx.opts.quick {
-        1
-    } else {
-        2
-    }
 }
 
 /// Times `auth-service serve` from spawn to `/readyz` 200 on SQLite: `fresh`
