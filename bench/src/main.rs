@@ -6,10 +6,13 @@
 //! (/proc/PID/stat) and peak RSS (VmHWM in /proc/PID/status, reset before each
 //! scenario), and writes the table as JSON and as `bench/RESULTS.md`.
 
+mod accounts;
 mod ctx;
 mod http;
+mod limits;
 mod measure;
 mod opts;
+mod postgres;
 mod profile;
 mod report;
 mod results;
@@ -18,28 +21,22 @@ mod sys;
 mod window;
 mod wrk;
 
-use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::accounts::{
+    collect_tokens, create_user, login, session_tokens, FAST_USER, LOGIN_USER, PASSWORD,
+};
 use crate::ctx::{say, Ctx};
+use crate::limits::{bcrypt_time, criterion, pgbench};
 use crate::measure::{measure, row, spec, timed, warmup_s};
 use crate::opts::Opts;
+use crate::postgres::{pg_url, psql, recreate_db, PG_ADMIN_DB, PG_AUTH_DB, PG_PGBENCH_DB};
 use crate::profile::Perf;
 use crate::results::{Check, Results, Row};
 use crate::services::{AUTH_PG, AUTH_SQLITE, HELLO, RESOURCE, RESOURCE_PROBE, STARTUP_PROBE};
 use crate::window::{begin, end};
-
-const FAST_USER: &str = "chains@bench.test";
-const LOGIN_USER: &str = "login@bench.test";
-const PASSWORD: &str = "bench password 1234";
-
-const PG_ADMIN_DB: &str = "postgres";
-const PG_AUTH_DB: &str = "auth_bench";
-const PG_PGBENCH_DB: &str = "pgbench_bench";
 
 fn main() {
     let opts = match opts::parse() {
@@ -56,112 +53,6 @@ fn main() {
             std::process::exit(1);
         }
     }
-}
-
-fn psql(db: &str, sql: &str) -> Result<String, String> {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "5432",
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qAtc",
-            sql,
-        ])
-        .output()
-        .map_err(|e| format!("psql: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "psql {sql:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-fn pg_url(db: &str) -> String {
-    format!("postgres://postgres@127.0.0.1:5432/{db}")
-}
-
-fn recreate_db(db: &str) -> Result<(), String> {
-    psql(
-        PG_ADMIN_DB,
-        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-    )?;
-    psql(PG_ADMIN_DB, &format!("CREATE DATABASE {db}"))?;
-    Ok(())
-}
-
-fn pgbench_bin() -> PathBuf {
-    let debian = PathBuf::from("/usr/lib/postgresql/15/bin/pgbench");
-    if debian.exists() {
-        debian
-    } else {
-        PathBuf::from("pgbench")
-    }
-}
-
-/// Creates a user through the real CLI, with its own bcrypt cost.
-fn create_user(ctx: &Ctx, database_url: &str, email: &str, cost: u32) -> Result<(), String> {
-    let mut child = Command::new(&ctx.auth_bin)
-        .args(["user", "create", "--email", email, "--password-stdin"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("BCRYPT_COST", cost.to_string())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("auth-service user create: {e}"))?;
-    if let Some(stdin) = child.stdin.as_mut() {
-        writeln!(stdin, "{PASSWORD}").map_err(|e| e.to_string())?;
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "auth-service user create --email {email}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(())
-}
-
-/// Logs in through the real endpoint; returns (access, refresh).
-fn login(addr: &str, email: &str) -> Result<(String, String), String> {
-    let body = format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#);
-    let res = http::request(
-        addr,
-        "POST",
-        "/auth/login",
-        Some(&body),
-        Duration::from_secs(30),
-    )
-    .map_err(|e| format!("login at {addr}: {e}"))?;
-    if res.status != 200 {
-        return Err(format!("login at {addr}: {} {}", res.status, res.body));
-    }
-    let access = http::json_field(&res.body, "access_token").ok_or("no access_token")?;
-    let refresh = http::json_field(&res.body, "refresh_token").ok_or("no refresh_token")?;
-    Ok((access, refresh))
-}
-
-/// `n` fresh sessions' refresh tokens, written one a line to `path`.
-fn session_tokens(addr: &str, n: u32, path: &Path) -> Result<(), String> {
-    let mut lines = String::new();
-    for _ in 0..n {
-        let (_, refresh) = login(addr, FAST_USER)?;
-        lines.push_str(&refresh);
-        lines.push('\n');
-    }
-    fs::write(path, lines).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Times `auth-service serve` from spawn to `/readyz` 200 on SQLite: `fresh`
@@ -210,195 +101,6 @@ fn startup_times(ctx: &Ctx, runs: usize) -> Result<(Vec<f64>, Vec<f64>), String>
     Ok((fresh, migrated))
 }
 
-/// One bcrypt hash at `cost`, timed (median of a few, after one warm-up).
-fn bcrypt_time(cost: u32, runs: usize) -> Result<Vec<f64>, String> {
-    let _ = bcrypt::hash("warm-up password", cost).map_err(|e| e.to_string())?;
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let start = Instant::now();
-        let h = bcrypt::hash(PASSWORD, cost).map_err(|e| e.to_string())?;
-        times.push(start.elapsed().as_secs_f64() * 1000.0);
-        std::hint::black_box(h);
-    }
-    Ok(times)
-}
-
-/// Runs the criterion benches and reads their estimates (ns per iteration).
-fn criterion(ctx: &Ctx) -> Result<HashMap<String, f64>, String> {
-    let home = ctx.out.join("criterion");
-    if !ctx.opts.skip_criterion {
-        for (package, bench) in [("shared-claims", "verify"), ("auth-service", "tokens")] {
-            say(format!(
-                "criterion: cargo bench -p {package} --bench {bench}"
-            ));
-            let log = ctx.out.join(format!("criterion-{bench}.txt"));
-            let mut args = vec![
-                "bench".to_owned(),
-                "-p".into(),
-                package.into(),
-                "--bench".into(),
-                bench.into(),
-                "--".into(),
-            ];
-            if ctx.opts.quick {
-                args.extend(["--warm-up-time".into(), "0.2".into()]);
-                args.extend(["--measurement-time".into(), "0.5".into()]);
-            }
-            let status = Command::new("cargo")
-                .args(&args)
-                .current_dir(&ctx.opts.root)
-                .env("CARGO_TARGET_DIR", &ctx.opts.target_dir)
-                .env("CRITERION_HOME", &home)
-                .stdin(Stdio::null())
-                .stdout(fs::File::create(&log).map_err(|e| e.to_string())?)
-                .stderr(Stdio::inherit())
-                .status()
-                .map_err(|e| format!("cargo bench: {e}"))?;
-            if !status.success() {
-                return Err(format!(
-                    "cargo bench -p {package} failed; see {}",
-                    log.display()
-                ));
-            }
-        }
-    }
-    let mut out = HashMap::new();
-    let Ok(dir) = fs::read_dir(&home) else {
-        return Ok(out);
-    };
-    for entry in dir.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let est = entry.path().join("new").join("estimates.json");
-        let Ok(raw) = fs::read_to_string(&est) else {
-            continue;
-        };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&raw) else {
-            continue;
-        };
-        if let Some(ns) = v
-            .pointer("/median/point_estimate")
-            .and_then(serde_json::Value::as_f64)
-        {
-            out.insert(name, ns);
-        }
-    }
-    Ok(out)
-}
-
-/// pgbench -N (no updates of branches and tellers: one write transaction)
-/// at `clients` for `duration_s`, over TCP like the auth-service.
-fn pgbench(ctx: &Ctx, clients: u32, duration_s: u64) -> Result<results::Pgbench, String> {
-    let bin = pgbench_bin();
-    let dir = ctx.out.join("pgbench");
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    recreate_db(PG_PGBENCH_DB)?;
-    let scale = "10";
-    let init = Command::new(&bin)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "5432",
-            "-U",
-            "postgres",
-            "-i",
-            "-q",
-            "-s",
-            scale,
-            PG_PGBENCH_DB,
-        ])
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("init.txt")).map_err(|e| e.to_string())?)
-        .status()
-        .map_err(|e| format!("pgbench -i: {e}"))?;
-    if !init.success() {
-        return Err("pgbench -i failed; see bench/out/pgbench/init.txt".into());
-    }
-    let threads = ctx.opts.threads.min(clients).to_string();
-    let w = begin(&[]);
-    let out = Command::new(&bin)
-        .current_dir(&dir)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "5432",
-            "-U",
-            "postgres",
-            "-N",
-            "-c",
-            &clients.to_string(),
-            "-j",
-            &threads,
-            "-T",
-            &duration_s.to_string(),
-            "-l",
-            "--log-prefix",
-            "txn",
-            PG_PGBENCH_DB,
-        ])
-        .output()
-        .map_err(|e| format!("pgbench: {e}"))?;
-    let window = end(w, ctx.ticks);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    fs::write(dir.join("pgbench.txt"), &stdout).map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "pgbench failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let tps = stdout
-        .lines()
-        .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .ok_or("no tps line in pgbench output")?;
-    let failed = stdout
-        .lines()
-        .find(|l| l.starts_with("number of failed transactions"))
-        .and_then(|l| l.split(':').nth(1))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    // Per-transaction latencies (µs) from the logs: client txn latency …
-    let mut lat = Vec::new();
-    for entry in fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with("txn.") {
-            continue;
-        }
-        let raw = fs::read_to_string(entry.path()).unwrap_or_default();
-        lat.extend(
-            raw.lines()
-                .filter_map(|l| l.split_whitespace().nth(2)?.parse::<f64>().ok()),
-        );
-    }
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    let pct = |p: f64| -> f64 {
-        if lat.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((p / 100.0) * (lat.len() as f64 - 1.0)).round() as usize;
-        lat[i.min(lat.len() - 1)] / 1000.0
-    };
-    Ok(results::Pgbench {
-        clients,
-        threads: threads.parse().unwrap_or(1),
-        scale: scale.parse().unwrap_or(10),
-        duration_s,
-        tps,
-        transactions: lat.len() as u64,
-        failed,
-        p50_ms: pct(50.0),
-        p99_ms: pct(99.0),
-        db_cpu_cores: window.db_cores,
-        client_cpu_cores: window.client_cores,
-        other_cpu_cores: window.other_cores,
-    })
-}
-
 fn wait_until_quiet(opts: &Opts) -> results::Quiet {
     let start = Instant::now();
     let limit = Duration::from_secs(opts.wait_quiet_min * 60);
@@ -423,21 +125,6 @@ fn wait_until_quiet(opts: &Opts) -> results::Quiet {
         ));
         std::thread::sleep(Duration::from_secs(30));
     }
-}
-
-fn collect_tokens(prefix: &Path, threads: u32, dest: &Path) -> Result<usize, String> {
-    let mut all = String::new();
-    let mut n = 0;
-    for t in 0..threads {
-        let raw = fs::read_to_string(format!("{}.{t}", prefix.display())).unwrap_or_default();
-        for line in raw.lines().filter(|l| l.len() > 20) {
-            all.push_str(line);
-            all.push('\n');
-            n += 1;
-        }
-    }
-    fs::write(dest, all).map_err(|e| e.to_string())?;
-    Ok(n)
 }
 
 /// The refresh scenarios (chains, login storm, logins) against one auth-service.
