@@ -16,27 +16,22 @@ mod postgres;
 mod profile;
 mod report;
 mod results;
+mod scenarios;
 mod services;
 mod sys;
 mod window;
 mod wrk;
 
 use std::fs;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::accounts::{
-    collect_tokens, create_user, login, session_tokens, FAST_USER, LOGIN_USER, PASSWORD,
-};
+use crate::accounts::{create_user, FAST_USER, LOGIN_USER};
 use crate::ctx::{say, Ctx};
 use crate::limits::{bcrypt_time, criterion, pgbench};
-use crate::measure::{measure, row, spec, timed, warmup_s};
 use crate::opts::Opts;
 use crate::postgres::{pg_url, psql, recreate_db, PG_ADMIN_DB, PG_AUTH_DB, PG_PGBENCH_DB};
-use crate::profile::Perf;
 use crate::results::{Check, Results, Row};
-use crate::services::{AUTH_PG, AUTH_SQLITE, HELLO, RESOURCE, RESOURCE_PROBE, STARTUP_PROBE};
-use crate::window::{begin, end};
+use crate::services::{AUTH_PG, AUTH_SQLITE, RESOURCE};
 
 fn main() {
     let opts = match opts::parse() {
@@ -53,52 +48,6 @@ fn main() {
             std::process::exit(1);
         }
     }
-}
-
-/// Times `auth-service serve` from spawn to `/readyz` 200 on SQLite: `fresh`
-/// runs start on a new file (migrations and key generation included), the
-/// others on the file the first run migrated.
-fn startup_times(ctx: &Ctx, runs: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
-    let dir = ctx.out.join("startup");
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut fresh = Vec::new();
-    let mut migrated = Vec::new();
-    let kept = dir.join("migrated.db");
-    for i in 0..runs * 2 {
-        let is_fresh = i < runs;
-        let db = if is_fresh {
-            dir.join(format!("fresh-{i}.db"))
-        } else {
-            kept.clone()
-        };
-        let url = format!("sqlite://{}", db.display());
-        let started = Instant::now();
-        let mut svc = services::spawn_auth(
-            ctx,
-            "auth-service (startup)",
-            STARTUP_PROBE,
-            &url,
-            &dir.join(format!("run-{i}.log")),
-        )?;
-        svc.wait_ready("/readyz", Duration::from_secs(30))?;
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        svc.stop();
-        if is_fresh {
-            fresh.push(elapsed);
-            if i == 0 {
-                for ext in ["", "-wal", "-shm"] {
-                    let from = PathBuf::from(format!("{}{ext}", db.display()));
-                    if from.exists() {
-                        let _ = fs::copy(&from, format!("{}{ext}", kept.display()));
-                    }
-                }
-            }
-        } else {
-            migrated.push(elapsed);
-        }
-    }
-    Ok((fresh, migrated))
 }
 
 fn wait_until_quiet(opts: &Opts) -> results::Quiet {
@@ -125,161 +74,6 @@ fn wait_until_quiet(opts: &Opts) -> results::Quiet {
         ));
         std::thread::sleep(Duration::from_secs(30));
     }
-}
-
-/// The refresh scenarios (chains, login storm, logins) against one auth-service.
-struct AuthRows {
-    refresh: Row,
-    login: Row,
-    storm_refresh: Row,
-    storm_login: Row,
-}
-
-fn auth_scenarios(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<AuthRows, String> {
-    let o = &ctx.opts;
-    let d = o.duration_s;
-    let url = format!("http://{addr}");
-    let tag = backend;
-
-    // Refresh chains: a warm-up on chains of its own, then the measured run.
-    let warm_tokens = ctx.out.join(format!("{tag}-refresh-warmup.tokens"));
-    session_tokens(addr, o.refresh_connections, &warm_tokens)?;
-    let mut warm = timed(spec(
-        ctx,
-        &format!("{tag}-refresh-warmup"),
-        url.clone(),
-        "refresh.lua",
-        o.refresh_connections,
-        warmup_s(ctx),
-    ));
-    warm.env
-        .push(("BENCH_TOKENS".into(), warm_tokens.display().to_string()));
-    measure(ctx, &warm, &[auth_pid])?;
-
-    let tokens = ctx.out.join(format!("{tag}-refresh.tokens"));
-    session_tokens(addr, o.refresh_connections * 2, &tokens)?;
-    let mut s = timed(spec(
-        ctx,
-        &format!("{tag}-refresh"),
-        url.clone(),
-        "refresh.lua",
-        o.refresh_connections,
-        d,
-    ));
-    s.env
-        .push(("BENCH_TOKENS".into(), tokens.display().to_string()));
-    say(format!("{backend}: POST /auth/refresh, rotation chains"));
-    let (sum, w) = measure(ctx, &s, &[auth_pid])?;
-    let refresh = row(
-        &format!("refresh_{tag}"),
-        backend,
-        "POST /auth/refresh, rotation chains",
-        "auth-service",
-        &s,
-        &sum,
-        &w,
-        0,
-    );
-    println!("{}", refresh.one_line());
-
-    // Logins at the configured cost (one first, so the dummy hash exists).
-    login(addr, LOGIN_USER)?;
-    // Twice as long as the others: a login takes a quarter of a second of
-    // a core, and the hashes still running when wrk stops are lost work, so
-    // a longer run makes that end effect smaller.
-    let mut l = timed(spec(
-        ctx,
-        &format!("{tag}-login"),
-        url.clone(),
-        "login.lua",
-        o.login_connections,
-        d * 2,
-    ));
-    l.timeout_s = 30;
-    l.env.push(("BENCH_EMAIL".into(), LOGIN_USER.into()));
-    l.env.push(("BENCH_PASSWORD".into(), PASSWORD.into()));
-    say(format!(
-        "{backend}: POST /auth/login at BCRYPT_COST={}",
-        o.bcrypt_cost
-    ));
-    let (sum, w) = measure(ctx, &l, &[auth_pid])?;
-    let login_row = row(
-        &format!("login_{tag}"),
-        backend,
-        &format!("POST /auth/login, BCRYPT_COST={}", o.bcrypt_cost),
-        "auth-service",
-        &l,
-        &sum,
-        &w,
-        0,
-    );
-    println!("{}", login_row.one_line());
-
-    // Refresh while logins saturate the CPU: both loads at once.
-    let storm_tokens = ctx.out.join(format!("{tag}-storm.tokens"));
-    session_tokens(addr, o.refresh_connections * 2, &storm_tokens)?;
-    let mut sr = timed(spec(
-        ctx,
-        &format!("{tag}-storm-refresh"),
-        url.clone(),
-        "refresh.lua",
-        o.refresh_connections,
-        d,
-    ));
-    sr.env
-        .push(("BENCH_TOKENS".into(), storm_tokens.display().to_string()));
-    let mut sl = timed(spec(
-        ctx,
-        &format!("{tag}-storm-login"),
-        url.clone(),
-        "login.lua",
-        o.login_connections,
-        d,
-    ));
-    sl.timeout_s = 30;
-    sl.env.push(("BENCH_EMAIL".into(), LOGIN_USER.into()));
-    sl.env.push(("BENCH_PASSWORD".into(), PASSWORD.into()));
-    say(format!("{backend}: refresh chains during a login storm"));
-    let profile = Perf::start(ctx, &format!("{tag}-storm"), auth_pid);
-    let w0 = begin(&[auth_pid]);
-    let login_run = wrk::start(&sl, &ctx.lua, &ctx.out).map_err(|e| e.to_string())?;
-    // Let the logins fill the CPU before the refresh load starts.
-    std::thread::sleep(Duration::from_millis(500));
-    let refresh_run = wrk::start(&sr, &ctx.lua, &ctx.out).map_err(|e| e.to_string())?;
-    let refresh_sum = refresh_run.finish()?;
-    let login_sum = login_run.finish()?;
-    let w = end(w0, ctx.ticks);
-    if let Some(p) = profile {
-        p.finish();
-    }
-    let storm_refresh = row(
-        &format!("storm_refresh_{tag}"),
-        backend,
-        "POST /auth/refresh while logins saturate the CPU",
-        "auth-service",
-        &sr,
-        &refresh_sum,
-        &w,
-        0,
-    );
-    let storm_login = row(
-        &format!("storm_login_{tag}"),
-        backend,
-        "POST /auth/login (the storm, same run)",
-        "auth-service",
-        &sl,
-        &login_sum,
-        &w,
-        0,
-    );
-    println!("{}", storm_refresh.one_line());
-    println!("{}", storm_login.one_line());
-    Ok(AuthRows {
-        refresh,
-        login: login_row,
-        storm_refresh,
-        storm_login,
-    })
 }
 
 fn run(opts: &Opts) -> Result<(), String> {
@@ -333,7 +127,7 @@ fn run(opts: &Opts) -> Result<(), String> {
     );
 
     say("start to ready: auth-service on SQLite");
-    let (fresh, migrated) = startup_times(&ctx, if opts.quick { 2 } else { 5 })?;
+    let (fresh, migrated) = scenarios::startup::auth_sqlite(&ctx, if opts.quick { 2 } else { 5 })?;
     println!(
         "    fresh file {:.1} ms, migrated file {:.1} ms (medians)",
         sys::median(fresh.clone()),
@@ -364,20 +158,7 @@ fn run(opts: &Opts) -> Result<(), String> {
     let mut hello = services::spawn_hello(&ctx, &out.join("hello.log"))?;
     hello.wait_ready("/", Duration::from_secs(30))?;
 
-    // The resource-service's own start to ready (it fetches the JWKS).
-    let resource_ready_ms = {
-        let started = Instant::now();
-        let mut probe = services::spawn_resource(
-            &ctx,
-            "resource-service (startup)",
-            RESOURCE_PROBE,
-            &out.join("resource-startup.log"),
-        )?;
-        probe.wait_ready("/readyz", Duration::from_secs(30))?;
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        probe.stop();
-        ms
-    };
+    let resource_ready_ms = scenarios::startup::resource(&ctx)?;
 
     say(format!(
         "pgbench -N: {} clients, {} s",
@@ -390,169 +171,18 @@ fn run(opts: &Opts) -> Result<(), String> {
     );
 
     let mut rows: Vec<Row> = Vec::new();
-    let d = opts.duration_s;
 
-    // hello: the ceiling for any actix route.
-    let hello_spec = spec(
-        &ctx,
-        "hello",
-        format!("http://{HELLO}/"),
-        "static.lua",
-        opts.connections,
-        d,
-    );
-    let mut warm = hello_spec.clone();
-    warm.name = "hello-warmup".into();
-    warm.duration_s = warmup_s(&ctx);
-    measure(&ctx, &warm, &[hello.pid()])?;
-    say("hello server: GET /");
-    let (sum, w) = measure(&ctx, &hello_spec, &[hello.pid()])?;
-    let hello_row = row(
-        "hello",
-        "-",
-        "GET / on the actix-web hello server (ceiling)",
-        "hello",
-        &hello_spec,
-        &sum,
-        &w,
-        0,
-    );
-    println!("{}", hello_row.one_line());
+    let hello_row = scenarios::hello::ceiling(&ctx, hello.pid())?;
     rows.push(hello_row.clone());
     hello.stop();
 
-    // GET /api/me, one token for every connection.
-    let (access, _) = login(AUTH_PG, FAST_USER)?;
-    let mut me = spec(
-        &ctx,
-        "me-reused",
-        format!("http://{RESOURCE}/api/me"),
-        "static.lua",
-        opts.connections,
-        d,
-    );
-    me.headers.push(format!("Authorization: Bearer {access}"));
-    let mut warm = me.clone();
-    warm.name = "me-reused-warmup".into();
-    warm.duration_s = warmup_s(&ctx);
-    measure(&ctx, &warm, &[resource.pid()])?;
-    say("resource-service: GET /api/me, one token reused");
-    let (sum, w) = measure(&ctx, &me, &[resource.pid()])?;
-    let me_row = row(
-        "me_reused",
-        "-",
-        "GET /api/me, one token reused by all connections",
-        "resource-service",
-        &me,
-        &sum,
-        &w,
-        0,
-    );
-    println!("{}", me_row.one_line());
+    let me_row = scenarios::verify::reused(&ctx, resource.pid())?;
     rows.push(me_row.clone());
 
     // Refresh, login and the storm on PostgreSQL.
-    let pg_rows = auth_scenarios(&ctx, "postgres", AUTH_PG, auth.pid())?;
+    let pg_rows = scenarios::auth::run(&ctx, "postgres", AUTH_PG, auth.pid())?;
 
-    // Distinct access tokens from real refreshes (not measured).
-    say(format!(
-        "collecting {} distinct access tokens from refresh chains",
-        opts.cold_tokens
-    ));
-    let gen_tokens = out.join("cold-chains.tokens");
-    session_tokens(AUTH_PG, opts.refresh_connections * 4, &gen_tokens)?;
-    let access_prefix = out.join("cold-access");
-    for t in 0..opts.threads {
-        let _ = fs::remove_file(format!("{}.{t}", access_prefix.display()));
-    }
-    let mut g = spec(
-        &ctx,
-        "cold-token-generation",
-        format!("http://{AUTH_PG}"),
-        "refresh.lua",
-        opts.refresh_connections * 2,
-        3600,
-    );
-    g.env
-        .push(("BENCH_TOKENS".into(), gen_tokens.display().to_string()));
-    g.env.push((
-        "BENCH_ACCESS_OUT".into(),
-        access_prefix.display().to_string(),
-    ));
-    let gen_start = Instant::now();
-    let gen_run = wrk::start(&g, &ctx.lua, &out).map_err(|e| e.to_string())?;
-    let gen_pid = gen_run.child.id();
-    let gen_limit = Duration::from_secs(if opts.quick { 60 } else { 300 });
-    while sys::count_lines(&access_prefix, g.threads) < opts.cold_tokens
-        && gen_start.elapsed() < gen_limit
-    {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    sys::signal(gen_pid, "INT");
-    let gen_sum = gen_run.finish()?;
-    let cold_file = out.join("cold.tokens");
-    let n_tokens = collect_tokens(&access_prefix, g.threads, &cold_file)?;
-    let gen_s = gen_start.elapsed().as_secs_f64();
-    println!(
-        "    {n_tokens} tokens in {gen_s:.1} s ({} refresh errors)",
-        gen_sum.error_count()
-    );
-
-    // Cold verification: each token presented once. A one-second pilot on
-    // a fifth of the tokens (also the warm-up) estimates the rate, so the
-    // measured run is kept short enough for the rest to last.
-    let all_tokens = fs::read_to_string(&cold_file).map_err(|e| e.to_string())?;
-    let lines: Vec<&str> = all_tokens.lines().collect();
-    let pilot_n = (lines.len() / 5).max(1);
-    let pilot_file = out.join("cold-pilot.tokens");
-    let main_file = out.join("cold-main.tokens");
-    fs::write(&pilot_file, lines[..pilot_n].join("\n") + "\n").map_err(|e| e.to_string())?;
-    fs::write(&main_file, lines[pilot_n..].join("\n") + "\n").map_err(|e| e.to_string())?;
-    let main_n = lines.len() - pilot_n;
-    drop(lines);
-    let mut pilot = spec(
-        &ctx,
-        "me-cold-pilot",
-        format!("http://{RESOURCE}/api/me"),
-        "tokens.lua",
-        opts.connections,
-        1,
-    );
-    pilot
-        .env
-        .push(("BENCH_TOKENS".into(), pilot_file.display().to_string()));
-    let (pilot_sum, _) = measure(&ctx, &pilot, &[resource.pid()])?;
-    let est = if pilot_sum.wrapped > 0 {
-        me_row.rps
-    } else {
-        pilot_sum.rps().max(1.0)
-    };
-    let cold_d = ((main_n as f64 / (est * 1.2)).floor() as u64).clamp(1, d);
-    let mut cold = spec(
-        &ctx,
-        "me-cold",
-        format!("http://{RESOURCE}/api/me"),
-        "tokens.lua",
-        opts.connections,
-        cold_d,
-    );
-    cold.env
-        .push(("BENCH_TOKENS".into(), main_file.display().to_string()));
-    say(format!(
-        "resource-service: GET /api/me, a distinct token per request ({cold_d} s, {main_n} tokens)"
-    ));
-    let (sum, w) = measure(&ctx, &cold, &[resource.pid()])?;
-    let cold_row = row(
-        "me_cold",
-        "-",
-        "GET /api/me, a distinct valid token per request",
-        "resource-service",
-        &cold,
-        &sum,
-        &w,
-        0,
-    );
-    println!("{}", cold_row.one_line());
+    let (cold_row, cold_tokens) = scenarios::verify::cold(&ctx, resource.pid(), me_row.rps)?;
     rows.push(cold_row.clone());
 
     rows.push(pg_rows.refresh.clone());
@@ -583,7 +213,7 @@ fn run(opts: &Opts) -> Result<(), String> {
         auth.wait_ready("/readyz", Duration::from_secs(60))?;
         create_user(&ctx, &url, FAST_USER, 4)?;
         create_user(&ctx, &url, LOGIN_USER, opts.bcrypt_cost)?;
-        let r = auth_scenarios(&ctx, "sqlite", AUTH_SQLITE, auth.pid())?;
+        let r = scenarios::auth::run(&ctx, "sqlite", AUTH_SQLITE, auth.pid())?;
         rows.push(r.refresh.clone());
         rows.push(r.login.clone());
         rows.push(r.storm_refresh.clone());
@@ -795,11 +425,7 @@ fn run(opts: &Opts) -> Result<(), String> {
             auth_sqlite_migrated_ms: migrated,
             resource_ready_ms,
         },
-        cold_tokens: results::ColdTokens {
-            collected: n_tokens as u64,
-            seconds: gen_s,
-            run_s: cold_d,
-        },
+        cold_tokens,
         peak_rss_mb: results::PeakRss {
             auth_postgres: auth_peak_mb,
             auth_sqlite: sqlite_rows.as_ref().map(|r| {

@@ -1,0 +1,10 @@
+//! The measured scenarios, one module per family.
+
+/// Refresh chains, logins and the login storm against the auth-service.
+pub mod auth;
+/// The actix-web hello server: the ceiling for any route.
+pub mod hello;
+/// Start to ready of both services.
+pub mod startup;
+/// Access-token verification in the resource-service.
+pub mod verify;
