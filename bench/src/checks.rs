@@ -1,0 +1,239 @@
+//! The targets: each compares a scenario with a limit measured in the same
+//! run, or with a fixed bound, and says whether this run met it.
+
+use crate::results::{Check, Results, Row};
+use crate::scenarios::auth::AuthRows;
+use crate::sys;
+
+/// The targets of a run, in the order RESULTS.md lists them. `r` holds the
+/// limits, the machine, the start-up times and the peak RSS; the rows named
+/// here are the scenarios the targets are about.
+pub fn targets(r: &Results, me_reused: &Row, me_cold: &Row, postgres: &AuthRows) -> Vec<Check> {
+    let mut checks = verification(r, me_reused, me_cold);
+    checks.extend(auth(r, postgres));
+    checks.extend(footprint(r));
+    checks
+}
+
+/// The resource-service against the hello server and against criterion's
+/// single-core verification.
+fn verification(r: &Results, me_reused: &Row, me_cold: &Row) -> Vec<Check> {
+    let crit = &r.limits.criterion_ns;
+    let ed25519_ns = crit.get("ed25519_verify").copied();
+    let jwt_cold_ns = crit.get("verify_cold").copied();
+    let mut checks = Vec::new();
+    checks.push(Check::at_least(
+        "GET /api/me, one token reused",
+        "≥ 60% of the hello server's requests/s",
+        format!("hello {:.0} req/s", r.limits.hello_rps),
+        format!("{:.0} req/s", me_reused.rps),
+        me_reused.rps / r.limits.hello_rps,
+        0.60,
+    ));
+    let per_core = |rps: f64, cores: f64| rps / cores.max(1e-9);
+    // The reference is criterion's `verify_cold`: verifying a never-seen
+    // Ed25519-signed access token on one core (what a cold request must do).
+    // The bare signature check (`ed25519_verify`) is shown beside it.
+    let cold_per_core = per_core(me_cold.rps, me_cold.server_cpu_cores);
+    match jwt_cold_ns {
+        Some(ns) => {
+            let rate = 1e9 / ns;
+            let raw_note = ed25519_ns
+                .map(|e| {
+                    format!(
+                        "; against the bare signature check alone ({:.0}/s per core): {:.0}%",
+                        1e9 / e,
+                        100.0 * cold_per_core / (1e9 / e)
+                    )
+                })
+                .unwrap_or_default();
+            checks.push(Check::at_least(
+                "GET /api/me, a distinct token per request",
+                "≥ 80% of the single-core Ed25519 verify rate, per server core used",
+                format!("criterion verify_cold: {rate:.0} tokens/s on one core"),
+                format!(
+                    "{:.0} req/s on {:.2} server cores = {cold_per_core:.0}/s per core{raw_note}",
+                    me_cold.rps, me_cold.server_cpu_cores,
+                ),
+                cold_per_core / rate,
+                0.80,
+            ));
+        }
+        None => checks.push(Check::unknown(
+            "GET /api/me, a distinct token per request",
+            "≥ 80% of the single-core Ed25519 verify rate, per server core used",
+            "criterion estimate verify_cold missing",
+        )),
+    }
+    checks
+}
+
+/// Refresh against pgbench, logins against bcrypt, refresh during a login
+/// storm against refresh alone.
+fn auth(r: &Results, postgres: &AuthRows) -> Vec<Check> {
+    let nproc = r.machine.nproc as f64;
+    let bcrypt_ms = r.limits.bcrypt_ms;
+    let pgb = &r.limits.pgbench;
+    let mut checks = Vec::new();
+    let refresh = &postgres.refresh;
+    checks.push(Check::at_least(
+        "POST /auth/refresh, chains, PostgreSQL",
+        "≥ 60% of pgbench -N transactions/s",
+        format!("pgbench -N {:.0} tps at {} clients", pgb.tps, pgb.clients),
+        format!("{:.0} req/s", refresh.rps),
+        refresh.rps / pgb.tps,
+        0.60,
+    ));
+    checks.push(Check::at_most(
+        "POST /auth/refresh, chains, PostgreSQL",
+        "p99 < 20 ms",
+        "20 ms".into(),
+        format!(
+            "p99 {:.2} ms (wrk); {} per request",
+            refresh.p99_ms,
+            refresh
+                .raw_p99_ms
+                .map(|v| format!("{v:.2} ms"))
+                .unwrap_or_else(|| "—".into())
+        ),
+        refresh.p99_ms,
+        20.0,
+        false,
+    ));
+    checks.push(Check::at_most(
+        "POST /auth/refresh, chains, PostgreSQL",
+        "zero errors",
+        "0".into(),
+        format!("{} errors", refresh.errors),
+        refresh.errors as f64,
+        0.0,
+        true,
+    ));
+    let login_limit = nproc / (bcrypt_ms / 1000.0);
+    checks.push(Check::at_least(
+        "POST /auth/login at BCRYPT_COST",
+        "≥ 95% of cores ÷ one-hash time",
+        format!(
+            "{} cores ÷ {bcrypt_ms:.1} ms = {login_limit:.2} logins/s",
+            r.machine.nproc
+        ),
+        format!("{:.2} req/s", postgres.login.rps),
+        postgres.login.rps / login_limit,
+        0.95,
+    ));
+    let storm = &postgres.storm_refresh;
+    checks.push(Check::at_most(
+        "refresh while logins saturate the CPU",
+        "refresh p99 ≤ 3× its p99 without the login load",
+        format!(
+            "3 × {:.2} ms = {:.2} ms",
+            refresh.p99_ms,
+            3.0 * refresh.p99_ms
+        ),
+        format!(
+            "p99 {:.2} ms ({:.2}×); per request {}",
+            storm.p99_ms,
+            storm.p99_ms / refresh.p99_ms,
+            match (storm.raw_p99_ms, refresh.raw_p99_ms) {
+                (Some(a), Some(b)) => format!("{a:.2} ms vs {b:.2} ms ({:.2}×)", a / b),
+                _ => "—".into(),
+            }
+        ),
+        storm.p99_ms / refresh.p99_ms,
+        3.0,
+        true,
+    ));
+    checks.push(Check::at_most(
+        "refresh while logins saturate the CPU",
+        "no errors (refresh and login)",
+        "0".into(),
+        format!(
+            "{} refresh + {} login errors",
+            storm.errors, postgres.storm_login.errors
+        ),
+        (storm.errors + postgres.storm_login.errors) as f64,
+        0.0,
+        true,
+    ));
+    checks
+}
+
+/// Peak memory and start-up time against fixed bounds.
+fn footprint(r: &Results) -> Vec<Check> {
+    let auth_mb = r.peak_rss_mb.auth_postgres;
+    let resource_mb = r.peak_rss_mb.resource;
+    let fresh = &r.startup.auth_sqlite_fresh_ms;
+    let migrated = &r.startup.auth_sqlite_migrated_ms;
+    let mut checks = Vec::new();
+    checks.push(Check::at_most(
+        "peak RSS under these loads",
+        "auth-service < 40 MB",
+        "40 MB".into(),
+        format!("{auth_mb:.1} MB (largest VmHWM of its PostgreSQL runs)"),
+        auth_mb,
+        40.0,
+        false,
+    ));
+    checks.push(Check::at_most(
+        "peak RSS under these loads",
+        "resource-service < 20 MB",
+        "20 MB".into(),
+        format!("{resource_mb:.1} MB (largest VmHWM of its runs)"),
+        resource_mb,
+        20.0,
+        false,
+    ));
+    let fresh_ms = sys::median(fresh.to_vec());
+    let migrated_ms = sys::median(migrated.to_vec());
+    checks.push(Check::at_most(
+        "start to ready (SQLite, migrated)",
+        "< 200 ms",
+        "200 ms".into(),
+        format!("{migrated_ms:.1} ms (median of {})", migrated.len()),
+        migrated_ms,
+        200.0,
+        false,
+    ));
+    checks.push(Check::at_most(
+        "start to ready (SQLite, new file: migrations + first key)",
+        "< 200 ms",
+        "200 ms".into(),
+        format!("{fresh_ms:.1} ms (median of {})", fresh.len()),
+        fresh_ms,
+        200.0,
+        false,
+    ));
+    checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The targets computed again from the committed run's measurements
+    /// are the targets that run wrote, to the last bit of every ratio.
+    #[test]
+    fn targets_of_the_committed_run_are_the_committed_checks() {
+        let committed: Results =
+            serde_json::from_str(include_str!("../results.json")).expect("results.json parses");
+        let row = |id: &str| {
+            committed
+                .rows
+                .iter()
+                .find(|r| r.id == id)
+                .cloned()
+                .unwrap_or_else(|| panic!("no row {id}"))
+        };
+        let postgres = AuthRows {
+            refresh: row("refresh_postgres"),
+            login: row("login_postgres"),
+            storm_refresh: row("storm_refresh_postgres"),
+            storm_login: row("storm_login_postgres"),
+        };
+        let again = targets(&committed, &row("me_reused"), &row("me_cold"), &postgres);
+        assert_eq!(
+            serde_json::to_string_pretty(&again).expect("serializes"),
+            serde_json::to_string_pretty(&committed.checks).expect("serializes"),
+        );
+    }
+}
