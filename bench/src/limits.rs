@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::accounts::PASSWORD;
 use crate::ctx::{say, Ctx};
-use crate::postgres::{pgbench_bin, recreate_db, PG_PGBENCH_DB};
+use crate::postgres::{pgbench_bin, recreate_db, CONNECT, PG_PGBENCH_DB};
 use crate::results;
 use crate::window::{begin, end};
 
@@ -97,19 +97,8 @@ pub fn pgbench(ctx: &Ctx, clients: u32, duration_s: u64) -> Result<results::Pgbe
     recreate_db(PG_PGBENCH_DB)?;
     let scale = "10";
     let init = Command::new(&bin)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "5432",
-            "-U",
-            "postgres",
-            "-i",
-            "-q",
-            "-s",
-            scale,
-            PG_PGBENCH_DB,
-        ])
+        .args(CONNECT)
+        .args(["-i", "-q", "-s", scale, PG_PGBENCH_DB])
         .stdout(Stdio::null())
         .stderr(fs::File::create(dir.join("init.txt")).map_err(|e| e.to_string())?)
         .status()
@@ -121,13 +110,8 @@ pub fn pgbench(ctx: &Ctx, clients: u32, duration_s: u64) -> Result<results::Pgbe
     let w = begin(&[]);
     let out = Command::new(&bin)
         .current_dir(&dir)
+        .args(CONNECT)
         .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "5432",
-            "-U",
-            "postgres",
             "-N",
             "-c",
             &clients.to_string(),

@@ -1,6 +1,8 @@
 //! One measured wrk run: its spec, the run inside a measurement window
 //! (profiled with `--perf`), and the row it becomes.
 
+use std::path::Path;
+
 use crate::ctx::Ctx;
 use crate::profile::Perf;
 use crate::results::Row;
@@ -31,7 +33,8 @@ pub fn measure(
     Ok((summary, window))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The row of one run: `server` is the first of the processes the window
+/// watched, `backend` the database behind it (`-` for none).
 pub fn row(
     id: &str,
     backend: &str,
@@ -40,7 +43,6 @@ pub fn row(
     spec: &wrk::Spec,
     s: &wrk::Summary,
     w: &WindowResult,
-    server_index: usize,
 ) -> Row {
     let mut notes = Vec::new();
     if s.wrapped > 0 {
@@ -78,8 +80,8 @@ pub fn row(
         raw_p99_ms: s.raw_latency_us.as_ref().map(|r| r.p99 / 1000.0),
         errors: s.error_count(),
         error_detail: s.errors.clone(),
-        server_cpu_cores: w.cores.get(server_index).copied().unwrap_or(0.0),
-        peak_rss_mb: w.peak_rss_kb.get(server_index).copied().unwrap_or(0) as f64 / 1024.0,
+        server_cpu_cores: w.cores.first().copied().unwrap_or(0.0),
+        peak_rss_mb: w.peak_rss_kb.first().copied().unwrap_or(0) as f64 / 1024.0,
         db_cpu_cores: (backend == "postgres").then_some(w.db_cores),
         client_cpu_cores: w.client_cores,
         other_cpu_cores: w.other_cores,
@@ -87,6 +89,8 @@ pub fn row(
     }
 }
 
+/// A closed-loop load of `connections` on as many wrk threads as the run
+/// allows, each request given 10 s.
 pub fn spec(
     ctx: &Ctx,
     name: &str,
@@ -114,6 +118,22 @@ pub fn spec(
 pub fn timed(mut s: wrk::Spec) -> wrk::Spec {
     s.threads = s.connections;
     s.raw = true;
+    s
+}
+
+/// The warm-up of `s`: the same load, shorter, under a name of its own (a
+/// warm-up is never profiled).
+pub fn warmup(ctx: &Ctx, s: &wrk::Spec) -> wrk::Spec {
+    let mut warm = s.clone();
+    warm.name = format!("{}-warmup", s.name);
+    warm.duration_s = warmup_s(ctx);
+    warm
+}
+
+/// `s`, presenting the tokens of `path` (one a line) as the Lua script asks.
+pub fn with_tokens(mut s: wrk::Spec, path: &Path) -> wrk::Spec {
+    s.env
+        .push(("BENCH_TOKENS".into(), path.display().to_string()));
     s
 }
 

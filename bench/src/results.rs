@@ -77,7 +77,8 @@ pub struct Check {
     /// The measured ratio (or value) compared with `required`.
     pub value: Option<f64>,
     pub required: f64,
-    /// `at_least` or `at_most`.
+    /// `at_least` (≥), `at_most` (≤), `below` (<), or `unknown` when the
+    /// limit could not be measured.
     pub kind: String,
     pub met: Option<bool>,
 }

@@ -3,24 +3,26 @@
 //! the results and the report.
 
 use std::fs;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::accounts::{create_user, FAST_USER, LOGIN_USER};
 use crate::ctx::{say, Ctx};
 use crate::limits::{bcrypt_time, criterion, pgbench};
 use crate::opts::Opts;
-use crate::postgres::{pg_url, psql, recreate_db, PG_ADMIN_DB, PG_AUTH_DB, PG_PGBENCH_DB};
+use crate::postgres::{drop_db, pg_url, psql, recreate_db, PG_ADMIN_DB, PG_AUTH_DB, PG_PGBENCH_DB};
 use crate::results::{self, Results, Row};
-use crate::services::{self, AUTH_PG, AUTH_SQLITE, RESOURCE};
+use crate::scenarios::auth::AuthRows;
+use crate::services::{self, Service, AUTH_PG, AUTH_SQLITE, RESOURCE};
 use crate::{checks, report, scenarios, sys};
 
+/// Waits (at most `--wait-quiet` minutes) until the 1-minute load average
+/// is below `--quiet-load`, and says how it went.
 fn wait_until_quiet(opts: &Opts) -> results::Quiet {
     let start = Instant::now();
     let limit = Duration::from_secs(opts.wait_quiet_min * 60);
-    let mut samples = Vec::new();
     loop {
         let (one, five, fifteen) = sys::loadavg();
-        samples.push(one);
         if one < opts.quiet_load || start.elapsed() >= limit {
             return results::Quiet {
                 waited_s: start.elapsed().as_secs(),
@@ -59,28 +61,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let ctx = Ctx::new(opts, &bench_dir, &out)?;
     let pg_version = psql(PG_ADMIN_DB, "SHOW server_version").ok();
     let machine = sys::describe_machine(pg_version.map(|v| format!("PostgreSQL {v}")));
-    let git = sys::command_output(
-        "git",
-        &[
-            "-C",
-            &opts.root.display().to_string(),
-            "rev-parse",
-            "--short",
-            "HEAD",
-        ],
-    )
-    .unwrap_or_default();
-    let dirty = sys::command_output(
-        "git",
-        &[
-            "-C",
-            &opts.root.display().to_string(),
-            "status",
-            "--porcelain",
-            "--untracked-files=no",
-        ],
-    )
-    .is_some_and(|s| !s.is_empty());
+    let git = git_commit(opts);
 
     // --- limits that need no server --------------------------------------
     let crit = criterion(&ctx)?;
@@ -103,17 +84,13 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     // --- services on PostgreSQL --------------------------------------------
     say("PostgreSQL: fresh database, seed users");
     recreate_db(PG_AUTH_DB)?;
-    let auth_url = pg_url(PG_AUTH_DB);
-    let mut auth = services::spawn_auth(
+    let auth = seeded_auth(
         &ctx,
         "auth-service",
         AUTH_PG,
-        &auth_url,
-        &out.join("auth-service-postgres.log"),
+        &pg_url(PG_AUTH_DB),
+        "auth-service-postgres.log",
     )?;
-    auth.wait_ready("/readyz", Duration::from_secs(60))?;
-    create_user(&ctx, &auth_url, FAST_USER, 4)?;
-    create_user(&ctx, &auth_url, LOGIN_USER, opts.bcrypt_cost)?;
     let mut resource = services::spawn_resource(
         &ctx,
         "resource-service",
@@ -151,10 +128,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let (cold_row, cold_tokens) = scenarios::verify::cold(&ctx, resource.pid(), me_row.rps)?;
     rows.push(cold_row.clone());
 
-    rows.push(pg_rows.refresh.clone());
-    rows.push(pg_rows.login.clone());
-    rows.push(pg_rows.storm_refresh.clone());
-    rows.push(pg_rows.storm_login.clone());
+    rows.extend(pg_rows.all().into_iter().cloned());
 
     let auth_peak_pg_kb = sys::status_kb(auth.pid(), "VmHWM").unwrap_or(0);
     let resource_peak_kb = sys::status_kb(resource.pid(), "VmHWM").unwrap_or(0);
@@ -162,31 +136,13 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     auth.stop();
 
     // --- optional: the auth-service on SQLite ------------------------------
-    let mut sqlite_rows = None;
-    if opts.sqlite {
-        say("SQLite: fresh file, seed users");
-        let dir = out.join("sqlite");
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let url = format!("sqlite://{}", dir.join("auth.db").display());
-        let mut auth = services::spawn_auth(
-            &ctx,
-            "auth-service (SQLite)",
-            AUTH_SQLITE,
-            &url,
-            &out.join("auth-service-sqlite.log"),
-        )?;
-        auth.wait_ready("/readyz", Duration::from_secs(60))?;
-        create_user(&ctx, &url, FAST_USER, 4)?;
-        create_user(&ctx, &url, LOGIN_USER, opts.bcrypt_cost)?;
-        let r = scenarios::auth::run(&ctx, "sqlite", AUTH_SQLITE, auth.pid())?;
-        rows.push(r.refresh.clone());
-        rows.push(r.login.clone());
-        rows.push(r.storm_refresh.clone());
-        rows.push(r.storm_login.clone());
-        sqlite_rows = Some(r);
-        auth.stop();
-    }
+    let sqlite_rows = if opts.sqlite {
+        let r = on_sqlite(&ctx)?;
+        rows.extend(r.all().into_iter().cloned());
+        Some(r)
+    } else {
+        None
+    };
 
     // VmHWM is reset before each run, so the peak over all runs is the
     // largest per-run peak (and the reading at the end, after the last run).
@@ -200,10 +156,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let res_peak_mb = peak_of("resource-service", "").max(resource_peak_kb as f64 / 1024.0);
 
     for db in [PG_AUTH_DB, PG_PGBENCH_DB] {
-        let _ = psql(
-            PG_ADMIN_DB,
-            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-        );
+        let _ = drop_db(db);
     }
 
     let mut results = Results {
@@ -213,7 +166,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             .chain(std::env::args().skip(1))
             .collect::<Vec<_>>()
             .join(" "),
-        git: format!("{git}{}", if dirty { " (uncommitted changes)" } else { "" }),
+        git,
         opts: opts.clone(),
         machine,
         quiet,
@@ -245,30 +198,83 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         checks: Vec::new(),
     };
     results.checks = checks::targets(&results, &me_row, &cold_row, &pg_rows);
-    let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+    write(&results, &bench_dir, &out)
+}
+
+/// The commit the services were built from, marked when the tree differs.
+fn git_commit(opts: &Opts) -> String {
+    let root = opts.root.display().to_string();
+    let git = sys::command_output("git", &["-C", &root, "rev-parse", "--short", "HEAD"])
+        .unwrap_or_default();
+    let dirty = sys::command_output(
+        "git",
+        &["-C", &root, "status", "--porcelain", "--untracked-files=no"],
+    )
+    .is_some_and(|s| !s.is_empty());
+    format!("{git}{}", if dirty { " (uncommitted changes)" } else { "" })
+}
+
+/// An auth-service, ready, with the two users the scenarios act as.
+fn seeded_auth(
+    ctx: &Ctx,
+    name: &str,
+    addr: &str,
+    database_url: &str,
+    log: &str,
+) -> Result<Service, String> {
+    let mut auth = services::spawn_auth(ctx, name, addr, database_url, &ctx.out.join(log))?;
+    auth.wait_ready("/readyz", Duration::from_secs(60))?;
+    create_user(ctx, database_url, FAST_USER, 4)?;
+    create_user(ctx, database_url, LOGIN_USER, ctx.opts.bcrypt_cost)?;
+    Ok(auth)
+}
+
+/// The auth-service's scenarios again, on a new SQLite file (`--sqlite`).
+fn on_sqlite(ctx: &Ctx) -> Result<AuthRows, String> {
+    say("SQLite: fresh file, seed users");
+    let dir = ctx.out.join("sqlite");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let url = format!("sqlite://{}", dir.join("auth.db").display());
+    let auth = seeded_auth(
+        ctx,
+        "auth-service (SQLite)",
+        AUTH_SQLITE,
+        &url,
+        "auth-service-sqlite.log",
+    )?;
+    let r = scenarios::auth::run(ctx, "sqlite", AUTH_SQLITE, auth.pid())?;
+    auth.stop();
+    Ok(r)
+}
+
+/// Writes the results and the report, and prints the tables. A smoke test
+/// (`--quick`) or a profiled run (`--perf`) writes under `bench/out/`.
+fn write(results: &Results, bench_dir: &Path, out: &Path) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(results).map_err(|e| e.to_string())?;
     // A smoke test (--quick) never replaces the real results.
-    let (json_path, md_path) = if opts.quick {
+    let (json_path, md_path) = if results.opts.quick {
         (out.join("results.quick.json"), out.join("RESULTS.quick.md"))
-    } else if opts.perf {
+    } else if results.opts.perf {
         (out.join("results.perf.json"), out.join("RESULTS.perf.md"))
     } else {
         (bench_dir.join("results.json"), bench_dir.join("RESULTS.md"))
     };
     fs::write(&json_path, json + "\n").map_err(|e| e.to_string())?;
-    fs::write(&md_path, report::markdown(&results)).map_err(|e| e.to_string())?;
-    if opts.perf {
-        let path = if opts.quick {
+    fs::write(&md_path, report::markdown(results)).map_err(|e| e.to_string())?;
+    if results.opts.perf {
+        let path = if results.opts.quick {
             out.join("PROFILES.quick.md")
         } else {
             bench_dir.join("PROFILES.md")
         };
-        fs::write(&path, report::profiles(&results, &out.join("perf")))
+        fs::write(&path, report::profiles(results, &out.join("perf")))
             .map_err(|e| e.to_string())?;
         say(format!("wrote {}", path.display()));
     }
     println!();
-    println!("{}", report::table(&results));
-    println!("{}", report::checks_table(&results));
+    println!("{}", report::table(results));
+    println!("{}", report::checks_table(results));
     say(format!(
         "wrote {} and {} ({:.0} s)",
         md_path.display(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::accounts::{login, session_tokens, LOGIN_USER, PASSWORD};
 use crate::ctx::{say, Ctx};
-use crate::measure::{measure, row, spec, timed, warmup_s};
+use crate::measure::{measure, row, spec, timed, warmup_s, with_tokens};
 use crate::profile::Perf;
 use crate::results::Row;
 use crate::window::{begin, end};
@@ -20,41 +20,54 @@ pub struct AuthRows {
     pub storm_login: Row,
 }
 
+impl AuthRows {
+    /// The rows in the order of the table.
+    pub fn all(&self) -> [&Row; 4] {
+        [
+            &self.refresh,
+            &self.login,
+            &self.storm_refresh,
+            &self.storm_login,
+        ]
+    }
+}
+
 /// Runs them in turn against the auth-service at `addr` (process `auth_pid`)
 /// on `backend`, `postgres` or `sqlite`.
 pub fn run(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<AuthRows, String> {
-    let o = &ctx.opts;
-    let d = o.duration_s;
-    let url = format!("http://{addr}");
-    let tag = backend;
+    let refresh = refresh(ctx, backend, addr, auth_pid)?;
+    let login = logins(ctx, backend, addr, auth_pid)?;
+    let (storm_refresh, storm_login) = storm(ctx, backend, addr, auth_pid)?;
+    Ok(AuthRows {
+        refresh,
+        login,
+        storm_refresh,
+        storm_login,
+    })
+}
 
-    // Refresh chains: a warm-up on chains of its own, then the measured run.
-    let warm_tokens = ctx.out.join(format!("{tag}-refresh-warmup.tokens"));
-    session_tokens(addr, o.refresh_connections, &warm_tokens)?;
-    let mut warm = timed(spec(
+/// Refresh chains: a warm-up on chains of its own, then the measured run.
+fn refresh(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<Row, String> {
+    let o = &ctx.opts;
+    let tag = backend;
+    let warm = refresh_spec(
         ctx,
+        addr,
         &format!("{tag}-refresh-warmup"),
-        url.clone(),
-        "refresh.lua",
+        &format!("{tag}-refresh-warmup"),
         o.refresh_connections,
         warmup_s(ctx),
-    ));
-    warm.env
-        .push(("BENCH_TOKENS".into(), warm_tokens.display().to_string()));
+    )?;
     measure(ctx, &warm, &[auth_pid])?;
 
-    let tokens = ctx.out.join(format!("{tag}-refresh.tokens"));
-    session_tokens(addr, o.refresh_connections * 2, &tokens)?;
-    let mut s = timed(spec(
+    let s = refresh_spec(
         ctx,
+        addr,
         &format!("{tag}-refresh"),
-        url.clone(),
-        "refresh.lua",
-        o.refresh_connections,
-        d,
-    ));
-    s.env
-        .push(("BENCH_TOKENS".into(), tokens.display().to_string()));
+        &format!("{tag}-refresh"),
+        o.refresh_connections * 2,
+        o.duration_s,
+    )?;
     say(format!("{backend}: POST /auth/refresh, rotation chains"));
     let (sum, w) = measure(ctx, &s, &[auth_pid])?;
     let refresh = row(
@@ -65,26 +78,20 @@ pub fn run(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<AuthRo
         &s,
         &sum,
         &w,
-        0,
     );
     println!("{}", refresh.one_line());
+    Ok(refresh)
+}
 
-    // Logins at the configured cost (one first, so the dummy hash exists).
+/// Logins at the configured cost (one first, so the dummy hash exists).
+fn logins(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<Row, String> {
+    let o = &ctx.opts;
+    let tag = backend;
     login(addr, LOGIN_USER)?;
     // Twice as long as the others: a login takes a quarter of a second of
     // a core, and the hashes still running when wrk stops are lost work, so
     // a longer run makes that end effect smaller.
-    let mut l = timed(spec(
-        ctx,
-        &format!("{tag}-login"),
-        url.clone(),
-        "login.lua",
-        o.login_connections,
-        d * 2,
-    ));
-    l.timeout_s = 30;
-    l.env.push(("BENCH_EMAIL".into(), LOGIN_USER.into()));
-    l.env.push(("BENCH_PASSWORD".into(), PASSWORD.into()));
+    let l = login_spec(ctx, addr, &format!("{tag}-login"), o.duration_s * 2);
     say(format!(
         "{backend}: POST /auth/login at BCRYPT_COST={}",
         o.bcrypt_cost
@@ -98,34 +105,25 @@ pub fn run(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<AuthRo
         &l,
         &sum,
         &w,
-        0,
     );
     println!("{}", login_row.one_line());
+    Ok(login_row)
+}
 
-    // Refresh while logins saturate the CPU: both loads at once.
-    let storm_tokens = ctx.out.join(format!("{tag}-storm.tokens"));
-    session_tokens(addr, o.refresh_connections * 2, &storm_tokens)?;
-    let mut sr = timed(spec(
+/// Refresh while logins saturate the CPU: both loads at once, in one
+/// measurement window. Returns the refresh row, then the login row.
+fn storm(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<(Row, Row), String> {
+    let o = &ctx.opts;
+    let tag = backend;
+    let sr = refresh_spec(
         ctx,
+        addr,
         &format!("{tag}-storm-refresh"),
-        url.clone(),
-        "refresh.lua",
-        o.refresh_connections,
-        d,
-    ));
-    sr.env
-        .push(("BENCH_TOKENS".into(), storm_tokens.display().to_string()));
-    let mut sl = timed(spec(
-        ctx,
-        &format!("{tag}-storm-login"),
-        url.clone(),
-        "login.lua",
-        o.login_connections,
-        d,
-    ));
-    sl.timeout_s = 30;
-    sl.env.push(("BENCH_EMAIL".into(), LOGIN_USER.into()));
-    sl.env.push(("BENCH_PASSWORD".into(), PASSWORD.into()));
+        &format!("{tag}-storm"),
+        o.refresh_connections * 2,
+        o.duration_s,
+    )?;
+    let sl = login_spec(ctx, addr, &format!("{tag}-storm-login"), o.duration_s);
     say(format!("{backend}: refresh chains during a login storm"));
     let profile = Perf::start(ctx, &format!("{tag}-storm"), auth_pid);
     let w0 = begin(&[auth_pid]);
@@ -147,7 +145,6 @@ pub fn run(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<AuthRo
         &sr,
         &refresh_sum,
         &w,
-        0,
     );
     let storm_login = row(
         &format!("storm_login_{tag}"),
@@ -157,14 +154,48 @@ pub fn run(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<AuthRo
         &sl,
         &login_sum,
         &w,
-        0,
     );
     println!("{}", storm_refresh.one_line());
     println!("{}", storm_login.one_line());
-    Ok(AuthRows {
-        refresh,
-        login: login_row,
-        storm_refresh,
-        storm_login,
-    })
+    Ok((storm_refresh, storm_login))
+}
+
+/// Rotation chains on the refresh connections, started from `sessions`
+/// fresh logins whose refresh tokens go to `{tokens}.tokens`.
+fn refresh_spec(
+    ctx: &Ctx,
+    addr: &str,
+    name: &str,
+    tokens: &str,
+    sessions: u32,
+    duration_s: u64,
+) -> Result<wrk::Spec, String> {
+    let path = ctx.out.join(format!("{tokens}.tokens"));
+    session_tokens(addr, sessions, &path)?;
+    let s = timed(spec(
+        ctx,
+        name,
+        format!("http://{addr}"),
+        "refresh.lua",
+        ctx.opts.refresh_connections,
+        duration_s,
+    ));
+    Ok(with_tokens(s, &path))
+}
+
+/// Logins as the user whose hash has the configured cost; a login waits
+/// for a hash, so each request is given 30 s.
+fn login_spec(ctx: &Ctx, addr: &str, name: &str, duration_s: u64) -> wrk::Spec {
+    let mut s = timed(spec(
+        ctx,
+        name,
+        format!("http://{addr}"),
+        "login.lua",
+        ctx.opts.login_connections,
+        duration_s,
+    ));
+    s.timeout_s = 30;
+    s.env.push(("BENCH_EMAIL".into(), LOGIN_USER.into()));
+    s.env.push(("BENCH_PASSWORD".into(), PASSWORD.into()));
+    s
 }

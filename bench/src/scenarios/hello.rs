@@ -2,7 +2,7 @@
 //! "hello" server (`src/bin/hello.rs`), which does nothing else.
 
 use crate::ctx::{say, Ctx};
-use crate::measure::{measure, row, spec, warmup_s};
+use crate::measure::{measure, row, spec, warmup};
 use crate::results::Row;
 use crate::services::HELLO;
 
@@ -16,10 +16,7 @@ pub fn ceiling(ctx: &Ctx, hello_pid: u32) -> Result<Row, String> {
         ctx.opts.connections,
         ctx.opts.duration_s,
     );
-    let mut warm = hello_spec.clone();
-    warm.name = "hello-warmup".into();
-    warm.duration_s = warmup_s(ctx);
-    measure(ctx, &warm, &[hello_pid])?;
+    measure(ctx, &warmup(ctx, &hello_spec), &[hello_pid])?;
     say("hello server: GET /");
     let (sum, w) = measure(ctx, &hello_spec, &[hello_pid])?;
     let hello_row = row(
@@ -30,7 +27,6 @@ pub fn ceiling(ctx: &Ctx, hello_pid: u32) -> Result<Row, String> {
         &hello_spec,
         &sum,
         &w,
-        0,
     );
     println!("{}", hello_row.one_line());
     Ok(hello_row)

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::accounts::{collect_tokens, login, session_tokens, FAST_USER};
 use crate::ctx::{say, Ctx};
-use crate::measure::{measure, row, spec, warmup_s};
+use crate::measure::{measure, row, spec, warmup, with_tokens};
 use crate::results::{ColdTokens, Row};
 use crate::services::{AUTH_PG, RESOURCE};
 use crate::{sys, wrk};
@@ -24,10 +24,7 @@ pub fn reused(ctx: &Ctx, resource_pid: u32) -> Result<Row, String> {
         ctx.opts.duration_s,
     );
     me.headers.push(format!("Authorization: Bearer {access}"));
-    let mut warm = me.clone();
-    warm.name = "me-reused-warmup".into();
-    warm.duration_s = warmup_s(ctx);
-    measure(ctx, &warm, &[resource_pid])?;
+    measure(ctx, &warmup(ctx, &me), &[resource_pid])?;
     say("resource-service: GET /api/me, one token reused");
     let (sum, w) = measure(ctx, &me, &[resource_pid])?;
     let me_row = row(
@@ -38,7 +35,6 @@ pub fn reused(ctx: &Ctx, resource_pid: u32) -> Result<Row, String> {
         &me,
         &sum,
         &w,
-        0,
     );
     println!("{}", me_row.one_line());
     Ok(me_row)
@@ -59,16 +55,17 @@ pub fn cold(ctx: &Ctx, resource_pid: u32, reused_rps: f64) -> Result<(Row, ColdT
     for t in 0..ctx.opts.threads {
         let _ = fs::remove_file(format!("{}.{t}", access_prefix.display()));
     }
-    let mut g = spec(
-        ctx,
-        "cold-token-generation",
-        format!("http://{AUTH_PG}"),
-        "refresh.lua",
-        ctx.opts.refresh_connections * 2,
-        3600,
+    let mut g = with_tokens(
+        spec(
+            ctx,
+            "cold-token-generation",
+            format!("http://{AUTH_PG}"),
+            "refresh.lua",
+            ctx.opts.refresh_connections * 2,
+            3600,
+        ),
+        &gen_tokens,
     );
-    g.env
-        .push(("BENCH_TOKENS".into(), gen_tokens.display().to_string()));
     g.env.push((
         "BENCH_ACCESS_OUT".into(),
         access_prefix.display().to_string(),
@@ -104,17 +101,17 @@ pub fn cold(ctx: &Ctx, resource_pid: u32, reused_rps: f64) -> Result<(Row, ColdT
     fs::write(&main_file, lines[pilot_n..].join("\n") + "\n").map_err(|e| e.to_string())?;
     let main_n = lines.len() - pilot_n;
     drop(lines);
-    let mut pilot = spec(
-        ctx,
-        "me-cold-pilot",
-        format!("http://{RESOURCE}/api/me"),
-        "tokens.lua",
-        ctx.opts.connections,
-        1,
+    let pilot = with_tokens(
+        spec(
+            ctx,
+            "me-cold-pilot",
+            format!("http://{RESOURCE}/api/me"),
+            "tokens.lua",
+            ctx.opts.connections,
+            1,
+        ),
+        &pilot_file,
     );
-    pilot
-        .env
-        .push(("BENCH_TOKENS".into(), pilot_file.display().to_string()));
     let (pilot_sum, _) = measure(ctx, &pilot, &[resource_pid])?;
     let est = if pilot_sum.wrapped > 0 {
         reused_rps
@@ -122,16 +119,17 @@ pub fn cold(ctx: &Ctx, resource_pid: u32, reused_rps: f64) -> Result<(Row, ColdT
         pilot_sum.rps().max(1.0)
     };
     let cold_d = ((main_n as f64 / (est * 1.2)).floor() as u64).clamp(1, ctx.opts.duration_s);
-    let mut cold = spec(
-        ctx,
-        "me-cold",
-        format!("http://{RESOURCE}/api/me"),
-        "tokens.lua",
-        ctx.opts.connections,
-        cold_d,
+    let cold = with_tokens(
+        spec(
+            ctx,
+            "me-cold",
+            format!("http://{RESOURCE}/api/me"),
+            "tokens.lua",
+            ctx.opts.connections,
+            cold_d,
+        ),
+        &main_file,
     );
-    cold.env
-        .push(("BENCH_TOKENS".into(), main_file.display().to_string()));
     say(format!(
         "resource-service: GET /api/me, a distinct token per request ({cold_d} s, {main_n} tokens)"
     ));
@@ -144,7 +142,6 @@ pub fn cold(ctx: &Ctx, resource_pid: u32, reused_rps: f64) -> Result<(Row, ColdT
         &cold,
         &sum,
         &w,
-        0,
     );
     println!("{}", cold_row.one_line());
     let tokens = ColdTokens {
