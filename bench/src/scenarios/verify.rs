@@ -2,6 +2,7 @@
 //! reused by every connection, and a distinct, never-seen token per request.
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::accounts::{collect_tokens, login, session_tokens, FAST_USER};
@@ -44,7 +45,19 @@ pub fn reused(ctx: &Ctx, resource_pid: u32) -> Result<Row, String> {
 /// auth-service, then presents each once. `reused_rps` stands in for the
 /// pilot's rate estimate when the pilot ran out of tokens.
 pub fn cold(ctx: &Ctx, resource_pid: u32, reused_rps: f64) -> Result<(Row, ColdTokens), String> {
-    // Distinct access tokens from real refreshes (not measured).
+    let (cold_file, n_tokens, gen_s) = collect(ctx)?;
+    let (cold_row, cold_d) = present_once(ctx, resource_pid, reused_rps, &cold_file)?;
+    let tokens = ColdTokens {
+        collected: n_tokens as u64,
+        seconds: gen_s,
+        run_s: cold_d,
+    };
+    Ok((cold_row, tokens))
+}
+
+/// Distinct access tokens from real refreshes (not measured), written one
+/// a line to a file; returns the file, how many, and how long it took.
+fn collect(ctx: &Ctx) -> Result<(PathBuf, usize, f64), String> {
     say(format!(
         "collecting {} distinct access tokens from refresh chains",
         ctx.opts.cold_tokens
@@ -88,11 +101,20 @@ pub fn cold(ctx: &Ctx, resource_pid: u32, reused_rps: f64) -> Result<(Row, ColdT
         "    {n_tokens} tokens in {gen_s:.1} s ({} refresh errors)",
         gen_sum.error_count()
     );
+    Ok((cold_file, n_tokens, gen_s))
+}
 
-    // Cold verification: each token presented once. A one-second pilot on
-    // a fifth of the tokens (also the warm-up) estimates the rate, so the
-    // measured run is kept short enough for the rest to last.
-    let all_tokens = fs::read_to_string(&cold_file).map_err(|e| e.to_string())?;
+/// Cold verification: each token of `cold_file` presented once. A
+/// one-second pilot on a fifth of the tokens (also the warm-up) estimates
+/// the rate, so the measured run is kept short enough for the rest to last.
+/// Returns the row and the measured run's seconds.
+fn present_once(
+    ctx: &Ctx,
+    resource_pid: u32,
+    reused_rps: f64,
+    cold_file: &Path,
+) -> Result<(Row, u64), String> {
+    let all_tokens = fs::read_to_string(cold_file).map_err(|e| e.to_string())?;
     let lines: Vec<&str> = all_tokens.lines().collect();
     let pilot_n = (lines.len() / 5).max(1);
     let pilot_file = ctx.out.join("cold-pilot.tokens");
@@ -144,10 +166,5 @@ pub fn cold(ctx: &Ctx, resource_pid: u32, reused_rps: f64) -> Result<(Row, ColdT
         &w,
     );
     println!("{}", cold_row.one_line());
-    let tokens = ColdTokens {
-        collected: n_tokens as u64,
-        seconds: gen_s,
-        run_s: cold_d,
-    };
-    Ok((cold_row, tokens))
+    Ok((cold_row, cold_d))
 }
