@@ -65,6 +65,17 @@ pub fn parse() -> Result<Opts, String> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    from_args(root, target_dir, cores, std::env::args().skip(1))
+}
+
+/// The options `args` (the command line without the program's name) ask
+/// for, on a machine of `cores` cores.
+fn from_args(
+    root: PathBuf,
+    target_dir: PathBuf,
+    cores: u32,
+    args: impl IntoIterator<Item = String>,
+) -> Result<Opts, String> {
     let mut o = Opts {
         sqlite: false,
         quick: false,
@@ -85,7 +96,7 @@ pub fn parse() -> Result<Opts, String> {
         root,
         target_dir,
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     let mut explicit_duration = false;
     let mut explicit_tokens = false;
     while let Some(arg) = args.next() {
@@ -142,4 +153,46 @@ pub fn parse() -> Result<Opts, String> {
         return Err("connections must be at least the number of wrk threads".into());
     }
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(args: &[&str]) -> Result<Opts, String> {
+        from_args(
+            PathBuf::from("/repo"),
+            PathBuf::from("/repo/target"),
+            2,
+            args.iter().map(|a| a.to_string()),
+        )
+    }
+
+    #[test]
+    fn no_option_gives_the_full_run_on_every_core() {
+        let o = opts(&[]).expect("parses");
+        assert_eq!((o.duration_s, o.threads, o.cold_tokens), (10, 2, 160_000));
+        assert_eq!(o.bin_dir, PathBuf::from("/repo/target/release"));
+    }
+
+    #[test]
+    fn quick_shortens_runs_and_token_counts_not_given_explicitly() {
+        let o = opts(&["--quick"]).expect("parses");
+        assert_eq!((o.duration_s, o.cold_tokens), (2, 4_000));
+        let o = opts(&["--quick", "--duration", "5", "--cold-tokens", "9"]).expect("parses");
+        assert_eq!((o.duration_s, o.cold_tokens), (5, 9));
+    }
+
+    #[test]
+    fn fewer_connections_than_wrk_threads_is_refused() {
+        assert!(opts(&["--connections", "1"]).is_err());
+        assert!(opts(&["--threads", "0"]).is_err());
+    }
+
+    #[test]
+    fn an_unknown_option_or_a_missing_value_is_refused_with_the_usage() {
+        assert!(opts(&["--fast"]).is_err_and(|e| e.contains("usage: bench/run")));
+        assert!(opts(&["--duration"]).is_err_and(|e| e.contains("usage: bench/run")));
+        assert!(opts(&["--duration", "ten"]).is_err_and(|e| e.contains("not a number")));
+    }
 }
