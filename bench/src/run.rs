@@ -16,32 +16,6 @@ use crate::scenarios::auth::AuthRows;
 use crate::services::{self, Service, AUTH_PG, AUTH_SQLITE, RESOURCE};
 use crate::{checks, report, scenarios, sys};
 
-/// Waits (at most `--wait-quiet` minutes) until the 1-minute load average
-/// is below `--quiet-load`, and says how it went.
-fn wait_until_quiet(opts: &Opts) -> results::Quiet {
-    let start = Instant::now();
-    let limit = Duration::from_secs(opts.wait_quiet_min * 60);
-    loop {
-        let (one, five, fifteen) = sys::loadavg();
-        if one < opts.quiet_load || start.elapsed() >= limit {
-            return results::Quiet {
-                waited_s: start.elapsed().as_secs(),
-                threshold: opts.quiet_load,
-                max_wait_min: opts.wait_quiet_min,
-                quiet: one < opts.quiet_load,
-                load_at_start: (one, five, fifteen),
-            };
-        }
-        say(format!(
-            "waiting for a quiet machine: 1-minute load {one:.2} (want < {:.2}); waited {} s of at most {} min",
-            opts.quiet_load,
-            start.elapsed().as_secs(),
-            opts.wait_quiet_min
-        ));
-        std::thread::sleep(Duration::from_secs(30));
-    }
-}
-
 /// Measures everything, then writes `results.json` and `RESULTS.md`
 /// (under `bench/out/` for `--quick` and `--perf`).
 pub fn run(opts: &Opts) -> Result<(), String> {
@@ -199,6 +173,32 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     };
     results.checks = checks::targets(&results, &me_row, &cold_row, &pg_rows);
     write(&results, &bench_dir, &out)
+}
+
+/// Waits (at most `--wait-quiet` minutes) until the 1-minute load average
+/// is below `--quiet-load`, and says how it went.
+fn wait_until_quiet(opts: &Opts) -> results::Quiet {
+    let start = Instant::now();
+    let limit = Duration::from_secs(opts.wait_quiet_min * 60);
+    loop {
+        let (one, five, fifteen) = sys::loadavg();
+        if one < opts.quiet_load || start.elapsed() >= limit {
+            return results::Quiet {
+                waited_s: start.elapsed().as_secs(),
+                threshold: opts.quiet_load,
+                max_wait_min: opts.wait_quiet_min,
+                quiet: one < opts.quiet_load,
+                load_at_start: (one, five, fifteen),
+            };
+        }
+        say(format!(
+            "waiting for a quiet machine: 1-minute load {one:.2} (want < {:.2}); waited {} s of at most {} min",
+            opts.quiet_load,
+            start.elapsed().as_secs(),
+            opts.wait_quiet_min
+        ));
+        std::thread::sleep(Duration::from_secs(30));
+    }
 }
 
 /// The commit the services were built from, marked when the tree differs.
