@@ -2,11 +2,12 @@
 //! PostgreSQL server the run uses.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use auth_service::config::DatabaseUrl;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
-use super::Backend;
+use super::{no_postgres, postgres_answers, postgres_host, Backend, PrivatePostgres};
 
 /// A database that exists for one test and is removed after it.
 #[derive(Debug)]
@@ -26,10 +27,26 @@ enum Cleanup {
     },
 }
 
-/// The PostgreSQL server the tests create their databases on.
+/// The PostgreSQL server the tests create their databases on: the one at
+/// `TEST_DATABASE_URL` (127.0.0.1:5432 when unset) when anything answers
+/// there, else a private cluster started once for this test binary, so the
+/// tests pass on a machine that has PostgreSQL's binaries but runs no
+/// server. With neither, every PostgreSQL test fails with one line saying
+/// what to install.
 pub fn postgres_admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let configured = std::env::var("TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+            if postgres_answers(&configured) {
+                return Ok(configured);
+            }
+            PrivatePostgres::start_for_this_process()
+                .ok_or_else(|| no_postgres(&postgres_host(&configured)))
+        })
+        .clone()
+        .unwrap_or_else(|message| panic!("{message}"))
 }
 
 impl TestDb {
