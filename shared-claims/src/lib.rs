@@ -31,6 +31,8 @@ mod verify;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "jwks")]
+pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 
