@@ -140,5 +140,21 @@ pub enum FetchError {
 pub trait JwksObserver: Send + Sync + 'static {
     /// A fetch of `kind` ended: with the number of keys now held, or why it
     /// brought none (the keys held then stay).
+    ///
+    /// ```
+    /// use shared_claims::jwks::{FetchError, FetchKind, JwksObserver};
+    ///
+    /// struct Print;
+    /// impl JwksObserver for Print {
+    ///     fn fetched(&self, kind: FetchKind, outcome: Result<usize, &FetchError>) {
+    ///         match outcome {
+    ///             Ok(keys) => println!("{} fetch: {keys} key(s)", kind.as_str()),
+    ///             Err(e) => println!("{} fetch failed: {e}", kind.as_str()),
+    ///         }
+    ///     }
+    /// }
+    /// Print.fetched(FetchKind::Initial, Ok(2));
+    /// Print.fetched(FetchKind::Refetch, Err(&FetchError::NoKeys));
+    /// ```
     fn fetched(&self, kind: FetchKind, outcome: Result<usize, &FetchError>);
 }
