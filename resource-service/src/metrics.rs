@@ -17,29 +17,10 @@ use actix_web_prom::{
 };
 use prometheus::{Encoder, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use shared_claims::actix::Rejection;
+use shared_claims::jwks::FetchKind;
 use shared_claims::{AuthError, VerifyError};
 
 use crate::error::ApiError;
-
-/// Why the JWKS was fetched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FetchKind {
-    /// The start-up fetch (and its retries) that makes the service ready.
-    Initial,
-    /// A refetch for a token whose `kid` is not held.
-    Refetch,
-}
-
-impl FetchKind {
-    const ALL: [FetchKind; 2] = [FetchKind::Initial, FetchKind::Refetch];
-
-    fn label(self) -> &'static str {
-        match self {
-            FetchKind::Initial => "initial",
-            FetchKind::Refetch => "refetch",
-        }
-    }
-}
 
 /// Every reason a token can be refused for: [`VerifyError`]'s variants.
 const REFUSAL_REASONS: [&str; 9] = [
@@ -88,7 +69,7 @@ impl Metrics {
         let jwks_fetches = IntCounterVec::new(
             Opts::new(
                 "resource_jwks_fetches_total",
-                "Fetches of the auth-service's JWKS, by kind (initial or refetch) and outcome (ok or failed).",
+                "Fetches of the auth-service's JWKS, by kind (initial, refetch or periodic) and outcome (ok or failed).",
             ),
             &["kind", "outcome"],
         )?;
@@ -105,7 +86,7 @@ impl Metrics {
         )?;
         for kind in FetchKind::ALL {
             for outcome in ["ok", "failed"] {
-                jwks_fetches.with_label_values(&[kind.label(), outcome]);
+                jwks_fetches.with_label_values(&[kind.as_str(), outcome]);
             }
         }
         for reason in REFUSAL_REASONS {
@@ -126,7 +107,7 @@ impl Metrics {
     pub fn jwks_fetched(&self, kind: FetchKind, keys: Option<usize>) {
         let outcome = if keys.is_some() { "ok" } else { "failed" };
         self.jwks_fetches
-            .with_label_values(&[kind.label(), outcome])
+            .with_label_values(&[kind.as_str(), outcome])
             .inc();
         if let Some(count) = keys {
             self.keys_held.set(i64::try_from(count).unwrap_or(i64::MAX));

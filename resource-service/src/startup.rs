@@ -12,12 +12,11 @@ use actix_web::{web, App, HttpRequest, HttpServer};
 use shared_claims::actix::{
     cors, drop_unmatched_cors_headers, json_errors, request_id, request_logger,
 };
+use shared_claims::jwks::{JwksClient, JwksOptions, JwksTask};
 use shared_claims::{Authority, KeyStore, Verifier};
-use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::jwks::{JwksClient, JwksOptions};
 use crate::metrics::{count_refused_tokens, Metrics};
 use crate::routes::{self, ProjectStore};
 
@@ -31,7 +30,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct Application {
     port: u16,
     server: Server,
-    jwks_task: JoinHandle<()>,
+    jwks_task: JwksTask,
 }
 
 impl std::fmt::Debug for Application {
@@ -64,9 +63,16 @@ impl Application {
         let metrics = Metrics::new().map_err(std::io::Error::other)?;
         let http_metrics = metrics.http_middleware().map_err(std::io::Error::other)?;
         let keys = KeyStore::default();
+        let jwks = JwksOptions {
+            user_agent: jwks
+                .user_agent
+                .or_else(|| Some(concat!("resource-service/", env!("CARGO_PKG_VERSION")).into())),
+            ..jwks
+        };
         let jwks_client = Arc::new(
-            JwksClient::new(&settings.jwks_url, keys.clone(), jwks, metrics.clone())
-                .map_err(std::io::Error::other)?,
+            JwksClient::new(&settings.jwks_url, keys.clone(), jwks)
+                .map_err(std::io::Error::other)?
+                .with_observer(metrics.clone()),
         );
         let authority = Authority::new(
             REALM,
@@ -74,10 +80,7 @@ impl Application {
             keys,
         )
         .with_refresher(jwks_client.clone());
-        let jwks_task = tokio::spawn({
-            let jwks_client = jwks_client.clone();
-            async move { jwks_client.fetch_until_ready().await }
-        });
+        let jwks_task = jwks_client.start();
 
         // Built once, outside the factory: every worker must share them.
         let authority = web::Data::new(authority);
@@ -131,7 +134,7 @@ impl Application {
     /// Serves until stopped (by the handle or a signal).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let outcome = self.server.await;
-        self.jwks_task.abort();
+        self.jwks_task.stop().await;
         outcome
     }
 }

@@ -63,11 +63,29 @@ pub struct Authenticated {
 
 impl Authenticated {
     /// The verified claims.
+    ///
+    /// ```
+    /// use actix_web::HttpResponse;
+    /// use shared_claims::actix::Authenticated;
+    ///
+    /// async fn me(user: Authenticated) -> HttpResponse {
+    ///     HttpResponse::Ok().json(user.claims())
+    /// }
+    /// ```
     pub fn claims(&self) -> &AccessClaims {
         &self.claims
     }
 
     /// Takes the verified claims.
+    ///
+    /// ```
+    /// use shared_claims::{actix::Authenticated, AccessClaims};
+    ///
+    /// async fn subject(user: Authenticated) -> String {
+    ///     let claims: AccessClaims = user.into_claims();
+    ///     claims.sub
+    /// }
+    /// ```
     pub fn into_claims(self) -> AccessClaims {
         self.claims
     }
@@ -160,6 +178,12 @@ impl Rejection {
     }
 
     /// Why the request was refused.
+    ///
+    /// ```
+    /// use shared_claims::{actix::Rejection, AuthError};
+    /// let r = Rejection::new("api", AuthError::MissingToken);
+    /// assert_eq!(r.error(), &AuthError::MissingToken);
+    /// ```
     pub fn error(&self) -> &AuthError {
         &self.error
     }

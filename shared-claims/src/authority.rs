@@ -7,9 +7,18 @@ use crate::{AccessClaims, AuthError, KeyStore, Verifier, VerifyError};
 
 /// How many verified tokens an [`Authority`] remembers by default: enough for
 /// every active client of a busy instance, about 1 KB each.
+///
+/// ```
+/// assert_eq!(shared_claims::DEFAULT_CACHE_CAPACITY, 1024);
+/// ```
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 
 /// The future a [`KeyRefresher`] returns.
+///
+/// ```
+/// let done: shared_claims::RefreshFuture<'static> = Box::pin(async {});
+/// # let _ = done;
+/// ```
 pub type RefreshFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// Fetches the issuer's keys again when a token names a `kid` not yet known
@@ -101,6 +110,12 @@ impl Authority {
     }
 
     /// How many verified tokens are remembered now.
+    ///
+    /// ```
+    /// # use shared_claims::{Authority, KeyStore, Verifier};
+    /// let a = Authority::new("api", Verifier::new("iss", "aud", std::time::Duration::ZERO), KeyStore::default());
+    /// assert_eq!(a.cached_tokens(), 0);
+    /// ```
     pub fn cached_tokens(&self) -> usize {
         self.verified.len()
     }
@@ -121,11 +136,27 @@ impl Authority {
     }
 
     /// The realm named in challenges.
+    ///
+    /// ```
+    /// # use shared_claims::{Authority, KeyStore, Verifier};
+    /// let a = Authority::new("api", Verifier::new("iss", "aud", std::time::Duration::ZERO), KeyStore::default());
+    /// assert_eq!(a.realm(), "api");
+    /// ```
     pub fn realm(&self) -> &str {
         &self.realm
     }
 
     /// The trusted keys.
+    ///
+    /// ```
+    /// # use shared_claims::{Authority, KeySet, KeyStore, Verifier};
+    /// let store = KeyStore::default();
+    /// let a = Authority::new("api", Verifier::new("iss", "aud", std::time::Duration::ZERO), store.clone());
+    /// let mut keys = KeySet::new();
+    /// keys.insert_ed25519("k1", &[7u8; 32]);
+    /// store.replace(keys);
+    /// assert!(a.keys().snapshot().contains("k1"));
+    /// ```
     pub fn keys(&self) -> &KeyStore {
         &self.keys
     }
@@ -153,6 +184,14 @@ impl Authority {
     /// signature check, but its `exp` and `nbf` are checked again, and its
     /// key must still be trusted (a key dropped from the JWKS takes its
     /// tokens with it).
+    ///
+    /// ```
+    /// # use shared_claims::{Authority, KeyStore, Verifier, VerifyError};
+    /// # let a = Authority::new("api", Verifier::new("iss", "aud", std::time::Duration::ZERO), KeyStore::default());
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let outcome = rt.block_on(a.verify("not-a-jwt"));
+    /// assert_eq!(outcome, Err(VerifyError::Malformed));
+    /// ```
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
         let keys = self.keys.snapshot();
         if let Some(hit) = self.verified.get(token) {

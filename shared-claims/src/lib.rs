@@ -1,24 +1,11 @@
-//! Access-token claims and their verification, shared by the auth-service that
-//! mints the tokens and by every resource server that accepts them.
-//!
-//! The core is framework-free: [`AccessClaims`] and [`Role`] describe a token,
-//! [`KeySet`] holds the issuer's public keys (built from its JWKS), [`Verifier`]
-//! checks a token against them (EdDSA only, `typ: at+jwt`, `iss`, `aud`, `exp`,
-//! `nbf`), and [`AuthError`] maps every failure to the RFC 6750 response.
-//! [`Authority`] ties these together for a server and can refetch keys when a
-//! token names one it does not know.
-//!
-//! With the `actix` feature, [`actix::Authenticated`] is an actix-web extractor:
-//!
-//! ```ignore
-//! async fn me(user: Authenticated) -> HttpResponse {
-//!     HttpResponse::Ok().json(user.claims())
-//! }
-//! ```
-//!
-//! With the `openapi` feature, [`ErrorBody`] and [`Role`] have OpenAPI schemas
-//! (utoipa), and `openapi::Conventions` adds what every service's document
-//! shares: the bearer scheme and the answers to unknown routes and methods.
+// The README is the crate's documentation. Its example needs the `actix`
+// and `jwks` features, so its doc test runs only when both are on
+// (`cargo test -p shared-claims --all-features`, or `cargo test --workspace`,
+// where the resource-service turns them on).
+#![cfg_attr(
+    any(not(doctest), all(feature = "actix", feature = "jwks")),
+    doc = include_str!("../README.md")
+)]
 #![forbid(unsafe_code)]
 
 mod authority;
@@ -31,6 +18,8 @@ mod verify;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "jwks")]
+pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 

@@ -199,6 +199,7 @@ pub fn test_jwks_options() -> JwksOptions {
         timeout: Duration::from_secs(2),
         initial_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
+        ..JwksOptions::default()
     }
 }
 
