@@ -742,9 +742,10 @@ fn published_ports_match_the_bind_addresses() {
 // ---------------------------------------------------------------------------
 // Health checks
 
-/// The path a probe requests, which must be a real route of the service.
+/// The path a probe requests, which must be a real route of the service:
+/// the probes are service-kit's, which every service's `App` starts from.
 fn assert_probes_a_real_route(svc: &Service, probe: &str) {
-    let routes = read(&format!("{}/src/routes/mod.rs", svc.dir));
+    let routes = read("service-kit/src/health.rs");
     let path = ["/readyz", "/healthz"]
         .into_iter()
         .find(|p| probe.contains(&format!("GET {p} ")))

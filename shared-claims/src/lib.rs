@@ -17,8 +17,7 @@
 //! ```
 //!
 //! With the `openapi` feature, [`ErrorBody`] and [`Role`] have OpenAPI schemas
-//! (utoipa), and `openapi::Conventions` adds what every service's document
-//! shares: the bearer scheme and the answers to unknown routes and methods.
+//! (utoipa).
 #![forbid(unsafe_code)]
 
 mod authority;
@@ -26,17 +25,13 @@ mod cache;
 mod claims;
 mod error;
 mod keys;
-mod origin;
 mod verify;
 
 #[cfg(feature = "actix")]
 pub mod actix;
-#[cfg(feature = "openapi")]
-pub mod openapi;
 
 pub use authority::{Authority, KeyRefresher, RefreshFuture, DEFAULT_CACHE_CAPACITY};
 pub use claims::{AccessClaims, ParseRoleError, Role, ACCESS_TOKEN_TYPE};
 pub use error::{AuthError, ErrorBody};
 pub use keys::{KeySet, KeyStore};
-pub use origin::{normalize_origin, InvalidOrigin};
 pub use verify::{Verifier, VerifyError, MAX_LEEWAY};
