@@ -20,6 +20,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY shared-claims shared-claims
+COPY service-kit service-kit
 COPY auth-service auth-service
 COPY resource-service resource-service
 # The SQL migrations and the web client's files are embedded into the

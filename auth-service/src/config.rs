@@ -165,7 +165,7 @@ impl Settings {
             cors_allowed_origins: env
                 .list("CORS_ALLOWED_ORIGINS")
                 .iter()
-                .map(|origin| shared_claims::normalize_origin(origin))
+                .map(|origin| service_kit::cors::normalize_origin(origin))
                 .collect::<Result<_, _>>()
                 .map_err(|e| ConfigError {
                     variable: "CORS_ALLOWED_ORIGINS",
@@ -173,7 +173,7 @@ impl Settings {
                 })?,
             web_client: env.parse("WEB_CLIENT", true, parse_bool)?,
             resource_url: env.parse("RESOURCE_URL", "http://127.0.0.1:8081".to_owned(), |raw| {
-                shared_claims::normalize_origin(raw).map_err(|e| e.to_string())
+                service_kit::cors::normalize_origin(raw).map_err(|e| e.to_string())
             })?,
             key_reload_interval: Duration::from_secs(30),
             key_retirement_margin: Duration::from_secs(120),

@@ -2,6 +2,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use service_kit::errors::BodyError;
 use shared_claims::ErrorBody;
 
 use crate::domain::{InvalidEmail, WeakPassword};
@@ -207,18 +208,14 @@ impl From<serde_json::Error> for Error {
     }
 }
 
-/// Maps body-extraction failures to API.md §1's codes; used by the app's
-/// `JsonConfig`, so the framework never answers with a body of its own.
-pub fn json_payload_error(err: actix_web::error::JsonPayloadError) -> Error {
-    use actix_web::error::{JsonPayloadError, PayloadError};
-    match err {
-        JsonPayloadError::Overflow { .. }
-        | JsonPayloadError::OverflowKnownLength { .. }
-        | JsonPayloadError::Payload(PayloadError::Overflow) => Error::PayloadTooLarge,
-        JsonPayloadError::ContentType => Error::UnsupportedMediaType,
-        JsonPayloadError::Deserialize(e) => {
-            Error::InvalidRequest(format!("invalid JSON body: {e}"))
+/// A refused JSON body (the kit's `JsonConfig` maps it), so the framework
+/// never answers with a body of its own.
+impl From<BodyError> for Error {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => Error::PayloadTooLarge,
+            BodyError::UnsupportedMediaType => Error::UnsupportedMediaType,
+            BodyError::Invalid(text) => Error::InvalidRequest(text),
         }
-        other => Error::InvalidRequest(format!("invalid body: {other}")),
     }
 }

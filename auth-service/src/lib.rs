@@ -16,9 +16,9 @@ pub mod db;
 pub mod domain;
 /// The crate's error type and its HTTP mapping.
 pub mod error;
-/// Prometheus metrics and `GET /metrics`.
+/// The service's own Prometheus series (the kit serves `GET /metrics`).
 pub mod metrics;
-/// The OpenAPI document (`GET /openapi.json`) and its Swagger UI (`/docs`).
+/// The OpenAPI document, which the kit serves at `GET /openapi.json` and `/docs`.
 pub mod openapi;
 /// bcrypt on dedicated low-priority threads.
 pub mod passwords;

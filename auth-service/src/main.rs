@@ -12,7 +12,7 @@ async fn main() -> ExitCode {
         Ok(settings) => cli.run(settings).await,
         Err(e) => Err(e.to_string()),
     };
-    shared_claims::actix::flush_access_log();
+    service_kit::access_log::flush_access_log();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -1,20 +1,9 @@
-//! Prometheus metrics, served at `GET /metrics` in the text format.
-//!
-//! Each [`Metrics`] owns its registry instead of using the process-global
-//! one: a test process runs many auth-services at once, and each must count
-//! only its own events (and registering a name twice in one registry fails).
-//!
-//! `/metrics` needs no token, like `/healthz`: operators should let only their
-//! scraper reach it (keep it off the public listener or block it at the proxy),
-//! since it tells how many logins fail and which routes are busy.
+//! The auth-service's own Prometheus series: logins, lockouts, refreshes,
+//! reuse, registrations and signing keys. Each [`Metrics`] owns its
+//! registry, which the kit also counts HTTP requests in and serves at
+//! `GET /metrics` (see `service_kit::metrics`).
 
-use actix_web::{web, HttpResponse};
-use actix_web_prom::{
-    ActixMetricsConfiguration, LabelsConfiguration, PrometheusMetrics, PrometheusMetricsBuilder,
-};
-use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
-
-use crate::service::AppState;
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Why a login was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,52 +161,15 @@ impl Metrics {
             .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
-    /// The middleware that counts and times every request in this registry,
-    /// labelled by route pattern (`/auth/sessions/{id}`, never the raw path)
-    /// and status. Paths no route matches share one label, so probing random
-    /// URLs cannot create series.
-    pub fn http_middleware(&self) -> Result<PrometheusMetrics, String> {
-        http_middleware(&self.registry)
+    /// The registry, for the kit's HTTP series and `GET /metrics`.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Every series, in the Prometheus text format.
     pub fn render(&self) -> Result<String, prometheus::Error> {
-        render(&self.registry)
+        service_kit::metrics::render(&self.registry)
     }
-}
-
-/// `GET /metrics`.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    match state.metrics.render() {
-        Ok(text) => HttpResponse::Ok()
-            .content_type(TextEncoder::new().format_type())
-            .body(text),
-        Err(e) => {
-            log::error!("cannot encode the metrics: {e}");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
-}
-
-/// The label every request that matched no route gets.
-const UNMATCHED_ROUTE: &str = "unmatched";
-
-fn http_middleware(registry: &Registry) -> Result<PrometheusMetrics, String> {
-    PrometheusMetricsBuilder::new("")
-        .registry(registry.clone())
-        .mask_unmatched_patterns(UNMATCHED_ROUTE)
-        .metrics_configuration(
-            ActixMetricsConfiguration::default()
-                .labels(LabelsConfiguration::default().endpoint("route")),
-        )
-        .build()
-        .map_err(|e| format!("cannot set up the HTTP metrics: {e}"))
-}
-
-fn render(registry: &Registry) -> Result<String, prometheus::Error> {
-    let mut buffer = Vec::new();
-    TextEncoder::new().encode(&registry.gather(), &mut buffer)?;
-    String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
 }
 
 #[cfg(test)]
@@ -248,8 +200,8 @@ mod tests {
     fn two_instances_count_apart() {
         let a = Metrics::new().expect("a");
         let b = Metrics::new().expect("b");
-        let _ = a.http_middleware().expect("a http");
-        let _ = b.http_middleware().expect("b http");
+        let _ = service_kit::metrics::http_middleware(a.registry()).expect("a http");
+        let _ = service_kit::metrics::http_middleware(b.registry()).expect("b http");
         a.refreshed(RefreshOutcome::Reuse);
         let text = b.render().expect("render");
         assert!(

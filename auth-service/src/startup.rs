@@ -1,40 +1,28 @@
 //! Builds the server from [`Settings`]: pool, migrations, keys, routes.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
-use shared_claims::actix::{
-    cors, drop_unmatched_cors_headers, json_errors, request_id, request_logger,
-};
+use actix_web::dev::ServerHandle;
+use actix_web::{web, HttpServer};
+use service_kit::server::Listener;
+use service_kit::{Plumbing, Server};
 use shared_claims::{Authority, Verifier};
+use utoipa::OpenApi;
 
 use crate::config::Settings;
 use crate::db::{self, DbPool};
-use crate::error::json_payload_error;
+use crate::error::Error;
 use crate::metrics::Metrics;
+use crate::openapi::ApiDoc;
+use crate::routes::health::DatabaseAnswers;
 use crate::routes::web_client::WebClient;
 use crate::service::AppState;
 use crate::tokens::{KeyRing, SigningKey};
 
-/// Request bodies above this are refused with 413 (API.md §1).
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
 /// A bound, ready-to-run auth-service.
+#[derive(Debug)]
 pub struct Application {
-    port: u16,
     server: Server,
-    key_reloader: tokio::task::JoinHandle<()>,
-}
-
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Application {
@@ -49,9 +37,7 @@ impl Application {
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
         );
         let (pool, keys) = prepare_database(&settings).await?;
-        let listener = TcpListener::bind(&settings.bind)
-            .map_err(|e| format!("AUTH_BIND: cannot bind {}: {e}", settings.bind))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let listener = Listener::bind(&settings.bind).map_err(|e| format!("AUTH_BIND: {e}"))?;
         log::info!(
             "auth-service listening on {} (database {}, issuer {})",
             listener.local_addr().map_err(|e| e.to_string())?,
@@ -59,61 +45,54 @@ impl Application {
             settings.issuer
         );
         let metrics = Metrics::new().map_err(|e| format!("cannot set up the metrics: {e}"))?;
-        let http_metrics = metrics.http_middleware()?;
+        let plumbing = Plumbing::new(
+            metrics.registry().clone(),
+            settings.cors_allowed_origins.clone(),
+            DatabaseAnswers(pool.clone()),
+            ApiDoc::openapi(),
+        )?;
         let web_client = settings
             .web_client
             .then(|| web::Data::new(WebClient::new(&settings.resource_url)));
         let state = web::Data::new(AppState::new(pool, settings, keys, metrics));
         let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
-        let server = HttpServer::new(move || {
-            let state = state.clone();
-            let authority = web::Data::new(Authority::new(
-                crate::REALM,
-                // The issuer checks its own tokens; its clock is the reference.
-                Verifier::new(
-                    &state.settings.issuer,
-                    &state.settings.audience,
-                    Duration::ZERO,
-                ),
-                state.keys.store(),
-            ));
-            App::new()
-                .wrap(cors(&state.settings.cors_allowed_origins))
-                .wrap(from_fn(drop_unmatched_cors_headers))
-                .wrap(json_errors())
-                .wrap(http_metrics.clone())
-                .wrap(from_fn(request_id))
-                // Outermost, so it logs the final status and the request id.
-                .wrap(request_logger())
-                .app_data(state)
-                .app_data(authority)
-                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(MAX_BODY_BYTES)
-                        .error_handler(|err, _req| json_payload_error(err).into()),
-                )
-                .configure(crate::routes::configure)
-                .configure(|cfg| {
-                    if let Some(client) = &web_client {
-                        crate::routes::web_client::configure(cfg, client.clone());
-                    }
+        let server = listener
+            .serve(|socket| {
+                Ok(HttpServer::new(move || {
+                    let state = state.clone();
+                    let authority = web::Data::new(Authority::new(
+                        crate::REALM,
+                        // The issuer checks its own tokens; its clock is the reference.
+                        Verifier::new(
+                            &state.settings.issuer,
+                            &state.settings.audience,
+                            Duration::ZERO,
+                        ),
+                        state.keys.store(),
+                    ));
+                    plumbing
+                        .app::<Error>()
+                        .app_data(state)
+                        .app_data(authority)
+                        .configure(crate::routes::configure)
+                        .configure(|cfg| {
+                            if let Some(client) = &web_client {
+                                crate::routes::web_client::configure(cfg, client.clone());
+                            }
+                        })
                 })
-        })
-        .listen(listener)
-        .map_err(|e| e.to_string())?
-        .shutdown_timeout(10)
-        .run();
-        Ok(Self {
-            port,
-            server,
-            key_reloader,
-        })
+                .listen(socket)?
+                .shutdown_timeout(10)
+                .run())
+            })
+            .map_err(|e| e.to_string())?
+            .with_task(key_reloader);
+        Ok(Self { server })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// A handle to stop the server.
@@ -123,9 +102,7 @@ impl Application {
 
     /// Serves until stopped (SIGINT/SIGTERM or [`ServerHandle::stop`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let outcome = self.server.await;
-        self.key_reloader.abort();
-        outcome
+        self.server.run_until_stopped().await
     }
 }
 

@@ -235,7 +235,7 @@ fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
         .map(str::trim)
         .filter(|origin| !origin.is_empty())
         .map(|origin| {
-            shared_claims::normalize_origin(origin).map_err(|_| {
+            service_kit::cors::normalize_origin(origin).map_err(|_| {
                 ConfigError::invalid(
                     CORS_ALLOWED_ORIGINS,
                     origin,

@@ -23,9 +23,9 @@ pub mod config;
 pub mod error;
 /// Fetching and refreshing the auth-service's public keys.
 pub mod jwks;
-/// Prometheus metrics and `GET /metrics`.
+/// The service's own Prometheus series (the kit serves `GET /metrics`).
 pub mod metrics;
-/// The OpenAPI document (`GET /openapi.json`) and its Swagger UI (`/docs`).
+/// The OpenAPI document, which the kit serves at `GET /openapi.json` and `/docs`.
 pub mod openapi;
 /// The HTTP handlers.
 pub mod routes;

@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
         }
         Err(e) => Err(e),
     };
-    shared_claims::actix::flush_access_log();
+    service_kit::access_log::flush_access_log();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,26 +1,18 @@
-//! Prometheus metrics, served at `GET /metrics` in the text format.
-//!
-//! Each [`Metrics`] owns its registry instead of using the process-global
-//! one: a test process runs many resource-services at once, and each must
-//! count only its own events (and registering a name twice in one registry
-//! fails).
-//!
-//! `/metrics` needs no token, like `/healthz`: operators should let only their
-//! scraper reach it (keep it off the public listener or block it at the proxy).
+//! The resource-service's own Prometheus series: JWKS fetches, keys held
+//! and refused tokens. Each [`Metrics`] owns its registry, which the kit
+//! also counts HTTP requests in and serves at `GET /metrics` (see
+//! `service_kit::metrics`).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
-use actix_web_prom::{
-    ActixMetricsConfiguration, LabelsConfiguration, PrometheusMetrics, PrometheusMetricsBuilder,
-};
-use prometheus::{Encoder, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use actix_web::web;
+use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use shared_claims::actix::Rejection;
 use shared_claims::jwks::FetchKind;
 use shared_claims::{AuthError, VerifyError};
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Every reason a token can be refused for: [`VerifyError`]'s variants.
 const REFUSAL_REASONS: [&str; 9] = [
@@ -121,40 +113,14 @@ impl Metrics {
             .inc();
     }
 
-    /// The middleware that counts and times every request in this registry,
-    /// labelled by route pattern (`/api/projects/{id}`, never the raw path)
-    /// and status. Paths no route matches share one label, so probing random
-    /// URLs cannot create series.
-    pub fn http_middleware(&self) -> Result<PrometheusMetrics, String> {
-        PrometheusMetricsBuilder::new("")
-            .registry(self.registry.clone())
-            .mask_unmatched_patterns("unmatched")
-            .metrics_configuration(
-                ActixMetricsConfiguration::default()
-                    .labels(LabelsConfiguration::default().endpoint("route")),
-            )
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP metrics: {e}"))
+    /// The registry, for the kit's HTTP series and `GET /metrics`.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Every series, in the Prometheus text format.
     pub fn render(&self) -> Result<String, prometheus::Error> {
-        let mut buffer = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
-        String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
-    }
-}
-
-/// `GET /metrics`.
-pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
-    match metrics.render() {
-        Ok(text) => HttpResponse::Ok()
-            .content_type(TextEncoder::new().format_type())
-            .body(text),
-        Err(e) => {
-            log::error!("cannot encode the metrics: {e}");
-            HttpResponse::InternalServerError().finish()
-        }
+        service_kit::metrics::render(&self.registry)
     }
 }
 
@@ -171,8 +137,8 @@ pub async fn count_refused_tokens(
         let rejection = response.response().error().and_then(|error| {
             error
                 .as_error::<Rejection>()
-                .or_else(|| match error.as_error::<ApiError>() {
-                    Some(ApiError::Auth(rejection)) => Some(rejection),
+                .or_else(|| match error.as_error::<Error>() {
+                    Some(Error::Auth(rejection)) => Some(rejection),
                     _ => None,
                 })
         });
@@ -213,8 +179,8 @@ mod tests {
     fn series_exist_at_zero_and_instances_count_apart() {
         let a = Metrics::new().expect("a");
         let b = Metrics::new().expect("b");
-        let _ = a.http_middleware().expect("a http");
-        let _ = b.http_middleware().expect("b http");
+        let _ = service_kit::metrics::http_middleware(a.registry()).expect("a http");
+        let _ = service_kit::metrics::http_middleware(b.registry()).expect("b http");
         a.token_refused(&VerifyError::Expired);
         a.jwks_fetched(FetchKind::Refetch, Some(2));
         let text = b.render().expect("render");

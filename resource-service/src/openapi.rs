@@ -1,18 +1,13 @@
-//! The OpenAPI document of the resource-service, generated from the handlers'
-//! `#[utoipa::path]` annotations and served at `GET /openapi.json`, and the
-//! Swagger UI that shows it at `/docs/`. The UI's files are built into the
-//! binary, so the page works without a network.
+//! The OpenAPI document of the resource-service, generated from the
+//! handlers' `#[utoipa::path]` annotations. The kit serves it at
+//! `GET /openapi.json`, with the Swagger UI at `/docs/`.
 
-use actix_web::web;
-use shared_claims::openapi::Conventions;
+use service_kit::openapi::Conventions;
 use shared_claims::{ErrorBody, Role};
 use utoipa::OpenApi;
-use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::routes::{health, me, projects, Project};
-
-/// Where the document is served.
-pub const OPENAPI_PATH: &str = "/openapi.json";
+use crate::routes::health::PROBES;
+use crate::routes::{me, projects, Project};
 
 /// The document: every route of API.md §4.
 #[derive(Debug, OpenApi)]
@@ -30,11 +25,9 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
         projects::list,
         projects::create,
         projects::delete,
-        health::healthz,
-        health::readyz,
     ),
     components(schemas(ErrorBody, Role, Project)),
-    modifiers(&Conventions),
+    modifiers(&Conventions, &PROBES),
     tags(
         (name = "api", description = "Who the bearer of the token is."),
         (name = "projects", description = "The example resource, kept in memory."),
@@ -42,17 +35,3 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
     )
 )]
 pub struct ApiDoc;
-
-/// The Swagger UI at `/docs/`, which also serves the document at
-/// [`OPENAPI_PATH`]. The online validator badge is off: the page fetches
-/// nothing but this service's own files.
-pub fn swagger_ui() -> SwaggerUi {
-    SwaggerUi::new("/docs/{_:.*}")
-        .url(OPENAPI_PATH, ApiDoc::openapi())
-        .config(Config::new([OPENAPI_PATH]).validator_url("none"))
-}
-
-/// `/docs` without the trailing slash: the page's relative links need it.
-pub fn docs_redirect() -> web::Redirect {
-    web::redirect("/docs", "/docs/")
-}

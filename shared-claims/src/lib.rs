@@ -13,19 +13,15 @@ mod cache;
 mod claims;
 mod error;
 mod keys;
-mod origin;
 mod verify;
 
 #[cfg(feature = "actix")]
 pub mod actix;
 #[cfg(feature = "jwks")]
 pub mod jwks;
-#[cfg(feature = "openapi")]
-pub mod openapi;
 
 pub use authority::{Authority, KeyRefresher, RefreshFuture, DEFAULT_CACHE_CAPACITY};
 pub use claims::{AccessClaims, ParseRoleError, Role, ACCESS_TOKEN_TYPE};
 pub use error::{AuthError, ErrorBody};
 pub use keys::{KeySet, KeyStore};
-pub use origin::{normalize_origin, InvalidOrigin};
 pub use verify::{Verifier, VerifyError, MAX_LEEWAY};

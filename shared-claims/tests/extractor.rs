@@ -1,5 +1,5 @@
-//! The actix-web glue (`actix` feature): the `Authenticated` extractor, the
-//! RFC 6750 rejections, and `json_errors` for framework-made errors.
+//! The actix-web glue (`actix` feature): the `Authenticated` extractor and
+//! the RFC 6750 rejections, each with its JSON body.
 
 mod common;
 
@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpResponse};
 use common::{claims, key_set, now, CountingRefresher, TestKey};
 use serde_json::{json, Value};
-use shared_claims::actix::{json_errors, Authenticated, Rejection};
+use shared_claims::actix::{Authenticated, Rejection};
 use shared_claims::{AccessClaims, Authority, ErrorBody, KeyStore, Role};
 
 const REALM: &str = "resource-service";
@@ -24,20 +24,7 @@ async fn admin_only(user: Authenticated) -> Result<HttpResponse, Rejection> {
     Ok(HttpResponse::Ok().json(json!({ "ok": true })))
 }
 
-async fn taken() -> HttpResponse {
-    HttpResponse::Conflict().json(ErrorBody::new("email_taken", "that email is registered"))
-}
-
-async fn plain_text_error() -> HttpResponse {
-    HttpResponse::BadRequest().body("nope")
-}
-
-async fn echo(body: web::Json<Value>) -> HttpResponse {
-    HttpResponse::Ok().json(body.into_inner())
-}
-
-/// The app a resource server would build: `json_errors`, the authority, and a
-/// few routes.
+/// The app a resource server would build: the authority and a few routes.
 async fn spawn(
     authority: Authority,
 ) -> impl Service<
@@ -47,16 +34,9 @@ async fn spawn(
 > {
     test::init_service(
         App::new()
-            .wrap(json_errors())
             .app_data(web::Data::new(authority))
-            .app_data(web::JsonConfig::default().limit(64))
-            // A resource answers a wrong method with 405; `App::route` would
-            // move the method guard onto the resource and answer 404.
             .service(web::resource("/api/me").route(web::get().to(me)))
-            .route("/admin", web::get().to(admin_only))
-            .route("/taken", web::post().to(taken))
-            .route("/plain", web::get().to(plain_text_error))
-            .route("/echo", web::post().to(echo)),
+            .route("/admin", web::get().to(admin_only)),
     )
     .await
 }
@@ -270,12 +250,7 @@ async fn a_token_from_a_rotated_key_is_accepted_after_one_refresh() {
 #[actix_web::test]
 async fn a_protected_route_in_an_app_without_an_authority_fails_closed() {
     let key = TestKey::generate("k1");
-    let app = test::init_service(
-        App::new()
-            .wrap(json_errors())
-            .route("/api/me", web::get().to(me)),
-    )
-    .await;
+    let app = test::init_service(App::new().route("/api/me", web::get().to(me))).await;
 
     let request = test::TestRequest::get()
         .uri("/api/me")
@@ -284,96 +259,4 @@ async fn a_protected_route_in_an_app_without_an_authority_fails_closed() {
     let response = test::call_service(&app, request).await;
 
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-}
-
-// --- json_errors ----------------------------------------------------------------
-
-#[actix_web::test]
-async fn json_errors_turns_an_unknown_route_into_a_json_404() {
-    let key = TestKey::generate("k1");
-    let app = spawn(authority_for(&key)).await;
-
-    let response =
-        test::call_service(&app, test::TestRequest::get().uri("/nowhere").to_request()).await;
-
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let body = json_body(response).await;
-    assert_error_body(&body, "not_found");
-}
-
-#[actix_web::test]
-async fn json_errors_turns_a_wrong_method_into_a_json_405() {
-    let key = TestKey::generate("k1");
-    let app = spawn(authority_for(&key)).await;
-
-    let response = test::call_service(
-        &app,
-        test::TestRequest::delete().uri("/api/me").to_request(),
-    )
-    .await;
-
-    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    let body = json_body(response).await;
-    assert_error_body(&body, "method_not_allowed");
-}
-
-#[actix_web::test]
-async fn json_errors_leaves_a_handlers_own_json_error_untouched() {
-    let key = TestKey::generate("k1");
-    let app = spawn(authority_for(&key)).await;
-
-    let response =
-        test::call_service(&app, test::TestRequest::post().uri("/taken").to_request()).await;
-
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    let body = json_body(response).await;
-    assert_eq!(
-        body,
-        json!({ "error": "email_taken", "error_description": "that email is registered" })
-    );
-}
-
-#[actix_web::test]
-async fn json_errors_replaces_a_handlers_plain_text_error_with_a_json_body() {
-    let key = TestKey::generate("k1");
-    let app = spawn(authority_for(&key)).await;
-
-    let response =
-        test::call_service(&app, test::TestRequest::get().uri("/plain").to_request()).await;
-
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let body = json_body(response).await;
-    assert_error_body(&body, "invalid_request");
-}
-
-#[actix_web::test]
-async fn json_errors_turns_an_oversized_body_into_a_json_413() {
-    let key = TestKey::generate("k1");
-    let app = spawn(authority_for(&key)).await;
-
-    let request = test::TestRequest::post()
-        .uri("/echo")
-        .set_json(json!({ "padding": "x".repeat(1024) }))
-        .to_request();
-    let response = test::call_service(&app, request).await;
-
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let body = json_body(response).await;
-    assert_error_body(&body, "payload_too_large");
-}
-
-#[actix_web::test]
-async fn json_errors_leaves_successful_responses_alone() {
-    let key = TestKey::generate("k1");
-    let app = spawn(authority_for(&key)).await;
-
-    let request = test::TestRequest::post()
-        .uri("/echo")
-        .set_json(json!({ "a": 1 }))
-        .to_request();
-    let response = test::call_service(&app, request).await;
-
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = json_body(response).await;
-    assert_eq!(body, json!({ "a": 1 }));
 }

@@ -29,12 +29,12 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
     }
 }
 
-/// Registers every route of the auth-service. Each path is a resource, so a
-/// known path with the wrong method answers 405 rather than 404.
+/// Registers the auth-service's own routes; the probes, `/metrics` and the
+/// documentation are the kit's (`service_kit::Plumbing`). Each path is a
+/// resource, so a known path with the wrong method answers 405 rather than
+/// 404, with the `Allow` header actix-web derives from its routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(crate::openapi::swagger_ui())
-        .service(crate::openapi::docs_redirect())
-        .service(web::resource("/auth/register").route(web::post().to(auth::register)))
+    cfg.service(web::resource("/auth/register").route(web::post().to(auth::register)))
         .service(web::resource("/auth/login").route(web::post().to(auth::login)))
         .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
         .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
@@ -58,8 +58,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/.well-known/oauth-authorization-server")
                 .route(web::get().to(oauth::metadata)),
         )
-        .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
-        .service(web::resource("/healthz").route(web::get().to(health::healthz)))
-        .service(web::resource("/metrics").route(web::get().to(crate::metrics::metrics)))
-        .service(web::resource("/readyz").route(web::get().to(health::readyz)));
+        .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)));
 }

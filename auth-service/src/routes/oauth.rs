@@ -8,12 +8,12 @@ use actix_web::error::{PayloadError, UrlencodedError};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
+use service_kit::MAX_BODY_BYTES;
 use shared_claims::ErrorBody;
 use utoipa::ToSchema;
 
 use crate::error::Error;
 use crate::service::{self, AppState, TokenGrant};
-use crate::startup::MAX_BODY_BYTES;
 use crate::tokens::RefreshToken;
 
 /// A failure of the OAuth endpoints, answered as RFC 6749 §5.2 says: 400 with

@@ -9,7 +9,7 @@ use shared_claims::{ErrorBody, Role};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// A project as stored and as answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -33,13 +33,13 @@ impl ProjectName {
     pub const MAX_CHARS: usize = 200;
 
     /// Trims `raw` and checks it.
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
         let name = raw.trim();
         if name.is_empty() {
-            return Err(ApiError::InvalidRequest("name must not be empty".into()));
+            return Err(Error::InvalidRequest("name must not be empty".into()));
         }
         if name.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::InvalidRequest(format!(
+            return Err(Error::InvalidRequest(format!(
                 "name must be at most {} characters",
                 Self::MAX_CHARS
             )));
@@ -144,7 +144,7 @@ pub async fn create(
     user: Authenticated,
     store: web::Data<ProjectStore>,
     body: web::Json<NewProject>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     let name = ProjectName::parse(&body.name)?;
     let project = Project {
         id: Uuid::new_v4(),
@@ -181,14 +181,14 @@ pub async fn delete(
     user: Authenticated,
     store: web::Data<ProjectStore>,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     user.require(Role::Admin)?;
     // A string that is not a UUID cannot name a project.
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let id = Uuid::parse_str(&id).map_err(|_| Error::NotFound)?;
     if store.remove(id) {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(ApiError::NotFound)
+        Err(Error::NotFound)
     }
 }
 

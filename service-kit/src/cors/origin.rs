@@ -3,7 +3,7 @@ use url::Url;
 /// A value that is not a browser origin (`scheme://host[:port]`).
 ///
 /// ```
-/// assert!(shared_claims::normalize_origin("https://app.example.com/path").is_err());
+/// assert!(service_kit::cors::normalize_origin("https://app.example.com/path").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not an origin: expected scheme://host[:port], like https://app.example.com")]
@@ -14,7 +14,7 @@ pub struct InvalidOrigin(pub String);
 /// string comparison with the header then decides whether CORS applies.
 ///
 /// ```
-/// use shared_claims::normalize_origin;
+/// use service_kit::cors::normalize_origin;
 ///
 /// assert_eq!(normalize_origin("HTTPS://App.Example.com:443").unwrap(), "https://app.example.com");
 /// assert_eq!(normalize_origin("http://localhost:5173/").unwrap(), "http://localhost:5173");

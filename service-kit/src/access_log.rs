@@ -1,4 +1,8 @@
-//! The access log, kept off the request path: a request hands a small record
+//! The access log: one line per request with client address, method, path,
+//! status, size, latency and the request id. Only the path: a query string
+//! could carry a token (RFC 6750 §2.3), and no other header is logged.
+//!
+//! It is kept off the request path: a request hands a small record
 //! to a channel, and one background thread formats the records and writes
 //! them to stderr in batches, as web servers buffer their access logs.
 //! Formatting a line through `log` and writing it with one `write` per
@@ -18,7 +22,7 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::Method;
 
-use super::REQUEST_ID_HEADER;
+use crate::request_id::REQUEST_ID_HEADER;
 
 /// The `log` target whose level decides whether requests are logged:
 /// `RUST_LOG=info` (the default) logs them, `RUST_LOG=info,access=off` not.
@@ -44,6 +48,8 @@ enum Message {
     Flush(SyncSender<()>),
 }
 
+// One writer for the process, like the stderr it writes to: every server in
+// the process shares the stream, so they share its batching too.
 fn sender() -> &'static Sender<Message> {
     static SENDER: OnceLock<Sender<Message>> = OnceLock::new();
     SENDER.get_or_init(|| {
@@ -106,7 +112,7 @@ fn format_line(out: &mut String, e: &Entry) {
 /// process exits, or the last lines may be lost.
 ///
 /// ```
-/// shared_claims::actix::flush_access_log();
+/// service_kit::access_log::flush_access_log();
 /// ```
 pub fn flush_access_log() {
     let (done, wait) = mpsc::sync_channel(1);
@@ -115,7 +121,29 @@ pub fn flush_access_log() {
     }
 }
 
-/// The access-log middleware; see [`request_logger`](super::request_logger).
+/// The access-log middleware. Wrap it outside
+/// [`request_id`](crate::request_id::request_id), whose response header it
+/// prints:
+///
+/// ```
+/// use actix_web::middleware::from_fn;
+/// use service_kit::access_log::request_logger;
+/// use service_kit::request_id::request_id;
+///
+/// let app = actix_web::App::new()
+///     .wrap(from_fn(request_id))
+///     .wrap(request_logger());
+/// # let _ = app;
+/// ```
+///
+/// The line is written by a background thread, at most a few milliseconds
+/// later; the `log` target [`ACCESS_LOG_TARGET`] switches it on and off with
+/// `RUST_LOG`, and [`flush_access_log`] writes what is pending before exit.
+pub fn request_logger() -> AccessLog {
+    AccessLog
+}
+
+/// The access-log middleware; see [`request_logger`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AccessLog;
 

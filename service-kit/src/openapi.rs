@@ -2,10 +2,11 @@
 //! `bearer` security scheme that protected operations name, the one error
 //! schema [`ErrorBody`], and the reusable answers to a path no route matches
 //! (404) and to a method a path does not take (405), which belong to no
-//! operation of the document.
+//! operation of the document. [`configure`] serves the document and the
+//! Swagger UI that shows it.
 //!
 //! ```
-//! use shared_claims::openapi::Conventions;
+//! use service_kit::openapi::Conventions;
 //! use utoipa::OpenApi;
 //!
 //! #[derive(OpenApi)]
@@ -17,33 +18,34 @@
 //! assert!(doc["components"]["responses"]["MethodNotAllowed"]["headers"]["Allow"].is_object());
 //! ```
 
+use actix_web::web;
+use shared_claims::ErrorBody;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder, Type};
 use utoipa::openapi::{ObjectBuilder, Response};
 use utoipa::{Modify, PartialSchema, ToSchema};
-
-use crate::ErrorBody;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 /// The name of the bearer security scheme, for `security((...))` in
 /// `#[utoipa::path]`: `security(("bearer" = []))`.
 ///
 /// ```
-/// assert_eq!(shared_claims::openapi::BEARER, "bearer");
+/// assert_eq!(service_kit::openapi::BEARER, "bearer");
 /// ```
 pub const BEARER: &str = "bearer";
 
 /// The name of the reusable 404 response in `components.responses`.
 ///
 /// ```
-/// assert_eq!(shared_claims::openapi::NOT_FOUND, "NotFound");
+/// assert_eq!(service_kit::openapi::NOT_FOUND, "NotFound");
 /// ```
 pub const NOT_FOUND: &str = "NotFound";
 
 /// The name of the reusable 405 response in `components.responses`.
 ///
 /// ```
-/// assert_eq!(shared_claims::openapi::METHOD_NOT_ALLOWED, "MethodNotAllowed");
+/// assert_eq!(service_kit::openapi::METHOD_NOT_ALLOWED, "MethodNotAllowed");
 /// ```
 pub const METHOD_NOT_ALLOWED: &str = "MethodNotAllowed";
 
@@ -58,7 +60,7 @@ pub const METHOD_NOT_ALLOWED: &str = "MethodNotAllowed";
 /// struct Empty;
 ///
 /// let mut doc = Empty::openapi();
-/// shared_claims::openapi::Conventions.modify(&mut doc);
+/// service_kit::openapi::Conventions.modify(&mut doc);
 /// let components = doc.components.unwrap();
 /// assert!(components.schemas.contains_key("ErrorBody"));
 /// assert!(components.responses.contains_key("NotFound"));
@@ -124,4 +126,32 @@ fn error_response(description: &str) -> Response {
                 .build(),
         )
         .build()
+}
+
+/// Where the document is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// Serves `doc` at [`OPENAPI_PATH`] and the Swagger UI that shows it at
+/// `/docs/` (and `/docs`, which redirects there: the page's relative links
+/// need the slash). The UI's files are built into the binary and the online
+/// validator badge is off, so the page fetches nothing but this service's
+/// own files and works without a network.
+///
+/// ```
+/// use utoipa::OpenApi;
+///
+/// #[derive(OpenApi)]
+/// struct ApiDoc;
+///
+/// let app = actix_web::App::new()
+///     .configure(|cfg| service_kit::openapi::configure(cfg, ApiDoc::openapi()));
+/// # let _ = app;
+/// ```
+pub fn configure(cfg: &mut web::ServiceConfig, doc: OpenApi) {
+    cfg.service(
+        SwaggerUi::new("/docs/{_:.*}")
+            .url(OPENAPI_PATH, doc)
+            .config(Config::new([OPENAPI_PATH]).validator_url("none")),
+    )
+    .service(web::redirect("/docs", "/docs/"));
 }
