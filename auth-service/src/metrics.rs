@@ -14,7 +14,7 @@ use actix_web_prom::{
 };
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
-use crate::service::AppState;
+use crate::state::AppState;
 
 /// Why a login was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::routes::{admin, auth, health, jwks, oauth, sessions};
-use crate::service::{SessionView, User};
+use crate::routes::{auth::User, sessions::SessionView};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";

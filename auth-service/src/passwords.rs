@@ -1,4 +1,4 @@
-//! bcrypt, on a pool of its own.
+//! bcrypt, on a pool of its own, owned by the application.
 //!
 //! A bcrypt hash at cost 12 takes a core for about 280 ms. On the blocking
 //! pool shared with database calls, a login storm would leave refreshes
@@ -11,12 +11,13 @@
 //! Priority alone does not keep a refresh quick beside a login storm: the
 //! kernel balances the service's threads as one group, and a refresh crosses
 //! several of them. So while a refresh is in flight
-//! ([`latency_sensitive`]), at most cores − 1 hashes run at once and a core
-//! stays free for it; with none in flight, logins use every core.
+//! ([`Hasher::latency_sensitive`]), at most cores − 1 hashes run at once and
+//! a core stays free for it; with none in flight, logins use every core.
+//!
+//! Every [`Hasher`] has its own threads and its own counts, so two servers in
+//! one process never slow each other down or see each other's refreshes.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
@@ -26,11 +27,41 @@ use crate::error::Error;
 /// bcrypt reads at most 72 bytes; see [`Password`].
 pub const BCRYPT_MAX_BYTES: usize = 72;
 
-fn pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(cores())
+/// Hashes and verifies passwords on threads of its own.
+pub struct Hasher {
+    /// `None` when the threads could not be started: hashing then runs on
+    /// the blocking pool, still through the gate.
+    pool: Option<rayon::ThreadPool>,
+    gate: Arc<Gate>,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let counts = self.gate.counts();
+        f.debug_struct("Hasher")
+            .field("cores", &self.gate.cores)
+            .field("running", &counts.running)
+            .field("waiting", &counts.waiting)
+            .field("latency_sensitive", &counts.latency_sensitive)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hasher {
+    /// A hasher with one low-priority thread per core.
+    pub fn new() -> Self {
+        Self::with_cores(std::thread::available_parallelism().map_or(2, usize::from))
+    }
+
+    fn with_cores(cores: usize) -> Self {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cores)
             .thread_name(|n| format!("bcrypt-{n}"))
             .start_handler(|_| {
                 // Lowering one's own priority needs no privilege; if the
@@ -41,69 +72,137 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
             })
             .build()
             .map_err(|e| log::warn!("no dedicated bcrypt pool ({e}); using the blocking pool"))
-            .ok()
-    })
-    .as_ref()
+            .ok();
+        Hasher {
+            pool,
+            gate: Arc::new(Gate::new(cores)),
+        }
+    }
+
+    /// Marks a request that must stay fast under a login storm (a refresh)
+    /// as in flight: hashing leaves a core to it until the guard drops.
+    pub fn latency_sensitive(&self) -> LatencySensitive {
+        self.gate.lock().latency_sensitive += 1;
+        LatencySensitive(Arc::clone(&self.gate))
+    }
+
+    /// Hashes a new password at `cost`.
+    pub async fn hash(&self, password: Password, cost: u32) -> Result<String, Error> {
+        Ok(self
+            .run(move || bcrypt::hash(password.expose(), cost))
+            .await??)
+    }
+
+    /// Whether `password` matches `hash`. Input longer than bcrypt reads is
+    /// refused (it would otherwise match a stored 72-byte prefix) but still
+    /// hashed, so the refusal costs the same time as a wrong password.
+    pub async fn verify(&self, password: String, hash: String) -> Result<bool, Error> {
+        let too_long = password.len() > BCRYPT_MAX_BYTES;
+        let matches = self
+            .run(move || {
+                let bytes = &password.as_bytes()[..password.len().min(BCRYPT_MAX_BYTES)];
+                bcrypt::verify(bytes, &hash)
+            })
+            .await??;
+        Ok(matches && !too_long)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        // Admission control (a bound on waiting work) belongs here, before
+        // the job is queued: `Counts::waiting` is the number to bound.
+        let ticket = Queued::enter(&self.gate);
+        let Some(pool) = &self.pool else {
+            return Ok(actix_web::web::block(move || ticket.pass(job)).await?);
+        };
+        let (tx, rx) = oneshot::channel();
+        pool.spawn(move || {
+            let _ = tx.send(ticket.pass(job));
+        });
+        rx.await
+            .map_err(|_| Error::Internal("the bcrypt task was lost".into()))
+    }
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, usize::from)
-}
-
-/// Requests in flight that a hash must not slow down.
-static LATENCY_SENSITIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// Held while serving a request that must stay fast under a login storm (a
-/// refresh): hashing leaves a core to it until the guard is dropped.
+/// Held while a latency-sensitive request is in flight; see
+/// [`Hasher::latency_sensitive`].
 #[derive(Debug)]
-pub struct LatencySensitive(());
-
-/// Marks a latency-sensitive request as in flight until the guard drops.
-pub fn latency_sensitive() -> LatencySensitive {
-    LATENCY_SENSITIVE.fetch_add(1, Ordering::SeqCst);
-    LatencySensitive(())
-}
+pub struct LatencySensitive(Arc<Gate>);
 
 impl Drop for LatencySensitive {
     fn drop(&mut self) {
-        LATENCY_SENSITIVE.fetch_sub(1, Ordering::SeqCst);
+        let mut counts = self.0.lock();
+        counts.latency_sensitive -= 1;
+        if counts.latency_sensitive == 0 {
+            // The limit just went up: a waiting hash may start now.
+            drop(counts);
+            self.0.changed.notify_all();
+        }
     }
 }
 
-/// How many hashes may run now.
-fn hash_limit() -> usize {
-    let cores = cores();
-    if LATENCY_SENSITIVE.load(Ordering::SeqCst) > 0 {
-        cores.saturating_sub(1).max(1)
-    } else {
-        cores
-    }
+#[derive(Debug, Default)]
+struct Counts {
+    /// Hashes running now.
+    running: usize,
+    /// Hashes queued and not yet admitted.
+    waiting: usize,
+    /// Latency-sensitive requests in flight.
+    latency_sensitive: usize,
 }
 
-/// Admits hashes up to [`hash_limit`]. A waiting hash re-reads the limit
-/// every few milliseconds, so it starts soon after the last refresh ends.
+/// Admits hashes up to the current limit; a waiting hash sleeps until a
+/// running one ends or the last refresh does.
+#[derive(Debug)]
 struct Gate {
-    running: Mutex<usize>,
+    cores: usize,
+    counts: Mutex<Counts>,
     changed: Condvar,
 }
 
-static GATE: Gate = Gate {
-    running: Mutex::new(0),
-    changed: Condvar::new(),
-};
-
 impl Gate {
+    fn new(cores: usize) -> Self {
+        Gate {
+            cores,
+            counts: Mutex::new(Counts::default()),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Counts> {
+        // The counts stay consistent even if a holder panicked: every
+        // change is one arithmetic step.
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn counts(&self) -> Counts {
+        let counts = self.lock();
+        Counts {
+            running: counts.running,
+            waiting: counts.waiting,
+            latency_sensitive: counts.latency_sensitive,
+        }
+    }
+
+    /// How many hashes may run at once given `counts`.
+    fn limit(&self, counts: &Counts) -> usize {
+        if counts.latency_sensitive > 0 {
+            self.cores.saturating_sub(1).max(1)
+        } else {
+            self.cores
+        }
+    }
+
+    /// Waits for a place, runs `job` and gives the place back.
     fn pass<T>(&self, job: impl FnOnce() -> T) -> T {
         {
-            let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-            while *running >= hash_limit() {
-                running = self
-                    .changed
-                    .wait_timeout(running, Duration::from_millis(5))
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
+            let mut counts = self.lock();
+            while counts.running >= self.limit(&counts) {
+                counts = self.changed.wait(counts).unwrap_or_else(|p| p.into_inner());
             }
-            *running += 1;
+            counts.running += 1;
         }
         // Released on drop, so a hash that panics still gives its place back.
         let _admitted = Admitted(self);
@@ -111,67 +210,65 @@ impl Gate {
     }
 }
 
+/// A job counted as waiting from the moment it is queued until it is admitted.
+struct Queued(Arc<Gate>);
+
+impl Queued {
+    fn enter(gate: &Arc<Gate>) -> Self {
+        gate.lock().waiting += 1;
+        Queued(Arc::clone(gate))
+    }
+
+    fn pass<T>(self, job: impl FnOnce() -> T) -> T {
+        let gate = Arc::clone(&self.0);
+        gate.pass(move || {
+            drop(self);
+            job()
+        })
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.lock().waiting -= 1;
+    }
+}
+
 struct Admitted<'a>(&'a Gate);
 
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
-        *self.0.running.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.0.lock().running -= 1;
         self.0.changed.notify_one();
     }
 }
 
-async fn run<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-    let Some(pool) = pool() else {
-        return Ok(actix_web::web::block(job).await?);
-    };
-    let (tx, rx) = oneshot::channel();
-    pool.spawn(move || {
-        let _ = tx.send(GATE.pass(job));
-    });
-    rx.await
-        .map_err(|_| Error::Internal("the bcrypt task was lost".into()))
-}
-
-/// Hashes a new password at `cost`.
-pub async fn hash(password: Password, cost: u32) -> Result<String, Error> {
-    Ok(run(move || bcrypt::hash(password.expose(), cost)).await??)
-}
-
-/// Whether `password` matches `hash`. Input longer than bcrypt reads is
-/// refused (it would otherwise match a stored 72-byte prefix) but still
-/// hashed, so the refusal costs the same time as a wrong password.
-pub async fn verify(password: String, hash: String) -> Result<bool, Error> {
-    let too_long = password.len() > BCRYPT_MAX_BYTES;
-    let matches = run(move || {
-        let bytes = &password.as_bytes()[..password.len().min(BCRYPT_MAX_BYTES)];
-        bcrypt::verify(bytes, &hash)
-    })
-    .await??;
-    Ok(matches && !too_long)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
     use super::*;
 
     #[tokio::test]
     async fn hashes_verify_and_long_input_never_matches_its_prefix() {
+        let hasher = Hasher::new();
         let password = Password::parse("p".repeat(72)).expect("valid");
-        let hash = hash(password, 4).await.expect("hash");
-        assert!(verify("p".repeat(72), hash.clone()).await.expect("verify"));
-        assert!(!verify("p".repeat(73), hash.clone()).await.expect("verify"));
-        assert!(!verify("q".repeat(72), hash).await.expect("verify"));
+        let hash = hasher.hash(password, 4).await.expect("hash");
+        let verify = |p: String| hasher.verify(p, hash.clone());
+        assert!(verify("p".repeat(72)).await.expect("verify"));
+        assert!(!verify("p".repeat(73)).await.expect("verify"));
+        assert!(!verify("q".repeat(72)).await.expect("verify"));
     }
 
-    /// Runs `jobs` jobs of 100 ms on the pool at once; the most that ran
+    /// Runs `jobs` jobs of 100 ms on `hasher` at once; the most that ran
     /// together.
-    async fn most_at_once(jobs: usize) -> usize {
-        use std::sync::Arc;
+    async fn most_at_once(hasher: &Hasher, jobs: usize) -> usize {
         let now = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let runs = (0..jobs).map(|_| {
             let (now, most) = (now.clone(), most.clone());
-            run(move || {
+            hasher.run(move || {
                 let here = now.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(here, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(100));
@@ -186,40 +283,116 @@ mod tests {
 
     #[tokio::test]
     async fn while_a_refresh_is_in_flight_hashing_leaves_a_core_free() {
-        // One test for both halves: they share the process-wide gate.
-        let cores = cores();
-        assert_eq!(most_at_once(cores * 2).await, cores, "every core hashes");
+        let hasher = Hasher::with_cores(4);
+        assert_eq!(most_at_once(&hasher, 8).await, 4, "every core hashes");
 
-        let guard = latency_sensitive();
-        let limited = most_at_once(cores * 2).await;
+        let guard = hasher.latency_sensitive();
+        let limited = most_at_once(&hasher, 8).await;
         drop(guard);
 
-        assert_eq!(limited, cores.saturating_sub(1).max(1));
-        assert_eq!(most_at_once(cores * 2).await, cores, "and again after it");
+        assert_eq!(limited, 3);
+        assert_eq!(most_at_once(&hasher, 8).await, 4, "and again after it");
+    }
+
+    #[tokio::test]
+    async fn a_single_core_still_hashes_during_a_refresh() {
+        let hasher = Hasher::with_cores(1);
+        let _guard = hasher.latency_sensitive();
+        assert_eq!(most_at_once(&hasher, 2).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_hash_starts_when_the_last_refresh_ends() {
+        let hasher = Hasher::with_cores(2);
+        let refresh = hasher.latency_sensitive();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = oneshot::channel();
+        // Takes the one place a refresh leaves, and keeps it.
+        let holder = hasher.run(move || {
+            let _ = started_tx.send(());
+            let _ = release_rx.recv();
+        });
+        let waiter = async {
+            started_rx.await.expect("the first job started");
+            let second = hasher.run(|| ());
+            let ended = async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                drop(refresh);
+            };
+            // Woken by the refresh's end, not by the first job's: that one
+            // is still holding its place.
+            let (outcome, ()) =
+                tokio::join!(tokio::time::timeout(Duration::from_secs(10), second), ended);
+            release_tx.send(()).expect("release");
+            outcome
+        };
+        let (held, waited) = tokio::join!(holder, waiter);
+        held.expect("the first job ran");
+        waited
+            .expect("woken before the first job ended")
+            .expect("ran");
+    }
+
+    #[tokio::test]
+    async fn two_hashers_share_nothing() {
+        let busy = Hasher::with_cores(4);
+        let other = Hasher::with_cores(4);
+        let _refresh = busy.latency_sensitive();
+
+        let (busy_most, other_most) = tokio::join!(most_at_once(&busy, 8), most_at_once(&other, 8));
+
+        assert_eq!(busy_most, 3, "the refresh holds back its own hasher");
+        assert_eq!(
+            other_most, 4,
+            "and not the other one, which has its own threads"
+        );
+        assert_eq!(other.gate.counts().latency_sensitive, 0);
+    }
+
+    #[tokio::test]
+    async fn waiting_work_is_counted_until_admitted() {
+        let hasher = Hasher::with_cores(1);
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = oneshot::channel();
+        let first = hasher.run(move || {
+            let _ = started_tx.send(());
+            let _ = release_rx.recv();
+        });
+        let second = hasher.run(|| ());
+        let check = async {
+            started_rx.await.expect("the first job started");
+            // The second is queued behind the first on the only thread.
+            let counts = hasher.gate.counts();
+            assert_eq!((counts.running, counts.waiting), (1, 1));
+            release_tx.send(()).expect("release");
+        };
+        let (a, b, ()) = tokio::join!(first, second, check);
+        a.expect("first");
+        b.expect("second");
+        let counts = hasher.gate.counts();
+        assert_eq!((counts.running, counts.waiting), (0, 0));
     }
 
     #[test]
     fn a_job_that_panics_gives_its_place_back() {
-        let gate = Gate {
-            running: Mutex::new(0),
-            changed: Condvar::new(),
-        };
+        let gate = Gate::new(2);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             gate.pass(|| panic!("a failing hash"))
         }));
 
         assert!(outcome.is_err());
-        assert_eq!(*gate.running.lock().expect("lock"), 0);
+        assert_eq!(gate.counts().running, 0);
     }
 
     #[tokio::test]
     async fn hashing_runs_on_low_priority_threads_of_its_own() {
-        let (name, stat) = run(|| {
-            let name = std::thread::current().name().map(str::to_owned);
-            (name, std::fs::read_to_string("/proc/thread-self/stat").ok())
-        })
-        .await
-        .expect("ran");
+        let (name, stat) = Hasher::new()
+            .run(|| {
+                let name = std::thread::current().name().map(str::to_owned);
+                (name, std::fs::read_to_string("/proc/thread-self/stat").ok())
+            })
+            .await
+            .expect("ran");
         assert!(name.is_some_and(|n| n.starts_with("bcrypt-")));
         if let Some(stat) = stat {
             // proc(5): after the ")" closing the name, field 19 (nice) is the 17th.

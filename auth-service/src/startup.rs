@@ -12,15 +12,13 @@ use shared_claims::actix::{
 use shared_claims::{Authority, Verifier};
 
 use crate::config::Settings;
-use crate::db::{self, DbPool};
+use crate::db;
 use crate::error::json_payload_error;
 use crate::metrics::Metrics;
+use crate::passwords::Hasher;
 use crate::routes::web_client::WebClient;
-use crate::service::AppState;
-use crate::tokens::{KeyRing, SigningKey};
-
-/// Request bodies above this are refused with 413 (API.md §1).
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+use crate::routes::MAX_BODY_BYTES;
+use crate::state::AppState;
 
 /// A bound, ready-to-run auth-service.
 pub struct Application {
@@ -48,7 +46,8 @@ impl Application {
             settings.summary(),
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
         );
-        let (pool, keys) = prepare_database(&settings).await?;
+        let pool = db::open(&settings.database).await?;
+        let keys = crate::service::load_or_create_keys(&pool, &settings).await?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("AUTH_BIND: cannot bind {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -63,7 +62,7 @@ impl Application {
         let web_client = settings
             .web_client
             .then(|| web::Data::new(WebClient::new(&settings.resource_url)));
-        let state = web::Data::new(AppState::new(pool, settings, keys, metrics));
+        let state = web::Data::new(AppState::new(pool, settings, keys, metrics, Hasher::new()));
         let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
         let server = HttpServer::new(move || {
             let state = state.clone();
@@ -140,25 +139,4 @@ async fn reload_keys_periodically(state: web::Data<AppState>) {
             log::warn!("could not reload signing keys: {e}");
         }
     }
-}
-
-/// Connects, applies migrations and makes sure a signing key exists, all on
-/// the blocking pool.
-pub async fn prepare_database(settings: &Settings) -> Result<(DbPool, KeyRing), String> {
-    let url = settings.database.clone();
-    let (pool, rows) = web::block(move || {
-        let pool = db::connect(&url)?;
-        let rows = db::with_connection(&pool, |conn| {
-            db::migrate(conn)?;
-            let candidate = SigningKey::generate(db::now())?;
-            db::signing_keys::ensure_one(conn, candidate)
-                .map_err(|e| format!("cannot load signing keys: {e}"))
-        })
-        .map_err(|e| format!("DATABASE_URL ({}): {e}", url.redacted()))?;
-        Ok::<_, String>((pool, rows))
-    })
-    .await
-    .map_err(|e| e.to_string())??;
-    let keys = KeyRing::from_rows(&crate::service::published_keys(settings, &rows))?;
-    Ok((pool, keys))
 }

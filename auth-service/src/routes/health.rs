@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::db;
 use crate::error::Error;
-use crate::service::AppState;
+use crate::state::AppState;
 
 /// The body of a probe's 200.
 #[derive(Serialize, ToSchema)]

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use shared_claims::ErrorBody;
 use utoipa::ToSchema;
 
+use super::MAX_BODY_BYTES;
 use crate::error::Error;
-use crate::service::{self, AppState, TokenGrant};
-use crate::startup::MAX_BODY_BYTES;
+use crate::service::{self, TokenGrant};
+use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
 /// A failure of the OAuth endpoints, answered as RFC 6749 §5.2 says: 400 with
