@@ -87,7 +87,7 @@ impl Cli {
                 app.run_until_stopped().await.map_err(|e| e.to_string())
             }
             Command::Migrate => {
-                prepare_database(&settings).await?;
+                db::open(&settings.database).await?;
                 println!("migrations applied to {}", settings.database.redacted());
                 Ok(())
             }
@@ -105,7 +105,7 @@ impl Cli {
                 let email = Email::parse(&email).map_err(|e| format!("--email: {e}"))?;
                 let password =
                     Password::parse(read_password()?).map_err(|e| format!("password: {e}"))?;
-                let pool = prepare_database(&settings).await?;
+                let pool = db::open(&settings.database).await?;
                 let hasher = Hasher::new();
                 let user = service::create_user(
                     &pool,
@@ -127,7 +127,7 @@ impl Cli {
                 Ok(())
             }
             Command::User(UserCommand::SetRole { email, role }) => {
-                let pool = prepare_database(&settings).await?;
+                let pool = db::open(&settings.database).await?;
                 let user = service::set_role_by_email(&pool, &email, role)
                     .await
                     .map_err(|e| explain(e, &email))?;
@@ -135,7 +135,7 @@ impl Cli {
                 Ok(())
             }
             Command::User(UserCommand::Delete { email }) => {
-                let pool = prepare_database(&settings).await?;
+                let pool = db::open(&settings.database).await?;
                 let user = service::delete_user_by_email(&pool, &email)
                     .await
                     .map_err(|e| explain(e, &email))?;
@@ -146,7 +146,7 @@ impl Cli {
                 Ok(())
             }
             Command::Keys(KeysCommand::Rotate) => {
-                let pool = prepare_database(&settings).await?;
+                let pool = db::open(&settings.database).await?;
                 let (kid, pruned) = service::rotate_keys(&pool, &settings)
                     .await
                     .map_err(|e| e.to_string())?;
@@ -155,13 +155,6 @@ impl Cli {
             }
         }
     }
-}
-
-/// Connects, migrates and makes sure a signing key exists.
-async fn prepare_database(settings: &Settings) -> Result<db::DbPool, String> {
-    let pool = db::open(&settings.database).await?;
-    service::load_or_create_keys(&pool, settings).await?;
-    Ok(pool)
 }
 
 /// One line for a failed user command.
