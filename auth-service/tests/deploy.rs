@@ -453,7 +453,7 @@ fn the_variable_lists_match_api_md_and_the_sources() {
             );
         }
 
-        let config = read(&format!("{}/src/config.rs", svc.dir));
+        let config = read(&format!("{}/src/config/mod.rs", svc.dir));
         let main = read(&format!("{}/src/main.rs", svc.dir));
         let here = svc.all_vars();
         for var in &here {
@@ -467,7 +467,7 @@ fn the_variable_lists_match_api_md_and_the_sources() {
             } else {
                 assert!(
                     config.contains(&format!("\"{var}\"")),
-                    "{}: {var} is not read in {}/src/config.rs",
+                    "{}: {var} is not read in {}/src/config/mod.rs",
                     svc.name,
                     svc.dir
                 );
