@@ -17,7 +17,9 @@
 //! Every [`Hasher`] has its own threads and its own counts, so two servers in
 //! one process never slow each other down or see each other's refreshes.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -82,7 +84,7 @@ impl Hasher {
     /// Marks a request that must stay fast under a login storm (a refresh)
     /// as in flight: hashing leaves a core to it until the guard drops.
     pub fn latency_sensitive(&self) -> LatencySensitive {
-        self.gate.lock().latency_sensitive += 1;
+        self.gate.latency_sensitive.fetch_add(1, Ordering::SeqCst);
         LatencySensitive(Arc::clone(&self.gate))
     }
 
@@ -133,17 +135,17 @@ pub struct LatencySensitive(Arc<Gate>);
 
 impl Drop for LatencySensitive {
     fn drop(&mut self) {
-        let mut counts = self.0.lock();
-        counts.latency_sensitive -= 1;
-        if counts.latency_sensitive == 0 {
-            // The limit just went up: a waiting hash may start now.
-            drop(counts);
+        if self.0.latency_sensitive.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The limit just went up: a waiting hash may start now. Without
+            // the lock (see `Gate`), so a wake-up can be missed; the
+            // waiter's timeout bounds what that costs.
             self.0.changed.notify_all();
         }
     }
 }
 
-#[derive(Debug, Default)]
+/// A snapshot of a gate's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Counts {
     /// Hashes running now.
     running: usize,
@@ -155,40 +157,53 @@ struct Counts {
 
 /// Admits hashes up to the current limit; a waiting hash sleeps until a
 /// running one ends or the last refresh does.
+///
+/// Only the bcrypt threads take the lock. The request side (a refresh
+/// starting or ending, a hash being queued) touches atomics alone: the
+/// bcrypt threads run at the lowest priority, and one of them preempted
+/// while holding a lock that an HTTP worker waits for would stall every
+/// request on that worker.
 #[derive(Debug)]
 struct Gate {
     cores: usize,
-    counts: Mutex<Counts>,
+    running: Mutex<usize>,
     changed: Condvar,
+    waiting: AtomicUsize,
+    latency_sensitive: AtomicUsize,
 }
+
+/// How long a waiting hash sleeps before it looks at the limit again when
+/// no wake-up came: the bound on a missed one.
+const RECHECK: Duration = Duration::from_millis(50);
 
 impl Gate {
     fn new(cores: usize) -> Self {
         Gate {
             cores,
-            counts: Mutex::new(Counts::default()),
+            running: Mutex::new(0),
             changed: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+            latency_sensitive: AtomicUsize::new(0),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Counts> {
-        // The counts stay consistent even if a holder panicked: every
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        // The count stays consistent even if a holder panicked: every
         // change is one arithmetic step.
-        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn counts(&self) -> Counts {
-        let counts = self.lock();
         Counts {
-            running: counts.running,
-            waiting: counts.waiting,
-            latency_sensitive: counts.latency_sensitive,
+            running: *self.lock(),
+            waiting: self.waiting.load(Ordering::SeqCst),
+            latency_sensitive: self.latency_sensitive.load(Ordering::SeqCst),
         }
     }
 
-    /// How many hashes may run at once given `counts`.
-    fn limit(&self, counts: &Counts) -> usize {
-        if counts.latency_sensitive > 0 {
+    /// How many hashes may run at once now.
+    fn limit(&self) -> usize {
+        if self.latency_sensitive.load(Ordering::SeqCst) > 0 {
             self.cores.saturating_sub(1).max(1)
         } else {
             self.cores
@@ -198,11 +213,15 @@ impl Gate {
     /// Waits for a place, runs `job` and gives the place back.
     fn pass<T>(&self, job: impl FnOnce() -> T) -> T {
         {
-            let mut counts = self.lock();
-            while counts.running >= self.limit(&counts) {
-                counts = self.changed.wait(counts).unwrap_or_else(|p| p.into_inner());
+            let mut running = self.lock();
+            while *running >= self.limit() {
+                running = self
+                    .changed
+                    .wait_timeout(running, RECHECK)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
             }
-            counts.running += 1;
+            *running += 1;
         }
         // Released on drop, so a hash that panics still gives its place back.
         let _admitted = Admitted(self);
@@ -215,7 +234,7 @@ struct Queued(Arc<Gate>);
 
 impl Queued {
     fn enter(gate: &Arc<Gate>) -> Self {
-        gate.lock().waiting += 1;
+        gate.waiting.fetch_add(1, Ordering::SeqCst);
         Queued(Arc::clone(gate))
     }
 
@@ -230,7 +249,7 @@ impl Queued {
 
 impl Drop for Queued {
     fn drop(&mut self) {
-        self.0.lock().waiting -= 1;
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -238,16 +257,13 @@ struct Admitted<'a>(&'a Gate);
 
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
-        self.0.lock().running -= 1;
+        *self.0.lock() -= 1;
         self.0.changed.notify_one();
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
-
     use super::*;
 
     #[tokio::test]
