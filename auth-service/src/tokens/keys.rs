@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_jwks_holds_only_public_parts() {
-        let row = SigningKey::generate(crate::db::now()).expect("key");
+        let row = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
         let ring = KeyRing::from_rows(std::slice::from_ref(&row)).expect("ring");
         let json = serde_json::to_value(ring.jwks()).expect("json");
         let key = &json["keys"][0];
@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn a_replaced_key_stays_published_until_its_last_token_expires() {
-        let t0 = crate::db::now();
+        let t0 = chrono::Utc::now().naive_utc();
         let minute = chrono::Duration::minutes(1);
         let mut old = SigningKey::generate(t0).expect("key");
         old.created_at = t0;
@@ -283,8 +283,8 @@ mod tests {
 
     #[test]
     fn the_newest_key_signs() {
-        let old = SigningKey::generate(crate::db::now()).expect("key");
-        let new = SigningKey::generate(crate::db::now()).expect("key");
+        let old = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
+        let new = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
         let ring = KeyRing::from_rows(&[new.clone(), old]).expect("ring");
         assert_eq!(ring.signer().expect("signer").kid(), new.kid);
         assert_eq!(ring.jwks().keys.len(), 2);
