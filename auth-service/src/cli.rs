@@ -6,9 +6,11 @@ use clap::{Parser, Subcommand};
 use shared_claims::Role;
 
 use crate::config::Settings;
+use crate::db;
 use crate::domain::{Email, Password};
+use crate::passwords::Hasher;
 use crate::service;
-use crate::startup::{prepare_database, Application};
+use crate::startup::Application;
 
 /// The auth-service: users, sessions, refresh-token rotation and EdDSA access tokens.
 #[derive(Debug, Parser)]
@@ -85,7 +87,7 @@ impl Cli {
                 app.run_until_stopped().await.map_err(|e| e.to_string())
             }
             Command::Migrate => {
-                prepare_database(&settings).await?;
+                db::open(&settings.database).await?;
                 println!("migrations applied to {}", settings.database.redacted());
                 Ok(())
             }
@@ -103,15 +105,21 @@ impl Cli {
                 let email = Email::parse(&email).map_err(|e| format!("--email: {e}"))?;
                 let password =
                     Password::parse(read_password()?).map_err(|e| format!("password: {e}"))?;
-                let (pool, _) = prepare_database(&settings).await?;
-                let user = service::create_user(&pool, settings.bcrypt_cost, email, password, role)
-                    .await
-                    .map_err(|e| match e {
-                        crate::error::Error::EmailTaken => {
-                            "a user with this email exists".to_owned()
-                        }
-                        other => other.to_string(),
-                    })?;
+                let pool = db::open(&settings.database).await?;
+                let hasher = Hasher::new();
+                let user = service::create_user(
+                    &pool,
+                    &hasher,
+                    settings.bcrypt_cost,
+                    email,
+                    password,
+                    role,
+                )
+                .await
+                .map_err(|e| match e {
+                    crate::error::Error::EmailTaken => "a user with this email exists".to_owned(),
+                    other => other.to_string(),
+                })?;
                 println!(
                     "created user {} <{}> with role {}",
                     user.id, user.email, user.role
@@ -119,7 +127,7 @@ impl Cli {
                 Ok(())
             }
             Command::User(UserCommand::SetRole { email, role }) => {
-                let (pool, _) = prepare_database(&settings).await?;
+                let pool = db::open(&settings.database).await?;
                 let user = service::set_role_by_email(&pool, &email, role)
                     .await
                     .map_err(|e| explain(e, &email))?;
@@ -127,7 +135,7 @@ impl Cli {
                 Ok(())
             }
             Command::User(UserCommand::Delete { email }) => {
-                let (pool, _) = prepare_database(&settings).await?;
+                let pool = db::open(&settings.database).await?;
                 let user = service::delete_user_by_email(&pool, &email)
                     .await
                     .map_err(|e| explain(e, &email))?;
@@ -138,7 +146,7 @@ impl Cli {
                 Ok(())
             }
             Command::Keys(KeysCommand::Rotate) => {
-                let (pool, _) = prepare_database(&settings).await?;
+                let pool = db::open(&settings.database).await?;
                 let (kid, pruned) = service::rotate_keys(&pool, &settings)
                     .await
                     .map_err(|e| e.to_string())?;

@@ -6,13 +6,13 @@
 //! The HTTP contract is `API.md`; this crate is laid out as:
 #![forbid(unsafe_code)]
 
-/// The command line: `serve`, `migrate`, `user create`.
+/// The command line: `serve`, `migrate`, `user ...`, `keys rotate`.
 pub mod cli;
 /// Settings read once from the environment.
 pub mod config;
 /// Storage over PostgreSQL or SQLite.
 pub mod db;
-/// Validated input types.
+/// Validated types (email, password, ids) and the values the flows return.
 pub mod domain;
 /// The crate's error type and its HTTP mapping.
 pub mod error;
@@ -20,14 +20,16 @@ pub mod error;
 pub mod metrics;
 /// The OpenAPI document, which the kit serves at `GET /openapi.json` and `/docs`.
 pub mod openapi;
-/// bcrypt on dedicated low-priority threads.
+/// The password hasher: bcrypt on low-priority threads the application owns.
 pub mod passwords;
 /// HTTP handlers.
 pub mod routes;
-/// The flows: register, login, refresh, logout.
+/// The flows, one file each: register, login, refresh, sessions, password, admin, keys.
 pub mod service;
 /// Building and running the server.
 pub mod startup;
+/// `AppState`: what every flow needs, owned by one running application.
+pub mod state;
 /// Signing keys, access and refresh tokens.
 pub mod tokens;
 

@@ -6,10 +6,11 @@ use service_kit::openapi::Conventions;
 use shared_claims::{ErrorBody, Role};
 use utoipa::OpenApi;
 
+use crate::routes::auth::User;
 use crate::routes::health::PROBES;
 use crate::routes::jwks::{Jwk, JwkSet};
+use crate::routes::sessions::SessionView;
 use crate::routes::{admin, auth, jwks, oauth, sessions};
-use crate::service::{SessionView, User};
 
 /// The document: every route of API.md §3.
 #[derive(Debug, OpenApi)]

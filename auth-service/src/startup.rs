@@ -10,14 +10,14 @@ use shared_claims::{Authority, Verifier};
 use utoipa::OpenApi;
 
 use crate::config::Settings;
-use crate::db::{self, DbPool};
+use crate::db;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
+use crate::passwords::Hasher;
 use crate::routes::health::DatabaseAnswers;
 use crate::routes::web_client::WebClient;
-use crate::service::AppState;
-use crate::tokens::{KeyRing, SigningKey};
+use crate::state::AppState;
 
 /// A bound, ready-to-run auth-service.
 #[derive(Debug)]
@@ -36,7 +36,8 @@ impl Application {
             settings.summary(),
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
         );
-        let (pool, keys) = prepare_database(&settings).await?;
+        let pool = db::open(&settings.database).await?;
+        let keys = crate::service::load_or_create_keys(&pool, &settings).await?;
         let listener = Listener::bind(&settings.bind).map_err(|e| format!("AUTH_BIND: {e}"))?;
         log::info!(
             "auth-service listening on {} (database {}, issuer {})",
@@ -54,7 +55,7 @@ impl Application {
         let web_client = settings
             .web_client
             .then(|| web::Data::new(WebClient::new(&settings.resource_url)));
-        let state = web::Data::new(AppState::new(pool, settings, keys, metrics));
+        let state = web::Data::new(AppState::new(pool, settings, keys, metrics, Hasher::new()));
         let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
         let server = listener
             .serve(|socket| {
@@ -117,25 +118,4 @@ async fn reload_keys_periodically(state: web::Data<AppState>) {
             log::warn!("could not reload signing keys: {e}");
         }
     }
-}
-
-/// Connects, applies migrations and makes sure a signing key exists, all on
-/// the blocking pool.
-pub async fn prepare_database(settings: &Settings) -> Result<(DbPool, KeyRing), String> {
-    let url = settings.database.clone();
-    let (pool, rows) = web::block(move || {
-        let pool = db::connect(&url)?;
-        let rows = db::with_connection(&pool, |conn| {
-            db::migrate(conn)?;
-            let candidate = SigningKey::generate(db::now())?;
-            db::signing_keys::ensure_one(conn, candidate)
-                .map_err(|e| format!("cannot load signing keys: {e}"))
-        })
-        .map_err(|e| format!("DATABASE_URL ({}): {e}", url.redacted()))?;
-        Ok::<_, String>((pool, rows))
-    })
-    .await
-    .map_err(|e| e.to_string())??;
-    let keys = KeyRing::from_rows(&crate::service::published_keys(settings, &rows))?;
-    Ok((pool, keys))
 }

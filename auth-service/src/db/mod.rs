@@ -13,6 +13,7 @@ pub use pool::{connect, migrate, AnyConnection, DbPool, PooledConnection};
 
 use actix_web::web;
 
+use crate::config::DatabaseUrl;
 use crate::error::Error;
 
 /// Runs `f` with a pooled connection on the blocking thread pool, so that no
@@ -33,6 +34,20 @@ where
         outcome
     })
     .await?
+}
+
+/// Connects and applies pending migrations, on the blocking pool: every
+/// command starts here, and only `serve` goes on to load signing keys.
+pub async fn open(url: &DatabaseUrl) -> Result<DbPool, String> {
+    let url = url.clone();
+    web::block(move || {
+        let pool = connect(&url)?;
+        with_connection(&pool, migrate)
+            .map_err(|e| format!("DATABASE_URL ({}): {e}", url.redacted()))?;
+        Ok(pool)
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// Runs `f` on a connection of its own, outside any request (start-up, CLI).

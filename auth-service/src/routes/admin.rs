@@ -4,8 +4,11 @@ use shared_claims::actix::Authenticated;
 use shared_claims::{ErrorBody, Role};
 use utoipa::ToSchema;
 
+use super::auth::User;
+use crate::domain::UserId;
 use crate::error::Error;
-use crate::service::{self, AppState, User};
+use crate::service;
+use crate::state::AppState;
 
 /// The body of `PUT /admin/users/{id}/role`.
 #[derive(Deserialize, ToSchema)]
@@ -46,6 +49,8 @@ pub async fn set_role(
     body: web::Json<RoleChange>,
 ) -> Result<HttpResponse, Error> {
     user.require(Role::Admin)?;
-    let user = service::set_role(&state, path.into_inner(), body.into_inner().role).await?;
-    Ok(HttpResponse::Ok().json(user))
+    // Ids are UUIDs (API.md §1): anything else names no user.
+    let user_id = UserId::parse(&path.into_inner()).map_err(|_| Error::NotFound)?;
+    let user = service::set_role(&state, user_id, body.into_inner().role).await?;
+    Ok(HttpResponse::Ok().json(User::from(user)))
 }

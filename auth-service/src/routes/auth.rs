@@ -1,18 +1,47 @@
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared_claims::actix::Authenticated;
 use shared_claims::{ErrorBody, Role};
 use utoipa::ToSchema;
 
+use super::caller;
+use crate::domain;
 use crate::error::Error;
-use crate::service::{self, AppState, TokenGrant, User};
+use crate::service::{self, TokenGrant};
+use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
 const REFRESH_COOKIE: &str = "refresh_token";
 /// The cookie goes only to the refresh and logout endpoints, never to others.
 const REFRESH_COOKIE_PATH: &str = "/auth";
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    /// The user's id.
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// The normalised email.
+    pub email: String,
+    /// The role.
+    pub role: Role,
+    /// When the account was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<domain::User> for User {
+    fn from(user: domain::User) -> Self {
+        User {
+            id: user.id.to_string(),
+            email: user.email,
+            role: user.role,
+            created_at: user.created_at,
+        }
+    }
+}
 
 /// An email and a password, to register or to log in.
 #[derive(Deserialize, ToSchema)]
@@ -52,7 +81,7 @@ pub async fn register(
 ) -> Result<HttpResponse, Error> {
     let Credentials { email, password } = body.into_inner();
     let user = service::register(&state, &email, password).await?;
-    Ok(HttpResponse::Created().json(user))
+    Ok(HttpResponse::Created().json(User::from(user)))
 }
 
 /// Logs in.
@@ -212,7 +241,8 @@ pub async fn logout_all(
     state: web::Data<AppState>,
     user: Authenticated,
 ) -> Result<HttpResponse, Error> {
-    service::logout_all(&state, user.into_claims().sub).await?;
+    let (user_id, _) = caller(user)?;
+    service::logout_all(&state, user_id).await?;
     Ok(HttpResponse::NoContent()
         .cookie(removal_cookie(&state))
         .finish())
@@ -238,8 +268,9 @@ pub async fn logout_all(
     )
 )]
 pub async fn me(state: web::Data<AppState>, user: Authenticated) -> Result<HttpResponse, Error> {
-    let user = service::me(&state, user.into_claims().sub).await?;
-    Ok(HttpResponse::Ok().json(user))
+    let (user_id, _) = caller(user)?;
+    let user = service::me(&state, user_id).await?;
+    Ok(HttpResponse::Ok().json(User::from(user)))
 }
 
 /// The body of `POST /auth/refresh` and `POST /auth/logout`.
@@ -314,7 +345,7 @@ fn token_response(state: &AppState, grant: TokenGrant) -> HttpResponse {
             refresh_token: grant.refresh_token.expose(),
             refresh_expires_in: grant.refresh_expires_in,
             user: TokenUser {
-                id: &grant.user.id,
+                id: grant.user.id.as_str(),
                 email: &grant.user.email,
                 role: grant.user.role,
             },

@@ -2,7 +2,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use utoipa::ToSchema;
 
-use crate::service::{self, AppState};
+use crate::service;
+use crate::state::AppState;
 
 /// The public signing keys (RFC 7517).
 ///

@@ -12,7 +12,18 @@ pub mod web_client;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 
+use crate::domain::{SessionId, UserId};
+use crate::error::Error;
 use crate::service::ClientInfo;
+
+/// The user and session a verified access token speaks for. This service
+/// signs only UUIDs, so anything else names no account.
+fn caller(user: shared_claims::actix::Authenticated) -> Result<(UserId, SessionId), Error> {
+    let claims = user.into_claims();
+    let user = UserId::parse(&claims.sub).map_err(|_| Error::UnknownUser)?;
+    let session = SessionId::parse(&claims.sid).map_err(|_| Error::UnknownUser)?;
+    Ok((user, session))
+}
 
 /// Who is logging in, for the session list and the lockout key.
 fn client_info(req: &HttpRequest) -> ClientInfo {

@@ -13,7 +13,8 @@ use shared_claims::ErrorBody;
 use utoipa::ToSchema;
 
 use crate::error::Error;
-use crate::service::{self, AppState, TokenGrant};
+use crate::service::{self, TokenGrant};
+use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
 /// A failure of the OAuth endpoints, answered as RFC 6749 §5.2 says: 400 with

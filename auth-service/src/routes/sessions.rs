@@ -1,11 +1,50 @@
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use shared_claims::actix::Authenticated;
 use shared_claims::ErrorBody;
 use utoipa::ToSchema;
 
+use super::caller;
+use crate::domain::{Session, SessionId};
 use crate::error::Error;
-use crate::service::{self, AppState, SessionView};
+use crate::service;
+use crate::state::AppState;
+
+/// A session as `GET /auth/sessions` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Session)]
+pub struct SessionView {
+    /// The session id (the `sid` of its access tokens).
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// The login time.
+    pub created_at: DateTime<Utc>,
+    /// The last login or refresh.
+    pub last_used_at: DateTime<Utc>,
+    /// When its current refresh token expires.
+    pub expires_at: DateTime<Utc>,
+    /// The `User-Agent` of the login.
+    pub user_agent: Option<String>,
+    /// The client address of the login.
+    pub ip: Option<String>,
+    /// Whether the caller's own token belongs to it.
+    pub current: bool,
+}
+
+impl From<Session> for SessionView {
+    fn from(session: Session) -> Self {
+        SessionView {
+            id: session.id.to_string(),
+            created_at: session.created_at,
+            last_used_at: session.last_used_at,
+            expires_at: session.expires_at,
+            user_agent: session.user_agent,
+            ip: session.ip,
+            current: session.current,
+        }
+    }
+}
 
 /// The caller's active sessions.
 #[utoipa::path(
@@ -27,9 +66,10 @@ use crate::service::{self, AppState, SessionView};
     )
 )]
 pub async fn list(state: web::Data<AppState>, user: Authenticated) -> Result<HttpResponse, Error> {
-    let claims = user.into_claims();
-    let sessions = service::list_sessions(&state, claims.sub, claims.sid).await?;
-    Ok(HttpResponse::Ok().json(sessions))
+    let (user_id, session_id) = caller(user)?;
+    let sessions = service::list_sessions(&state, user_id, session_id).await?;
+    let views: Vec<SessionView> = sessions.into_iter().map(SessionView::from).collect();
+    Ok(HttpResponse::Ok().json(views))
 }
 
 /// Revokes one of the caller's sessions.
@@ -58,7 +98,11 @@ pub async fn revoke(
     user: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    service::revoke_session(&state, user.into_claims().sub, path.into_inner()).await?;
+    let (user_id, _) = caller(user)?;
+    // Ids are UUIDs (API.md §1): anything else names no session, and
+    // arbitrary bytes never reach a query.
+    let session_id = SessionId::parse(&path.into_inner()).map_err(|_| Error::NotFound)?;
+    service::revoke_session(&state, user_id, session_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -98,18 +142,11 @@ pub async fn change_password(
     user: Authenticated,
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, Error> {
-    let claims = user.into_claims();
+    let (user_id, session_id) = caller(user)?;
     let PasswordChange {
         current_password,
         new_password,
     } = body.into_inner();
-    service::change_password(
-        &state,
-        claims.sub,
-        claims.sid,
-        current_password,
-        new_password,
-    )
-    .await?;
+    service::change_password(&state, user_id, session_id, current_password, new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

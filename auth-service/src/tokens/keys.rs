@@ -8,9 +8,33 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use shared_claims::ACCESS_TOKEN_TYPE;
 use shared_claims::{KeySet, KeyStore};
 
-use crate::db::models::SigningKeyRow;
-
 const ALGORITHM: &str = "EdDSA";
+
+/// A key pair as kept between runs: what [`SigningKey::generate`] makes and
+/// [`SigningKey::from_row`] loads. Storage is the caller's business.
+#[derive(Clone)]
+pub struct StoredKey {
+    /// The RFC 7638 thumbprint of the public key.
+    pub kid: String,
+    /// Always `EdDSA` for keys made here.
+    pub algorithm: String,
+    /// PKCS#8 DER of the private key.
+    pub private_key: Vec<u8>,
+    /// The raw 32-byte public key.
+    pub public_key: Vec<u8>,
+    /// When the key was made; the newest signs.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
 
 /// One Ed25519 key pair. The private half never leaves the process and the
 /// database; the JWKS carries only the public half.
@@ -34,9 +58,9 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    /// A new random key, as a row to store. Its `kid` is the RFC 7638
+    /// A new random key, to store. Its `kid` is the RFC 7638
     /// thumbprint of its public key, so the same key always has the same id.
-    pub fn generate(now: chrono::NaiveDateTime) -> Result<SigningKeyRow, String> {
+    pub fn generate(now: chrono::NaiveDateTime) -> Result<StoredKey, String> {
         let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
         let private_key = key
             .to_pkcs8_der()
@@ -44,7 +68,7 @@ impl SigningKey {
             .as_bytes()
             .to_vec();
         let public: [u8; 32] = key.verifying_key().to_bytes();
-        Ok(SigningKeyRow {
+        Ok(StoredKey {
             kid: public_jwk(&public)?.1,
             algorithm: ALGORITHM.to_owned(),
             private_key,
@@ -54,7 +78,7 @@ impl SigningKey {
     }
 
     /// Loads a stored key.
-    pub fn from_row(row: &SigningKeyRow) -> Result<Self, String> {
+    pub fn from_row(row: &StoredKey) -> Result<Self, String> {
         if row.algorithm != ALGORITHM {
             return Err(format!(
                 "key {} has unsupported algorithm {}",
@@ -129,11 +153,11 @@ fn public_jwk(public: &[u8; 32]) -> Result<(Jwk, String), String> {
 /// `successor.created_at + margin + access_ttl` (the margin covers the reload
 /// delay and clock skew).
 pub fn published(
-    rows: &[SigningKeyRow],
+    rows: &[StoredKey],
     now: chrono::NaiveDateTime,
     access_ttl: chrono::Duration,
     margin: chrono::Duration,
-) -> Vec<SigningKeyRow> {
+) -> Vec<StoredKey> {
     let mut kept = Vec::with_capacity(rows.len());
     let mut successor_created: Option<chrono::NaiveDateTime> = None;
     for row in rows {
@@ -157,7 +181,7 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// A ring from stored rows, newest first. Fails on an empty list.
-    pub fn from_rows(rows: &[SigningKeyRow]) -> Result<Self, String> {
+    pub fn from_rows(rows: &[StoredKey]) -> Result<Self, String> {
         let ring = KeyRing {
             keys: RwLock::new(Arc::new(Vec::new())),
             store: KeyStore::default(),
@@ -167,7 +191,7 @@ impl KeyRing {
     }
 
     /// Replaces the keys with `rows`, newest first.
-    pub fn reload(&self, rows: &[SigningKeyRow]) -> Result<(), String> {
+    pub fn reload(&self, rows: &[StoredKey]) -> Result<(), String> {
         if rows.is_empty() {
             return Err("no signing key is stored".into());
         }
@@ -219,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_jwks_holds_only_public_parts() {
-        let row = SigningKey::generate(crate::db::now()).expect("key");
+        let row = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
         let ring = KeyRing::from_rows(std::slice::from_ref(&row)).expect("ring");
         let json = serde_json::to_value(ring.jwks()).expect("json");
         let key = &json["keys"][0];
@@ -233,7 +257,7 @@ mod tests {
 
     #[test]
     fn a_replaced_key_stays_published_until_its_last_token_expires() {
-        let t0 = crate::db::now();
+        let t0 = chrono::Utc::now().naive_utc();
         let minute = chrono::Duration::minutes(1);
         let mut old = SigningKey::generate(t0).expect("key");
         old.created_at = t0;
@@ -259,8 +283,8 @@ mod tests {
 
     #[test]
     fn the_newest_key_signs() {
-        let old = SigningKey::generate(crate::db::now()).expect("key");
-        let new = SigningKey::generate(crate::db::now()).expect("key");
+        let old = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
+        let new = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
         let ring = KeyRing::from_rows(&[new.clone(), old]).expect("ring");
         assert_eq!(ring.signer().expect("signer").kid(), new.kid);
         assert_eq!(ring.jwks().keys.len(), 2);

@@ -5,5 +5,5 @@ mod keys;
 mod refresh;
 
 pub use access::mint_access_token;
-pub use keys::{published, KeyRing, SigningKey};
+pub use keys::{published, KeyRing, SigningKey, StoredKey};
 pub use refresh::{sha256_hex, RefreshToken, TokenHash};

@@ -89,6 +89,7 @@ async fn create_user(auth: &TestApp, email: &str, role: shared_claims::Role) {
     let pool = auth_service::db::connect(&auth.db.url).expect("pool");
     auth_service::service::create_user(
         &pool,
+        &auth_service::passwords::Hasher::new(),
         auth.settings.bcrypt_cost,
         auth_service::domain::Email::parse(email).expect("email"),
         auth_service::domain::Password::parse(PASSWORD.to_owned()).expect("password"),

@@ -47,6 +47,21 @@ pub fn auth_service(
     child.wait_with_output().expect("wait")
 }
 
+/// How many signing keys the database holds.
+fn stored_signing_keys(db: &TestDb) -> i64 {
+    use auth_service::db::schema::signing_keys;
+    use diesel::prelude::*;
+
+    let pool = auth_service::db::connect(&db.url).expect("pool");
+    auth_service::db::with_connection(&pool, |conn| {
+        signing_keys::table
+            .count()
+            .get_result(conn)
+            .map_err(|e| e.to_string())
+    })
+    .expect("count the signing keys")
+}
+
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -126,6 +141,18 @@ crate::both_backends! {
         let message = stderr(&again);
         assert_eq!(message.trim().lines().count(), 1, "{message}");
         assert!(message.contains("no user"), "{message}");
+    }
+
+    async fn user_create_on_a_fresh_database_makes_no_signing_key(backend: Backend) {
+        let db = TestDb::new(backend);
+        let output = auth_service(
+            &db,
+            &["user", "create", "--email", &email(), "--password-stdin"],
+            Some(PASSWORD),
+            &[],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(stored_signing_keys(&db), 0, "only serve and keys make keys");
     }
 
     async fn migrate_applies_the_schema_and_exits(backend: Backend) {

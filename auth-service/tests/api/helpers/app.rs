@@ -160,6 +160,7 @@ impl TestApp {
         let pool = auth_service::db::connect(&self.db.url).expect("pool");
         auth_service::service::create_user(
             &pool,
+            &auth_service::passwords::Hasher::new(),
             4,
             auth_service::domain::Email::parse(email).expect("email"),
             auth_service::domain::Password::parse(PASSWORD.to_owned()).expect("password"),

@@ -1,0 +1,120 @@
+//! Reading variables: set-but-blank counts as unset, a value that is not
+//! UTF-8 is refused, and every refusal names its variable.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// A variable that is set to something unusable. The message always starts
+/// with the variable's name, so one line tells the operator what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A value that does not read as the setting needs.
+    #[error("{variable}: {message}")]
+    Invalid {
+        /// The variable at fault.
+        variable: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A value that is not UTF-8: refused rather than taken as unset.
+    #[error("{variable}: not valid UTF-8")]
+    NotUnicode {
+        /// The variable at fault.
+        variable: &'static str,
+    },
+}
+
+impl ConfigError {
+    /// The variable at fault.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            ConfigError::Invalid { variable, .. } | ConfigError::NotUnicode { variable } => {
+                variable
+            }
+        }
+    }
+
+    pub(super) fn invalid(variable: &'static str, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            variable,
+            message: message.into(),
+        }
+    }
+}
+
+/// The environment, seen through a lookup function.
+pub(super) struct Env<'a>(pub(super) &'a dyn Fn(&str) -> Option<OsString>);
+
+impl Env<'_> {
+    /// The variable's value; set-but-empty counts as unset.
+    pub(super) fn get(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        match (self.0)(name) {
+            None => Ok(None),
+            Some(raw) => raw
+                .into_string()
+                .map(|v| Some(v).filter(|v| !v.trim().is_empty()))
+                .map_err(|_| ConfigError::NotUnicode { variable: name }),
+        }
+    }
+
+    pub(super) fn string(&self, name: &'static str, default: &str) -> Result<String, ConfigError> {
+        Ok(self
+            .get(name)?
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| default.to_owned()))
+    }
+
+    pub(super) fn parse<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.get(name)? {
+            None => Ok(default),
+            Some(raw) => parse(&raw).map_err(|message| ConfigError::invalid(name, message)),
+        }
+    }
+
+    pub(super) fn duration(
+        &self,
+        name: &'static str,
+        default: &str,
+    ) -> Result<Duration, ConfigError> {
+        let raw = self.get(name)?.unwrap_or_else(|| default.to_owned());
+        humantime::parse_duration(raw.trim()).map_err(|e| {
+            ConfigError::invalid(
+                name,
+                format!("invalid duration {raw:?} ({e}); write it like 900s, 15m or 7d"),
+            )
+        })
+    }
+
+    pub(super) fn list(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
+        Ok(self
+            .get(name)?
+            .map(|raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+pub(super) fn parse_bcrypt_cost(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<u32>() {
+        Ok(cost) if (4..=31).contains(&cost) => Ok(cost),
+        _ => Err(format!("expected a bcrypt cost from 4 to 31, got {raw:?}")),
+    }
+}
+
+pub(super) fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("expected true or false, got {raw:?}")),
+    }
+}

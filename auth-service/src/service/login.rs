@@ -1,0 +1,159 @@
+//! Login (`POST /auth/login` and the password grant of `/oauth/token`):
+//! credentials checked under the lockout, then a new session.
+
+use super::throttle::Throttle;
+use super::users::user_from_row;
+use super::{chrono_duration, grant, ClientInfo, TokenGrant};
+use crate::db;
+use crate::db::models::{NewRefreshToken, NewSession, UserRow};
+use crate::domain::{Email, Password, SessionId};
+use crate::error::Error;
+use crate::metrics::LoginFailure;
+use crate::state::AppState;
+use crate::tokens::RefreshToken;
+
+/// Longest `User-Agent` kept with a session.
+const USER_AGENT_MAX: usize = 512;
+
+/// Checks credentials and opens a session, subject to the
+/// per-(email, client address) lockout of API.md §3.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    client: ClientInfo,
+) -> Result<TokenGrant, Error> {
+    let throttle = Throttle::new(state, email, &client);
+    let parsed = Email::parse(email).ok();
+    let (user, failures) = {
+        let throttle = throttle.clone();
+        db::run(&state.pool, move |conn| {
+            let user = match &parsed {
+                Some(email) => db::users::find_by_email(conn, email.as_str())?,
+                None => None,
+            };
+            let failures = db::login_failures::since(
+                conn,
+                &throttle.email,
+                &throttle.client_ip,
+                throttle.window_start,
+            )?;
+            Ok::<_, diesel::result::Error>((user, failures))
+        })
+        .await?
+    };
+    if let Err(locked) = throttle.check(&failures) {
+        state.metrics.login_failed(LoginFailure::Locked);
+        return Err(locked);
+    }
+    let user = match verify_password(state, password, user).await {
+        Ok(user) => user,
+        Err(Error::InvalidCredentials) => {
+            let throttle = throttle.clone();
+            db::run(&state.pool, move |conn| {
+                db::login_failures::record(
+                    conn,
+                    &throttle.email,
+                    &throttle.client_ip,
+                    throttle.now,
+                    throttle.window_start,
+                )
+            })
+            .await?;
+            state.metrics.login_failed(LoginFailure::InvalidCredentials);
+            return Err(Error::InvalidCredentials);
+        }
+        Err(other) => return Err(other),
+    };
+    if !failures.is_empty() {
+        db::run(&state.pool, move |conn| {
+            db::login_failures::clear(conn, &throttle.email, &throttle.client_ip)
+        })
+        .await?;
+    }
+    let user = user_from_row(user)?;
+
+    let now = db::now();
+    let session_id = SessionId::generate();
+    let session_expires = now + chrono_duration(state.settings.session_max_ttl);
+    let refresh_expires =
+        (now + chrono_duration(state.settings.refresh_token_ttl)).min(session_expires);
+    let refresh_token = RefreshToken::generate();
+    let token_hash = refresh_token.hash();
+    {
+        let session_id = session_id.clone();
+        let user_id = user.id.clone();
+        db::run(&state.pool, move |conn| {
+            let user_agent = client
+                .user_agent
+                .as_deref()
+                .map(|ua| truncate(ua, USER_AGENT_MAX));
+            db::sessions::open(
+                conn,
+                &NewSession {
+                    id: session_id.as_str(),
+                    user_id: user_id.as_str(),
+                    created_at: now,
+                    last_used_at: now,
+                    expires_at: session_expires,
+                    user_agent,
+                    ip: client.ip.as_deref(),
+                },
+                &NewRefreshToken {
+                    token_hash: token_hash.as_str(),
+                    session_id: session_id.as_str(),
+                    issued_at: now,
+                    expires_at: refresh_expires,
+                },
+            )
+        })
+        .await?;
+    }
+    let granted = grant(
+        state,
+        user,
+        &session_id,
+        refresh_token,
+        now,
+        refresh_expires,
+    )?;
+    state.metrics.login_succeeded();
+    Ok(granted)
+}
+
+/// Verifies `password` against the user's hash, or against a dummy hash when
+/// there is no such user, so both failures cost the same bcrypt time.
+pub(super) async fn verify_password(
+    state: &AppState,
+    password: String,
+    user: Option<UserRow>,
+) -> Result<UserRow, Error> {
+    let dummy = match state.dummy_hash.get() {
+        Some(hash) => hash.clone(),
+        None => {
+            let placeholder = Password::parse("not a real password".to_owned())?;
+            let hash = state
+                .hasher
+                .hash(placeholder, state.settings.bcrypt_cost)
+                .await?;
+            state.dummy_hash.get_or_init(|| hash).clone()
+        }
+    };
+    let hash = user.as_ref().map_or(dummy, |u| u.password_hash.clone());
+    let matches = state.hasher.verify(password, hash).await?;
+    match user {
+        Some(user) if matches => Ok(user),
+        _ => Err(Error::InvalidCredentials),
+    }
+}
+
+fn truncate(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

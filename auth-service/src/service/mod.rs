@@ -1,0 +1,99 @@
+//! The flows of API.md §3, one file per flow. Handlers parse input, call one
+//! of these, and map the result; the rules live here. The flows return
+//! domain values ([`crate::domain`]); how the API shows them is the routes'.
+
+mod admin;
+mod keys;
+mod login;
+mod password;
+mod refresh;
+mod register;
+mod sessions;
+mod throttle;
+mod users;
+
+pub use admin::{delete_user_by_email, set_role, set_role_by_email};
+pub use keys::{load_or_create_keys, published_keys, reload_keys, rotate_keys};
+pub use login::login;
+pub use password::change_password;
+pub use refresh::refresh;
+pub use register::register;
+pub use sessions::{list_sessions, logout, logout_all, revoke_session};
+pub use users::{create_user, me};
+
+use chrono::NaiveDateTime;
+use shared_claims::AccessClaims;
+
+use crate::domain::{SessionId, User};
+use crate::error::Error;
+use crate::state::AppState;
+use crate::tokens::{mint_access_token, RefreshToken};
+
+/// Who is logging in, as far as the connection tells.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// The peer address.
+    pub ip: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+/// A new token pair, the outcome of login and refresh.
+#[derive(Debug)]
+pub struct TokenGrant {
+    /// The signed access token.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The new refresh token.
+    pub refresh_token: RefreshToken,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
+    /// The user the tokens are for.
+    pub user: User,
+}
+
+/// Signs an access token for `user` in `session_id` and pairs it with
+/// `refresh_token`.
+fn grant(
+    state: &AppState,
+    user: User,
+    session_id: &SessionId,
+    refresh_token: RefreshToken,
+    now: NaiveDateTime,
+    refresh_expires: NaiveDateTime,
+) -> Result<TokenGrant, Error> {
+    let settings = &state.settings;
+    let iat = now.and_utc().timestamp();
+    let expires_in = settings.access_token_ttl.as_secs();
+    let claims = AccessClaims {
+        iss: settings.issuer.clone(),
+        aud: settings.audience.clone(),
+        sub: user.id.to_string(),
+        exp: iat + i64::try_from(expires_in).unwrap_or(i64::MAX / 2),
+        iat,
+        nbf: None,
+        jti: uuid::Uuid::new_v4().to_string(),
+        sid: session_id.to_string(),
+        role: user.role,
+        email: user.email.clone(),
+    };
+    let key = state
+        .keys
+        .signer()
+        .ok_or_else(|| Error::Internal("no signing key loaded".into()))?;
+    let access_token = mint_access_token(&key, &claims)?;
+    let refresh_expires_in = u64::try_from((refresh_expires - now).num_seconds()).unwrap_or(0);
+    Ok(TokenGrant {
+        access_token,
+        expires_in,
+        refresh_token,
+        refresh_expires_in,
+        user,
+    })
+}
+
+/// A std duration as chrono's; durations from the settings always fit.
+pub fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}

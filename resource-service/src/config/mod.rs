@@ -1,0 +1,199 @@
+//! Settings, read once from the environment (API.md §5) into a typed struct
+//! that is passed down, so a test can start several differently configured
+//! servers in one process.
+
+mod env;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use reqwest::Url;
+
+pub use env::ConfigError;
+use env::Env;
+
+/// `host:port` to listen on.
+pub const RESOURCE_BIND: &str = "RESOURCE_BIND";
+/// The issuer every accepted token must name in `iss`.
+pub const AUTH_ISSUER: &str = "AUTH_ISSUER";
+/// The audience every accepted token must name in `aud`.
+pub const TOKEN_AUDIENCE: &str = "TOKEN_AUDIENCE";
+/// Where the auth-service publishes its public keys.
+pub const AUTH_JWKS_URL: &str = "AUTH_JWKS_URL";
+/// Tolerated clock skew when checking `exp` and `nbf`.
+pub const CLOCK_LEEWAY: &str = "CLOCK_LEEWAY";
+/// Browser origins allowed to call the API, comma separated.
+pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
+
+/// Every variable this service reads.
+pub const VARIABLES: [&str; 6] = [
+    RESOURCE_BIND,
+    AUTH_ISSUER,
+    TOKEN_AUDIENCE,
+    AUTH_JWKS_URL,
+    CLOCK_LEEWAY,
+    CORS_ALLOWED_ORIGINS,
+];
+
+const DEFAULT_BIND: &str = "127.0.0.1:8081";
+const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
+const DEFAULT_AUDIENCE: &str = "resource-service";
+const DEFAULT_JWKS_URL: &str = "http://127.0.0.1:8080/.well-known/jwks.json";
+const DEFAULT_CLOCK_LEEWAY: Duration = Duration::from_secs(30);
+
+/// The resource-service's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `RESOURCE_BIND`: `host:port` to listen on (port `0` picks a free one).
+    pub bind: String,
+    /// `AUTH_ISSUER`: the `iss` every accepted token must carry.
+    pub issuer: String,
+    /// `TOKEN_AUDIENCE`: the `aud` every accepted token must carry.
+    pub audience: String,
+    /// `AUTH_JWKS_URL`: the auth-service's JWKS document.
+    pub jwks_url: String,
+    /// `CLOCK_LEEWAY`: skew tolerated on `exp` and `nbf`.
+    pub clock_leeway: Duration,
+    /// `CORS_ALLOWED_ORIGINS`: normalised origins (`scheme://host[:port]`).
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_os_lookup(|var| std::env::var_os(var))
+    }
+
+    /// Reads variables through `lookup`, so tests need not touch the
+    /// process environment. A variable that is unset or blank takes its
+    /// default.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_os_lookup(|var| lookup(var).map(OsString::from))
+    }
+
+    /// Like [`Self::from_lookup`], with values as the OS gives them, which
+    /// need not be UTF-8.
+    pub fn from_os_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let get = |var: &'static str| env.get(var);
+
+        let bind = get(RESOURCE_BIND)?.unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        check_bind(&bind)?;
+        let jwks_url = get(AUTH_JWKS_URL)?.unwrap_or_else(|| DEFAULT_JWKS_URL.to_owned());
+        check_http_url(AUTH_JWKS_URL, &jwks_url)?;
+        let clock_leeway = match get(CLOCK_LEEWAY)? {
+            None => DEFAULT_CLOCK_LEEWAY,
+            Some(value) => {
+                let leeway = humantime::parse_duration(&value)
+                    .map_err(|error| ConfigError::invalid_duration(CLOCK_LEEWAY, &value, error))?;
+                // The verifier would cut a longer one short; say so at start
+                // rather than run with a value other than the one configured.
+                if leeway > shared_claims::MAX_LEEWAY {
+                    return Err(ConfigError::invalid(
+                        CLOCK_LEEWAY,
+                        &value,
+                        "must be at most 1 day",
+                    ));
+                }
+                leeway
+            }
+        };
+        let cors_allowed_origins = match get(CORS_ALLOWED_ORIGINS)? {
+            None => Vec::new(),
+            Some(value) => parse_origins(&value)?,
+        };
+
+        Ok(Settings {
+            bind,
+            issuer: get(AUTH_ISSUER)?.unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
+            audience: get(TOKEN_AUDIENCE)?.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            jwks_url,
+            clock_leeway,
+            cors_allowed_origins,
+        })
+    }
+}
+
+impl Settings {
+    /// The effective configuration on one line, as `VARIABLE=value` pairs,
+    /// the leeway in humantime form and any password in the JWKS URL hidden:
+    /// logged at start so an operator sees what the service runs with.
+    pub fn summary(&self) -> String {
+        let jwks_url = without_password(&self.jwks_url);
+        [
+            (RESOURCE_BIND, self.bind.clone()),
+            (AUTH_ISSUER, self.issuer.clone()),
+            (TOKEN_AUDIENCE, self.audience.clone()),
+            (AUTH_JWKS_URL, jwks_url),
+            (
+                CLOCK_LEEWAY,
+                // "1s 500ms" as "1s500ms": one word, and humantime still reads it.
+                humantime::format_duration(self.clock_leeway)
+                    .to_string()
+                    .replace(' ', ""),
+            ),
+            (CORS_ALLOWED_ORIGINS, self.cors_allowed_origins.join(",")),
+        ]
+        .iter()
+        .map(|(variable, value)| format!("{variable}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
+/// `url` with any password in it replaced by `***`, for logs.
+pub(crate) fn without_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `host:port` with a numeric port. The host itself is resolved only when
+/// binding, where a failure is reported with the address.
+fn check_bind(value: &str) -> Result<(), ConfigError> {
+    let port_ok = value
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if port_ok {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            RESOURCE_BIND,
+            value,
+            "expected host:port, e.g. 127.0.0.1:8081",
+        ))
+    }
+}
+
+fn check_http_url(var: &'static str, value: &str) -> Result<(), ConfigError> {
+    let url = Url::parse(value).map_err(|e| ConfigError::invalid(var, value, e))?;
+    if matches!(url.scheme(), "http" | "https") {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(var, value, "expected an http(s) URL"))
+    }
+}
+
+/// Origins as browsers send them in `Origin`, so a later exact comparison works.
+fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            service_kit::cors::normalize_origin(origin).map_err(|_| {
+                ConfigError::invalid(
+                    CORS_ALLOWED_ORIGINS,
+                    origin,
+                    "expected origins like https://app.example.com, comma separated",
+                )
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,184 @@
+//! The settings read as API.md §5 says, and refused naming the variable.
+#![expect(clippy::unwrap_used, reason = "a failing test shows the value it got")]
+
+use std::collections::HashMap;
+
+use super::*;
+
+fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Settings::from_lookup(|var| vars.get(var).cloned())
+}
+
+#[test]
+fn unset_variables_take_the_documented_defaults() {
+    let s = settings(&[]).unwrap();
+    assert_eq!(s.bind, "127.0.0.1:8081");
+    assert_eq!(s.issuer, "http://127.0.0.1:8080");
+    assert_eq!(s.audience, "resource-service");
+    assert_eq!(s.jwks_url, "http://127.0.0.1:8080/.well-known/jwks.json");
+    assert_eq!(s.clock_leeway, Duration::from_secs(30));
+    assert!(s.cors_allowed_origins.is_empty());
+}
+
+#[test]
+fn blank_variables_take_the_defaults_too() {
+    let s = settings(&[(CLOCK_LEEWAY, "  "), (AUTH_ISSUER, "")]).unwrap();
+    assert_eq!(s.clock_leeway, Duration::from_secs(30));
+    assert_eq!(s.issuer, "http://127.0.0.1:8080");
+}
+
+#[test]
+fn every_variable_is_read() {
+    let s = settings(&[
+        (RESOURCE_BIND, "0.0.0.0:9000"),
+        (AUTH_ISSUER, "https://auth.example.com"),
+        (TOKEN_AUDIENCE, "projects"),
+        (AUTH_JWKS_URL, "https://auth.example.com/jwks"),
+        (CLOCK_LEEWAY, "2m"),
+        (
+            CORS_ALLOWED_ORIGINS,
+            "https://a.example.com, http://localhost:3000",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(s.bind, "0.0.0.0:9000");
+    assert_eq!(s.issuer, "https://auth.example.com");
+    assert_eq!(s.audience, "projects");
+    assert_eq!(s.jwks_url, "https://auth.example.com/jwks");
+    assert_eq!(s.clock_leeway, Duration::from_secs(120));
+    assert_eq!(
+        s.cors_allowed_origins,
+        ["https://a.example.com", "http://localhost:3000"]
+    );
+}
+
+#[test]
+fn the_summary_names_every_variable_and_hides_passwords() {
+    let s = settings(&[
+        (AUTH_JWKS_URL, "https://jwks:s3cret@auth.example.com/jwks"),
+        (CLOCK_LEEWAY, "90s"),
+    ])
+    .unwrap();
+    let line = s.summary();
+    for variable in VARIABLES {
+        assert!(
+            line.contains(&format!("{variable}=")),
+            "{variable} in {line}"
+        );
+    }
+    assert!(line.contains("CLOCK_LEEWAY=1m30s"), "{line}");
+    assert!(!line.contains("s3cret"), "{line}");
+}
+
+#[test]
+fn a_value_that_is_not_utf8_is_refused_naming_its_variable() {
+    use std::os::unix::ffi::OsStringExt;
+    for variable in VARIABLES {
+        let err = Settings::from_os_lookup(|var| {
+            (var == variable).then(|| OsString::from_vec(b"http://\xff".to_vec()))
+        })
+        .unwrap_err();
+        assert_eq!(err, ConfigError::NotUnicode { variable });
+        assert_eq!(err.to_string(), format!("{variable}: not valid UTF-8"));
+    }
+}
+
+#[test]
+fn zero_leeway_is_allowed() {
+    let s = settings(&[(CLOCK_LEEWAY, "0s")]).unwrap();
+    assert_eq!(s.clock_leeway, Duration::ZERO);
+}
+
+#[test]
+fn a_bad_duration_names_the_variable_and_the_value() {
+    let err = settings(&[(CLOCK_LEEWAY, "abc")]).unwrap_err();
+    assert_eq!(err.variable(), CLOCK_LEEWAY);
+    let message = err.to_string();
+    assert!(
+        message.starts_with(r#"CLOCK_LEEWAY: invalid duration "abc": "#),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_bind_without_a_port_is_refused() {
+    for bad in ["localhost", "127.0.0.1:", ":8081", "127.0.0.1:99999"] {
+        let err = settings(&[(RESOURCE_BIND, bad)]).unwrap_err();
+        assert_eq!(err.variable(), RESOURCE_BIND, "{bad}");
+        assert!(err.to_string().starts_with("RESOURCE_BIND: "));
+    }
+    assert!(settings(&[(RESOURCE_BIND, "[::1]:0")]).is_ok());
+    assert!(settings(&[(RESOURCE_BIND, "localhost:8081")]).is_ok());
+}
+
+#[test]
+fn the_jwks_url_must_be_http_or_https() {
+    for bad in ["not a url", "ftp://auth.example.com/jwks", "/jwks.json"] {
+        let err = settings(&[(AUTH_JWKS_URL, bad)]).unwrap_err();
+        assert_eq!(err.variable(), AUTH_JWKS_URL, "{bad}");
+    }
+}
+
+#[test]
+fn cors_origins_are_normalised_and_empty_items_skipped() {
+    let s = settings(&[(
+        CORS_ALLOWED_ORIGINS,
+        "HTTPS://App.Example.com/, ,https://b.example.com:443,http://x.example:8080",
+    )])
+    .unwrap();
+    assert_eq!(
+        s.cors_allowed_origins,
+        [
+            "https://app.example.com",
+            "https://b.example.com",
+            "http://x.example:8080"
+        ]
+    );
+}
+
+#[test]
+fn cors_entries_that_are_not_origins_are_refused() {
+    for bad in [
+        "*",
+        "app.example.com",
+        "https://app.example.com/path",
+        "https://app.example.com?q=1",
+        "file:///etc",
+    ] {
+        let err = settings(&[(CORS_ALLOWED_ORIGINS, bad)]).unwrap_err();
+        assert_eq!(err.variable(), CORS_ALLOWED_ORIGINS, "{bad}");
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_leeway_is_read_up_to_a_day_and_refused_beyond(seconds in 0u64..(3 * 86_400)) {
+            let outcome = settings(&[(CLOCK_LEEWAY, &format!("{seconds}s"))]);
+            if seconds <= 86_400 {
+                prop_assert_eq!(outcome.ok().map(|s| s.clock_leeway), Some(Duration::from_secs(seconds)));
+            } else {
+                let error = outcome.expect_err("over a day");
+                prop_assert_eq!(error.variable(), CLOCK_LEEWAY);
+            }
+        }
+
+        #[test]
+        fn any_leeway_value_is_read_or_refused_naming_its_variable(
+            raw in "[0-9a-zA-Z .:+-]{0,24}|\\PC{0,24}",
+        ) {
+            if let Err(error) = settings(&[(CLOCK_LEEWAY, &raw)]) {
+                prop_assert_eq!(error.variable(), CLOCK_LEEWAY);
+            }
+        }
+    }
+}
