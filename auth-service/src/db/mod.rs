@@ -7,9 +7,11 @@ mod pool;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;
+mod transaction;
 pub mod users;
 
 pub use pool::{connect, migrate, AnyConnection, DbPool, PooledConnection};
+pub use transaction::write_transaction;
 
 use actix_web::web;
 
