@@ -4,6 +4,7 @@
 pub mod login_failures;
 pub mod models;
 mod pool;
+pub mod purge;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;

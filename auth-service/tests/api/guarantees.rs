@@ -4,6 +4,7 @@
 
 mod login_reservations;
 mod oauth_bodies;
+mod purge;
 
 use auth_service::db::{self, AnyConnection, DbPool};
 
