@@ -5,6 +5,7 @@
 mod login_reservations;
 mod oauth_bodies;
 mod purge;
+mod refresh_and_revoke;
 
 use auth_service::db::{self, AnyConnection, DbPool};
 
