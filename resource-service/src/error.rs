@@ -27,9 +27,16 @@ pub enum Error {
     /// 415 `unsupported_media_type`: the body is not `application/json`.
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    /// 409 `limit_reached`: the store holds as many projects as it may,
+    /// for this owner or in all. The text says which.
+    #[error("{0}")]
+    LimitReached(String),
     /// 503 `not_ready`: the auth-service's keys have not been fetched yet.
     #[error("the signing keys of the auth-service have not been fetched yet")]
     NotReady,
+    /// 500 `internal_error`: the cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -41,7 +48,9 @@ impl Error {
             Error::NotFound => "not_found",
             Error::PayloadTooLarge => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::LimitReached(_) => "limit_reached",
             Error::NotReady => "not_ready",
+            Error::Internal(_) => "internal_error",
         }
     }
 }
@@ -60,7 +69,9 @@ impl ResponseError for Error {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::LimitReached(_) => StatusCode::CONFLICT,
             Error::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -68,7 +79,14 @@ impl ResponseError for Error {
         if let Error::Auth(rejection) = self {
             return rejection.error_response();
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody::new(self.code(), self.to_string()))
+        let description = match self {
+            Error::Internal(cause) => {
+                log::error!("internal error: {cause}");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        HttpResponse::build(self.status_code()).json(ErrorBody::new(self.code(), description))
     }
 }
 
@@ -107,6 +125,7 @@ mod tests {
             (Error::NotFound, 404, "not_found"),
             (Error::PayloadTooLarge, 413, "payload_too_large"),
             (Error::UnsupportedMediaType, 415, "unsupported_media_type"),
+            (Error::LimitReached("full".into()), 409, "limit_reached"),
             (Error::NotReady, 503, "not_ready"),
         ];
         for (error, status, code) in cases {

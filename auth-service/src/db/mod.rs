@@ -4,12 +4,15 @@
 pub mod login_failures;
 pub mod models;
 mod pool;
+pub mod purge;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;
+mod transaction;
 pub mod users;
 
 pub use pool::{connect, migrate, AnyConnection, DbPool, PooledConnection};
+pub use transaction::write_transaction;
 
 use actix_web::web;
 

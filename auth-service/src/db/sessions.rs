@@ -162,6 +162,14 @@ type EarlierUse = (
 
 /// Stores `successor` for a live session and reloads its user; `Invalid` if
 /// the session is revoked or over.
+///
+/// The session is checked by the statement that touches it, never by a
+/// plain read first: on PostgreSQL a read sees the last committed state
+/// without a lock, so a revoke committing right after it would still get a
+/// successor for its session. The conditional UPDATE locks the row, and if a
+/// revoke holds it, waits and re-checks the committed row: a revoke either
+/// commits first and this rotation refuses, or waits for this rotation to
+/// commit. (SQLite runs one writer at a time, and this transaction is one.)
 fn issue_successor(
     conn: &mut AnyConnection,
     session_id: &str,
@@ -169,33 +177,36 @@ fn issue_successor(
     now: NaiveDateTime,
     refresh_ttl: chrono::Duration,
 ) -> QueryResult<Rotation> {
-    let live: Option<(SessionRow, UserRow)> = sessions::table
-        .inner_join(users::table)
-        .filter(sessions::id.eq(session_id))
+    let live: Option<(String, NaiveDateTime)> = diesel::update(sessions::table.find(session_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
-        .select((sessions::all_columns, users::all_columns))
-        .first(conn)
+        .set(sessions::last_used_at.eq(now))
+        .returning((sessions::user_id, sessions::expires_at))
+        .get_result(conn)
         .optional()?;
-    let Some((session, user)) = live else {
+    let Some((user_id, session_expires_at)) = live else {
+        return Ok(Rotation::Invalid);
+    };
+    let Some(user) = users::table
+        .find(&user_id)
+        .first::<UserRow>(conn)
+        .optional()?
+    else {
         return Ok(Rotation::Invalid);
     };
     // Sliding lifetime, but never past the session's absolute end.
-    let expires_at = (now + refresh_ttl).min(session.expires_at);
+    let expires_at = (now + refresh_ttl).min(session_expires_at);
     diesel::insert_into(refresh_tokens::table)
         .values(&NewRefreshToken {
             token_hash: successor,
-            session_id: &session.id,
+            session_id,
             issued_at: now,
             expires_at,
         })
         .execute(conn)?;
-    diesel::update(sessions::table.find(&session.id))
-        .set(sessions::last_used_at.eq(now))
-        .execute(conn)?;
     Ok(Rotation::Rotated {
         user,
-        session_id: session.id,
+        session_id: session_id.to_owned(),
         expires_at,
     })
 }

@@ -23,7 +23,7 @@ use crate::tokens::RefreshToken;
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
     /// 400 `invalid_request`: a missing, empty or repeated parameter, or a
-    /// body that is no form at all.
+    /// body that is no form at all (none, or another content type).
     #[error("{0}")]
     InvalidRequest(String),
     /// 400 `invalid_grant`: wrong credentials, or a refresh token that is
@@ -33,10 +33,6 @@ pub enum OAuthError {
     /// 400 `unsupported_grant_type`.
     #[error("grant_type must be password or refresh_token")]
     UnsupportedGrantType,
-    /// 415 `unsupported_media_type`: RFC 6749 §4.3.2 and RFC 7009 §2.1 want
-    /// `application/x-www-form-urlencoded`.
-    #[error("the request body must be application/x-www-form-urlencoded")]
-    UnsupportedMediaType,
     /// Passed through as the crate maps it: 413, 429 with `Retry-After`, 503, 500.
     #[error(transparent)]
     Engine(Error),
@@ -60,7 +56,6 @@ impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
             OAuthError::Engine(e) => e.status_code(),
-            OAuthError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             OAuthError::InvalidRequest(_)
             | OAuthError::InvalidGrant(_)
             | OAuthError::UnsupportedGrantType => StatusCode::BAD_REQUEST,
@@ -73,7 +68,6 @@ impl ResponseError for OAuthError {
             OAuthError::InvalidRequest(_) => "invalid_request",
             OAuthError::InvalidGrant(_) => "invalid_grant",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
-            OAuthError::UnsupportedMediaType => "unsupported_media_type",
         };
         HttpResponse::build(self.status_code())
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -103,7 +97,12 @@ fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
         UrlencodedError::Overflow { .. } | UrlencodedError::Payload(PayloadError::Overflow) => {
             OAuthError::Engine(Error::PayloadTooLarge)
         }
-        UrlencodedError::ContentType => OAuthError::UnsupportedMediaType,
+        // RFC 6749 §4.3.2 and RFC 7009 §2.1 define these requests as forms
+        // only, and §5.2 has no code but `invalid_request` for a malformed
+        // one, so a client library parsing RFC errors understands the answer.
+        UrlencodedError::ContentType => OAuthError::InvalidRequest(
+            "the request body must be application/x-www-form-urlencoded".into(),
+        ),
         // serde rejects a repeated field, which RFC 6749 §3.1 forbids.
         UrlencodedError::Parse(e) => OAuthError::InvalidRequest(format!("invalid form body: {e}")),
         other => OAuthError::InvalidRequest(format!("invalid form body: {other}")),
@@ -145,13 +144,11 @@ pub struct TokenRequest {
             ("Pragma" = String, description = "`no-cache`."),
         )),
         (status = 400, body = ErrorBody, description = "RFC 6749 §5.2: `invalid_request` (a missing, empty or \
-            repeated parameter), `invalid_grant` (wrong credentials, or a refresh token that is unknown, \
+            repeated parameter, or a body that is not `application/x-www-form-urlencoded`), `invalid_grant` (wrong credentials, or a refresh token that is unknown, \
             used, expired or revoked) or `unsupported_grant_type`.", headers(
             ("Cache-Control" = String, description = "`no-store`."),
         )),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
-        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not \
-            `application/x-www-form-urlencoded`."),
         (status = 429, body = ErrorBody, description = "`too_many_attempts`: this username is locked out from \
             this address, as for `/auth/login`.", headers(
             ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
@@ -217,12 +214,11 @@ pub struct RevokeRequest {
             token stays valid until it expires.", headers(
             ("Cache-Control" = String, description = "`no-store`."),
         )),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: `token` is missing.", headers(
+        (status = 400, body = ErrorBody, description = "`invalid_request`: `token` is missing, or the body \
+            is not `application/x-www-form-urlencoded`.", headers(
             ("Cache-Control" = String, description = "`no-store`."),
         )),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
-        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not \
-            `application/x-www-form-urlencoded`."),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
         )),

@@ -9,6 +9,7 @@ mod cli;
 mod cors;
 mod cross_service;
 mod grace_and_throttling;
+mod guarantees;
 mod hostile;
 mod keys;
 mod logs;

@@ -1,7 +1,10 @@
 //! Projects: the example resource, kept in memory.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use shared_claims::actix::Authenticated;
@@ -53,35 +56,127 @@ impl ProjectName {
     }
 }
 
+/// How many projects the store holds at most (API.md §4): without a cap,
+/// anyone who can register could fill the process's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectLimits {
+    /// Projects one owner (one token `sub`) may hold.
+    pub per_owner: usize,
+    /// Projects of all owners together.
+    pub total: usize,
+}
+
+impl Default for ProjectLimits {
+    fn default() -> Self {
+        Self {
+            per_owner: 1_000,
+            total: 100_000,
+        }
+    }
+}
+
+/// Why a project was not stored: 409 `limit_reached`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LimitReached {
+    /// The caller already owns [`ProjectLimits::per_owner`] projects.
+    #[error("you already own {0} projects, the most one owner may have")]
+    PerOwner(usize),
+    /// The store already holds [`ProjectLimits::total`] projects.
+    #[error("the service already holds {0} projects, the most it keeps")]
+    Total(usize),
+}
+
+impl From<LimitReached> for Error {
+    fn from(e: LimitReached) -> Self {
+        Error::LimitReached(e.to_string())
+    }
+}
+
 /// The projects, shared by every worker.
 #[derive(Debug, Default)]
 pub struct ProjectStore {
-    projects: Mutex<Vec<Project>>,
+    limits: ProjectLimits,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Oldest first.
+    projects: Vec<Project>,
+    /// How many projects each owner holds, so the cap is checked without a scan.
+    per_owner: HashMap<String, usize>,
+    /// `projects` as the JSON body of `GET /api/projects`, built by the first
+    /// read after a change and then shared by every read until the next one:
+    /// a read copies a reference, never the list.
+    listing: Option<Bytes>,
 }
 
 impl ProjectStore {
-    fn lock(&self) -> MutexGuard<'_, Vec<Project>> {
-        // Every change below is a single push or remove, so a panic while the
-        // lock was held cannot have left the list half-changed.
-        self.projects.lock().unwrap_or_else(PoisonError::into_inner)
+    /// An empty store with other caps than API.md's (tests use small ones).
+    pub fn with_limits(limits: ProjectLimits) -> Self {
+        Self {
+            limits,
+            inner: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every change below leaves the list, the counts and the listing
+        // consistent before anything that could panic (serialisation only
+        // fills the cache), so a poisoned lock guards a consistent state.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Every project, oldest first.
     pub fn list(&self) -> Vec<Project> {
-        self.lock().clone()
+        self.lock().projects.clone()
     }
 
-    /// Adds a project.
-    pub fn insert(&self, project: Project) {
-        self.lock().push(project);
+    /// Every project, oldest first, as a JSON array: the body of
+    /// `GET /api/projects`, serialised once per change.
+    pub fn listing(&self) -> serde_json::Result<Bytes> {
+        let mut inner = self.lock();
+        if let Some(listing) = &inner.listing {
+            return Ok(listing.clone());
+        }
+        let listing = Bytes::from(serde_json::to_vec(&inner.projects)?);
+        inner.listing = Some(listing.clone());
+        Ok(listing)
+    }
+
+    /// Adds a project unless its owner or the store is at its cap. The check
+    /// and the insert hold one lock, so racing requests cannot pass the cap
+    /// together.
+    pub fn insert(&self, project: Project) -> Result<(), LimitReached> {
+        let mut inner = self.lock();
+        if inner.projects.len() >= self.limits.total {
+            return Err(LimitReached::Total(self.limits.total));
+        }
+        let owned = inner.per_owner.get(&project.owner).copied().unwrap_or(0);
+        if owned >= self.limits.per_owner {
+            return Err(LimitReached::PerOwner(self.limits.per_owner));
+        }
+        inner.per_owner.insert(project.owner.clone(), owned + 1);
+        inner.projects.push(project);
+        inner.listing = None;
+        Ok(())
     }
 
     /// Removes the project with this id; whether there was one.
     pub fn remove(&self, id: Uuid) -> bool {
-        let mut projects = self.lock();
-        let before = projects.len();
-        projects.retain(|p| p.id != id);
-        projects.len() != before
+        let mut inner = self.lock();
+        let Some(at) = inner.projects.iter().position(|p| p.id == id) else {
+            return false;
+        };
+        let removed = inner.projects.remove(at);
+        if let Some(owned) = inner.per_owner.get_mut(&removed.owner) {
+            *owned -= 1;
+            if *owned == 0 {
+                inner.per_owner.remove(&removed.owner);
+            }
+        }
+        inner.listing = None;
+        true
     }
 }
 
@@ -112,8 +207,16 @@ pub struct NewProject {
         )),
     )
 )]
-pub async fn list(_user: Authenticated, store: web::Data<ProjectStore>) -> HttpResponse {
-    HttpResponse::Ok().json(store.list())
+pub async fn list(
+    _user: Authenticated,
+    store: web::Data<ProjectStore>,
+) -> Result<HttpResponse, Error> {
+    let listing = store
+        .listing()
+        .map_err(|e| Error::Internal(format!("cannot serialise the project list: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(listing))
 }
 
 /// Creates a project.
@@ -136,6 +239,8 @@ pub async fn list(_user: Authenticated, store: web::Data<ProjectStore>) -> HttpR
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"resource-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),
+        (status = 409, body = ErrorBody, description = "`limit_reached`: the caller already owns 1,000 \
+            projects, or the service already holds 100,000."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
     )
@@ -151,7 +256,7 @@ pub async fn create(
         name: name.into_inner(),
         owner: user.into_claims().sub,
     };
-    store.insert(project.clone());
+    store.insert(project.clone())?;
     Ok(HttpResponse::Created().json(project))
 }
 
@@ -223,7 +328,7 @@ mod tests {
             name: "p".into(),
             owner: "u".into(),
         };
-        store.insert(project.clone());
+        store.insert(project.clone()).expect("room for a project");
         assert_eq!(store.list(), std::slice::from_ref(&project));
         assert!(store.remove(project.id));
         assert!(!store.remove(project.id));

@@ -70,7 +70,10 @@ fn contract_routes(heading: &str) -> Vec<ContractRoute> {
 /// The HTTP statuses named in a table cell: runs of exactly three digits
 /// from 100 to 599 (so `RFC 6749 §5.1` names none).
 fn statuses_in(cell: &str) -> Vec<u16> {
-    cell.split(|c: char| !c.is_ascii_alphanumeric())
+    // Commas stay inside words so that a count such as "100,000" is one
+    // word, not the status 100.
+    cell.split(|c: char| !c.is_ascii_alphanumeric() && c != ',')
+        .map(|word| word.trim_matches(','))
         .filter(|word| word.len() == 3)
         .filter_map(|word| word.parse::<u16>().ok())
         .filter(|status| (100..600).contains(status))
