@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use crate::cli::{auth_service, database_url, stderr};
 use crate::helpers::*;
-use crate::logs::Process;
 
 /// The value of the series `name` whose labels include `labels`, summed over
 /// every series that matches; `None` when none does.

@@ -14,7 +14,6 @@ use serde_json::json;
 use crate::both_backends;
 use crate::cli::database_url;
 use crate::helpers::*;
-use crate::logs::Process;
 
 diesel::table! {
     __diesel_schema_migrations (version) {
