@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 mod contract;
+mod resource_responses;
 mod responses;
 
 use contract::contract_routes;
