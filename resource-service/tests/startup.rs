@@ -27,8 +27,12 @@ fn read_until(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, done: impl
     panic!("the awaited line never came: {seen:#?}");
 }
 
-#[tokio::test]
-async fn the_binary_logs_its_configuration_once_then_a_line_per_request() {
+/// The id of the one request [`lines_of_a_run_with_one_request`] sends.
+const REQUEST_ID: &str = "startup-test-7";
+
+/// Runs the binary until it has logged one request carrying
+/// [`REQUEST_ID`] (with a secret in the query string); every line it printed.
+async fn lines_of_a_run_with_one_request() -> Vec<String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_resource-service"))
         .env("RESOURCE_BIND", "127.0.0.1:0")
         // Nothing listens there: the JWKS fetch keeps failing, which is fine.
@@ -66,15 +70,23 @@ async fn the_binary_logs_its_configuration_once_then_a_line_per_request() {
         .get(format!(
             "http://127.0.0.1:{port}/healthz?access_token=q-secret"
         ))
-        .header("x-request-id", "startup-test-7")
+        .header("x-request-id", REQUEST_ID)
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["x-request-id"], "startup-test-7");
-    read_until(&rx, &mut seen, |l| l.contains("request_id=startup-test-7"));
+    assert_eq!(response.headers()["x-request-id"], REQUEST_ID);
+    read_until(&rx, &mut seen, |l| {
+        l.contains(&format!("request_id={REQUEST_ID}"))
+    });
     child.kill().unwrap();
     child.wait().unwrap();
+    seen
+}
+
+#[tokio::test]
+async fn the_binary_logs_its_effective_configuration_once_without_secrets() {
+    let seen = lines_of_a_run_with_one_request().await;
 
     let configuration: Vec<&String> = seen
         .iter()
@@ -96,9 +108,15 @@ async fn the_binary_logs_its_configuration_once_then_a_line_per_request() {
     ] {
         assert!(line.contains(expected), "{expected} in {line}");
     }
+    assert!(!seen.iter().any(|l| l.contains("s3cret")), "{seen:#?}");
+}
+
+#[tokio::test]
+async fn the_binary_logs_a_line_per_request_with_its_id_and_no_query() {
+    let seen = lines_of_a_run_with_one_request().await;
+
     let access = seen.last().unwrap();
     assert!(access.contains("\"GET /healthz\" 200"), "{access}");
     assert!(access.contains("ms request_id=startup-test-7"), "{access}");
-    assert!(!seen.iter().any(|l| l.contains("s3cret")), "{seen:#?}");
     assert!(!seen.iter().any(|l| l.contains("q-secret")), "{seen:#?}");
 }

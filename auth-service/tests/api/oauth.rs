@@ -1,24 +1,19 @@
 //! The OAuth 2 endpoints (API.md §3): RFC 6749 token endpoint, RFC 7009
 //! revocation and RFC 8414 metadata, as a second door to the engine behind
-//! `/auth/*`, and a stock OAuth 2 client library driving them unchanged.
+//! `/auth/*`; a stock OAuth 2 client library drives them in `stock_client`.
 
 use std::time::Duration;
 
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenType};
 use oauth2::url::form_urlencoded;
-use oauth2::{
-    AuthType, ClientId, RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername,
-    RevocationUrl, StandardRevocableToken, TokenResponse, TokenUrl,
-};
 use reqwest::Response;
 use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::*;
 
+mod stock_client;
+
 const METADATA: &str = "/.well-known/oauth-authorization-server";
-/// The issuer a client sees through a TLS-terminating proxy.
-const PUBLIC_ISSUER: &str = "https://auth.test";
 
 async fn post_form(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Response {
     let body = form_urlencoded::Serializer::new(String::new())
@@ -321,86 +316,5 @@ both_backends! {
         assert_eq!(metadata["token_endpoint"], format!("{ISSUER}/oauth/token"));
         assert_eq!(metadata["revocation_endpoint"], format!("{ISSUER}/oauth/revoke"));
         assert_eq!(metadata["jwks_uri"], format!("{ISSUER}/.well-known/jwks.json"));
-    }
-
-    async fn a_stock_oauth2_client_logs_in_refreshes_and_revokes_unchanged(backend: Backend) {
-        // RFC 7009 §2 makes clients refuse a revocation endpoint that is not
-        // HTTPS, and oauth2 does. The test server speaks plain HTTP on
-        // loopback, so the issuer is an https name and the transport below
-        // stands in for the TLS-terminating proxy in front of it.
-        let app = spawn_app_with(backend, |s| s.issuer = PUBLIC_ISSUER.into()).await;
-        let email = email();
-        assert_eq!(app.post_register(&email, PASSWORD).await.status(), 201);
-        let metadata: Value = app.client.get(app.url(METADATA)).send().await.expect("request").json().await.expect("json");
-        let endpoint = |name: &str| metadata[name].as_str().expect("endpoint").to_owned();
-        let client = BasicClient::new(ClientId::new("stock-client".into()))
-            // A public client: client_id in the body, no secret (RFC 6749 §2.3).
-            .set_auth_type(AuthType::RequestBody)
-            .set_token_uri(TokenUrl::new(endpoint("token_endpoint")).expect("token url"))
-            .set_revocation_url(RevocationUrl::new(endpoint("revocation_endpoint")).expect("revocation url"));
-        // oauth2's own advice: no redirects, so a token request cannot be bounced elsewhere.
-        let reqwest_client = oauth2::reqwest::Client::builder()
-            .redirect(oauth2::reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let (inner, origin) = (&reqwest_client, app.address.as_str());
-        // oauth2's extension point for HTTP clients: any `Fn(HttpRequest) -> Future`.
-        let http = move |request: oauth2::HttpRequest| async move {
-            let (mut parts, body) = request.into_parts();
-            let target = parts.uri.to_string();
-            let path = target
-                .strip_prefix(PUBLIC_ISSUER)
-                .unwrap_or_else(|| panic!("the client called {target}, not an endpoint from the metadata"));
-            parts.uri = format!("{origin}{path}").parse().expect("uri");
-            oauth2::AsyncHttpClient::call(inner, oauth2::HttpRequest::from_parts(parts, body)).await
-        };
-        let username = ResourceOwnerUsername::new(email.clone());
-
-        let wrong = client
-            .exchange_password(&username, &ResourceOwnerPassword::new("wrong password".into()))
-            .request_async(&http)
-            .await;
-        match wrong {
-            Err(RequestTokenError::ServerResponse(e)) => assert_eq!(*e.error(), BasicErrorResponseType::InvalidGrant),
-            other => panic!("expected invalid_grant, got {other:?}"),
-        }
-
-        let granted = client
-            .exchange_password(&username, &ResourceOwnerPassword::new(PASSWORD.into()))
-            .request_async(&http)
-            .await
-            .expect("password grant");
-        assert_eq!(*granted.token_type(), BasicTokenType::Bearer);
-        assert_eq!(granted.expires_in(), Some(app.settings.access_token_ttl));
-        let first_refresh = granted.refresh_token().expect("a refresh token");
-
-        let refreshed = client
-            .exchange_refresh_token(first_refresh)
-            .request_async(&http)
-            .await
-            .expect("refresh grant");
-        let me: Value = app.get_me(refreshed.access_token().secret()).await.json().await.expect("json");
-        assert_eq!(me["email"], email.as_str());
-        let refresh = refreshed.refresh_token().expect("a new refresh token").clone();
-        assert_ne!(refresh.secret(), first_refresh.secret());
-
-        client
-            .revoke_token(StandardRevocableToken::RefreshToken(refresh.clone()))
-            .expect("revocation endpoint set")
-            .request_async(&http)
-            .await
-            .expect("revocation");
-        let after = client.exchange_refresh_token(&refresh).request_async(&http).await;
-        match after {
-            Err(RequestTokenError::ServerResponse(e)) => assert_eq!(*e.error(), BasicErrorResponseType::InvalidGrant),
-            other => panic!("expected invalid_grant after revocation, got {other:?}"),
-        }
-        // Revoking an access token is accepted too (RFC 7009 §2.2).
-        client
-            .revoke_token(StandardRevocableToken::AccessToken(refreshed.access_token().clone()))
-            .expect("revocation endpoint set")
-            .request_async(&http)
-            .await
-            .expect("access token revocation");
     }
 }

@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use crate::cli::{auth_service, database_url, stderr};
 use crate::helpers::*;
-use crate::logs::Process;
 
 /// The value of the series `name` whose labels include `labels`, summed over
 /// every series that matches; `None` when none does.
@@ -115,29 +114,147 @@ fn with_unknown_kid(token: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn auth_metrics_count_logins_lockouts_refreshes_reuse_and_registrations() {
-    let app = spawn_app_with(Backend::Sqlite, |s| s.login_max_failures = 2).await;
-    let before = scrape(&app.client, &app.address).await;
-    assert_eq!(sample(&before, "auth_logins_total", &[]), Some(0.0));
-    assert_eq!(sample(&before, "auth_signing_keys", &[]), Some(1.0));
+/// The sample of `name` with `labels` in `text`, which must have it.
+fn counter(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    sample(text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in\n{text}"))
+}
 
+#[tokio::test]
+async fn a_new_auth_service_counts_no_login_and_one_signing_key() {
+    let app = spawn_app(Backend::Sqlite).await;
+
+    let text = scrape(&app.client, &app.address).await;
+
+    assert_eq!(sample(&text, "auth_logins_total", &[]), Some(0.0));
+    assert_eq!(sample(&text, "auth_signing_keys", &[]), Some(1.0));
+}
+
+#[tokio::test]
+async fn auth_metrics_count_registrations_and_refused_duplicates() {
+    let app = spawn_app(Backend::Sqlite).await;
     let email = email();
+
     assert_eq!(app.post_register(&email, PASSWORD).await.status(), 201);
     assert_eq!(app.post_register(&email, PASSWORD).await.status(), 409);
+
+    let text = scrape_until(&app.client, &app.address, |t| {
+        requests(t, "POST", "/auth/register", "409") >= 1.0
+    })
+    .await;
+    assert_eq!(counter(&text, "auth_registrations_total", &[]), 1.0);
+    assert_eq!(requests(&text, "POST", "/auth/register", "201"), 1.0);
+    assert_eq!(requests(&text, "POST", "/auth/register", "409"), 1.0);
+}
+
+#[tokio::test]
+async fn auth_metrics_count_logins_failures_and_lockouts() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.login_max_failures = 2).await;
+    let email = email();
+    assert_eq!(app.post_register(&email, PASSWORD).await.status(), 201);
+
     assert_eq!(app.post_login(&email, "wrong password").await.status(), 401);
-    let tokens = Tokens::from_response(app.post_login(&email, PASSWORD).await).await;
+    Tokens::from_response(app.post_login(&email, PASSWORD).await).await;
     assert_eq!(app.post_login(&email, "wrong password").await.status(), 401);
     assert_eq!(app.post_login(&email, "wrong password").await.status(), 401);
     // Locked now, even with the right password.
     assert_eq!(app.post_login(&email, PASSWORD).await.status(), 429);
-    let rotated = app.post_refresh(&tokens.refresh).await;
-    assert_eq!(rotated.status(), 200);
+
+    let text = scrape_until(&app.client, &app.address, |t| {
+        requests(t, "POST", "/auth/login", "429") >= 1.0
+    })
+    .await;
+    assert_eq!(counter(&text, "auth_logins_total", &[]), 1.0);
+    assert_eq!(
+        counter(
+            &text,
+            "auth_login_failures_total",
+            &[("reason", "invalid_credentials")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        counter(&text, "auth_login_failures_total", &[("reason", "locked")]),
+        1.0
+    );
+    assert_eq!(counter(&text, "auth_lockouts_total", &[]), 1.0);
+    assert_eq!(requests(&text, "POST", "/auth/login", "200"), 1.0);
+    assert_eq!(requests(&text, "POST", "/auth/login", "401"), 3.0);
+    assert_eq!(requests(&text, "POST", "/auth/login", "429"), 1.0);
+}
+
+#[tokio::test]
+async fn auth_request_latencies_form_a_histogram_by_route_and_status() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let email = email();
+    assert_eq!(app.post_register(&email, PASSWORD).await.status(), 201);
+
+    for _ in 0..3 {
+        assert_eq!(app.post_login(&email, "wrong password").await.status(), 401);
+    }
+
+    let login_401 = [
+        ("method", "POST"),
+        ("route", "/auth/login"),
+        ("status", "401"),
+    ];
+    let text = scrape_until(&app.client, &app.address, |t| {
+        sample(t, "http_requests_duration_seconds_count", &login_401) == Some(3.0)
+    })
+    .await;
+    assert_eq!(
+        counter(&text, "http_requests_duration_seconds_count", &login_401),
+        3.0
+    );
+    assert!(counter(&text, "http_requests_duration_seconds_sum", &login_401) > 0.0);
+    let mut inf = login_401.to_vec();
+    inf.push(("le", "+Inf"));
+    assert_eq!(
+        counter(&text, "http_requests_duration_seconds_bucket", &inf),
+        3.0
+    );
+}
+
+#[tokio::test]
+async fn auth_metrics_count_refreshes_by_outcome_and_detected_reuse() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let tokens = app.register_and_login(&email()).await;
+
+    assert_eq!(app.post_refresh(&tokens.refresh).await.status(), 200);
     assert_eq!(app.post_refresh(&tokens.refresh).await.status(), 401); // reuse
     assert_eq!(
         app.post_refresh("no-such-refresh-token").await.status(),
         401
     );
+
+    let text = scrape_until(&app.client, &app.address, |t| {
+        requests(t, "POST", "/auth/refresh", "401") >= 2.0
+    })
+    .await;
+    assert_eq!(
+        counter(&text, "auth_refreshes_total", &[("outcome", "ok")]),
+        1.0
+    );
+    assert_eq!(
+        counter(&text, "auth_refreshes_total", &[("outcome", "reuse")]),
+        1.0
+    );
+    assert_eq!(
+        counter(&text, "auth_refreshes_total", &[("outcome", "invalid")]),
+        1.0
+    );
+    assert_eq!(
+        counter(&text, "auth_refresh_reuse_detected_total", &[]),
+        1.0
+    );
+    assert_eq!(counter(&text, "auth_signing_keys", &[]), 1.0);
+    assert_eq!(requests(&text, "POST", "/auth/refresh", "200"), 1.0);
+    assert_eq!(requests(&text, "POST", "/auth/refresh", "401"), 2.0);
+}
+
+#[tokio::test]
+async fn ids_probed_paths_and_tokens_never_become_label_values() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let tokens = app.register_and_login(&email()).await;
     let session = uuid::Uuid::new_v4();
     let revoke = app
         .client
@@ -155,63 +272,16 @@ async fn auth_metrics_count_logins_lockouts_refreshes_reuse_and_registrations() 
         .await
         .expect("request");
     assert_eq!(unknown.status(), 404);
+    assert_eq!(app.post_refresh(&tokens.refresh).await.status(), 200);
 
     let text = scrape_until(&app.client, &app.address, |t| {
         requests(t, "GET", "unmatched", "404") >= 1.0
             && requests(t, "DELETE", "/auth/sessions/{id}", "404") >= 1.0
+            && requests(t, "POST", "/auth/refresh", "200") >= 1.0
     })
     .await;
-    let counter = |name: &str, labels: &[(&str, &str)]| {
-        sample(&text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in\n{text}"))
-    };
-    assert_eq!(counter("auth_registrations_total", &[]), 1.0);
-    assert_eq!(counter("auth_logins_total", &[]), 1.0);
-    assert_eq!(
-        counter(
-            "auth_login_failures_total",
-            &[("reason", "invalid_credentials")]
-        ),
-        3.0
-    );
-    assert_eq!(
-        counter("auth_login_failures_total", &[("reason", "locked")]),
-        1.0
-    );
-    assert_eq!(counter("auth_lockouts_total", &[]), 1.0);
-    assert_eq!(counter("auth_refreshes_total", &[("outcome", "ok")]), 1.0);
-    assert_eq!(
-        counter("auth_refreshes_total", &[("outcome", "reuse")]),
-        1.0
-    );
-    assert_eq!(
-        counter("auth_refreshes_total", &[("outcome", "invalid")]),
-        1.0
-    );
-    assert_eq!(counter("auth_refresh_reuse_detected_total", &[]), 1.0);
-    assert_eq!(counter("auth_signing_keys", &[]), 1.0);
-
-    // HTTP series: by route pattern and status, with a latency histogram.
-    assert_eq!(requests(&text, "POST", "/auth/register", "201"), 1.0);
-    assert_eq!(requests(&text, "POST", "/auth/register", "409"), 1.0);
-    assert_eq!(requests(&text, "POST", "/auth/login", "200"), 1.0);
-    assert_eq!(requests(&text, "POST", "/auth/login", "401"), 3.0);
-    assert_eq!(requests(&text, "POST", "/auth/login", "429"), 1.0);
-    assert_eq!(requests(&text, "POST", "/auth/refresh", "200"), 1.0);
-    assert_eq!(requests(&text, "POST", "/auth/refresh", "401"), 2.0);
-    let login_401 = [
-        ("method", "POST"),
-        ("route", "/auth/login"),
-        ("status", "401"),
-    ];
-    assert_eq!(
-        counter("http_requests_duration_seconds_count", &login_401),
-        3.0
-    );
-    assert!(counter("http_requests_duration_seconds_sum", &login_401) > 0.0);
-    let mut inf = login_401.to_vec();
-    inf.push(("le", "+Inf"));
-    assert_eq!(counter("http_requests_duration_seconds_bucket", &inf), 3.0);
-    // Ids and probed paths never become label values.
+    assert_eq!(requests(&text, "GET", "unmatched", "404"), 1.0);
+    assert_eq!(requests(&text, "DELETE", "/auth/sessions/{id}", "404"), 1.0);
     assert!(!text.contains(&session.to_string()), "{text}");
     assert!(!text.contains(&probe.to_string()), "{text}");
     assert!(!text.contains(&tokens.refresh), "{text}");
@@ -230,8 +300,9 @@ async fn two_auth_services_in_one_process_count_apart() {
     assert_eq!(sample(&text, "auth_logins_total", &[]), Some(1.0));
 }
 
-#[tokio::test]
-async fn resource_metrics_count_refused_tokens_jwks_fetches_and_keys() {
+/// An auth-service and a resource-service that refetches its keys on every
+/// unknown `kid`, and a user's tokens.
+async fn auth_and_eager_resource() -> (TestApp, ResourceApp, Tokens) {
     let auth = spawn_app(Backend::Sqlite).await;
     let resource = spawn_resource_with(
         &auth.url("/.well-known/jwks.json"),
@@ -242,11 +313,22 @@ async fn resource_metrics_count_refused_tokens_jwks_fetches_and_keys() {
     )
     .await;
     let tokens = auth.register_and_login(&email()).await;
+    (auth, resource, tokens)
+}
+
+#[tokio::test]
+async fn resource_metrics_count_refused_tokens_by_reason_but_not_missing_ones() {
+    let (_auth, resource, tokens) = auth_and_eager_resource().await;
 
     assert_eq!(resource.get_me(&tokens.access).await.status(), 200);
     assert_eq!(resource.get_me("not-a-jwt").await.status(), 401);
-    let unknown_kid = with_unknown_kid(&tokens.access);
-    assert_eq!(resource.get_me(&unknown_kid).await.status(), 401);
+    assert_eq!(
+        resource
+            .get_me(&with_unknown_kid(&tokens.access))
+            .await
+            .status(),
+        401
+    );
     // No token at all is not a refused token.
     let anonymous = resource
         .client
@@ -255,59 +337,30 @@ async fn resource_metrics_count_refused_tokens_jwks_fetches_and_keys() {
         .await
         .expect("request");
     assert_eq!(anonymous.status(), 401);
-    let project = uuid::Uuid::new_v4();
-    let delete = resource
-        .client
-        .delete(resource.url(&format!("/api/projects/{project}")))
-        .bearer_auth(&tokens.access)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(delete.status(), 403);
 
     let text = scrape_until(&resource.client, &resource.address, |t| {
         requests(t, "GET", "/api/me", "401") >= 3.0
-            && requests(t, "DELETE", "/api/projects/{id}", "403") >= 1.0
     })
     .await;
-    let counter = |name: &str, labels: &[(&str, &str)]| {
-        sample(&text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in\n{text}"))
-    };
     assert_eq!(
-        counter("resource_tokens_refused_total", &[("reason", "malformed")]),
+        counter(
+            &text,
+            "resource_tokens_refused_total",
+            &[("reason", "malformed")]
+        ),
         1.0
     );
     assert_eq!(
         counter(
+            &text,
             "resource_tokens_refused_total",
             &[("reason", "unknown_key")]
         ),
         1.0
     );
-    assert_eq!(counter("resource_tokens_refused_total", &[]), 2.0);
-    assert_eq!(
-        counter(
-            "resource_jwks_fetches_total",
-            &[("kind", "initial"), ("outcome", "ok")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        counter(
-            "resource_jwks_fetches_total",
-            &[("kind", "refetch"), ("outcome", "ok")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        counter("resource_jwks_fetches_total", &[("outcome", "failed")]),
-        0.0
-    );
-    assert_eq!(counter("resource_jwks_keys", &[]), 1.0);
-
+    assert_eq!(counter(&text, "resource_tokens_refused_total", &[]), 2.0);
     assert_eq!(requests(&text, "GET", "/api/me", "200"), 1.0);
     assert_eq!(requests(&text, "GET", "/api/me", "401"), 3.0);
-    assert_eq!(requests(&text, "DELETE", "/api/projects/{id}", "403"), 1.0);
     assert!(
         sample(
             &text,
@@ -316,12 +369,65 @@ async fn resource_metrics_count_refused_tokens_jwks_fetches_and_keys() {
         ) == Some(3.0),
         "{text}"
     );
-    assert!(!text.contains(&project.to_string()), "{text}");
+}
 
-    // The auth-service being down makes a refetch fail, and it is counted.
+#[tokio::test]
+async fn resource_metrics_count_the_initial_jwks_fetch_a_refetch_and_the_keys() {
+    let (_auth, resource, tokens) = auth_and_eager_resource().await;
+
+    // An unknown `kid` makes the resource-service fetch the keys again.
+    assert_eq!(
+        resource
+            .get_me(&with_unknown_kid(&tokens.access))
+            .await
+            .status(),
+        401
+    );
+
+    let text = scrape_until(&resource.client, &resource.address, |t| {
+        requests(t, "GET", "/api/me", "401") >= 1.0
+    })
+    .await;
+    assert_eq!(
+        counter(
+            &text,
+            "resource_jwks_fetches_total",
+            &[("kind", "initial"), ("outcome", "ok")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        counter(
+            &text,
+            "resource_jwks_fetches_total",
+            &[("kind", "refetch"), ("outcome", "ok")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        counter(
+            &text,
+            "resource_jwks_fetches_total",
+            &[("outcome", "failed")]
+        ),
+        0.0
+    );
+    assert_eq!(counter(&text, "resource_jwks_keys", &[]), 1.0);
+}
+
+#[tokio::test]
+async fn a_refetch_failed_while_the_auth_service_is_down_is_counted_and_the_keys_kept() {
+    let (auth, resource, tokens) = auth_and_eager_resource().await;
+
     auth.stop().await;
-    let again = with_unknown_kid(&tokens.access).replace("kid-nobody", "kid-still-nobody");
-    assert_eq!(resource.get_me(&again).await.status(), 401);
+    assert_eq!(
+        resource
+            .get_me(&with_unknown_kid(&tokens.access))
+            .await
+            .status(),
+        401
+    );
+
     let text = scrape(&resource.client, &resource.address).await;
     assert_eq!(
         sample(
@@ -332,6 +438,28 @@ async fn resource_metrics_count_refused_tokens_jwks_fetches_and_keys() {
         Some(1.0)
     );
     assert_eq!(sample(&text, "resource_jwks_keys", &[]), Some(1.0));
+}
+
+#[tokio::test]
+async fn resource_metrics_name_the_route_pattern_never_the_id() {
+    let (_auth, resource, tokens) = auth_and_eager_resource().await;
+    let project = uuid::Uuid::new_v4();
+
+    let delete = resource
+        .client
+        .delete(resource.url(&format!("/api/projects/{project}")))
+        .bearer_auth(&tokens.access)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(delete.status(), 403);
+
+    let text = scrape_until(&resource.client, &resource.address, |t| {
+        requests(t, "DELETE", "/api/projects/{id}", "403") >= 1.0
+    })
+    .await;
+    assert_eq!(requests(&text, "DELETE", "/api/projects/{id}", "403"), 1.0);
+    assert!(!text.contains(&project.to_string()), "{text}");
 }
 
 #[tokio::test]

@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::cli::database_url;
 use crate::helpers::*;
-use crate::logs::{resource_service_binary, Process};
 
 /// actix's shutdown timeout is 10 s; allow for a slow machine on top.
 const EXIT_BOUND: Duration = Duration::from_secs(20);

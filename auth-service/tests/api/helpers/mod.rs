@@ -1,6 +1,7 @@
 //! Test scaffolding, one module per job: starting the services, the
-//! database each test gets, the private PostgreSQL cluster, the OpenAPI
-//! response checks, and reading what the database stored.
+//! database each test gets, the private PostgreSQL cluster, the real
+//! binaries as child processes, the OpenAPI response checks, and reading
+//! what the database stored.
 //!
 //! Everything is re-exported here, so a test module needs only
 //! `use crate::helpers::*;`.
@@ -15,6 +16,7 @@ mod app;
 mod databases;
 mod openapi;
 mod postgres_cluster;
+mod process;
 mod resource;
 mod stored;
 
@@ -22,6 +24,7 @@ pub use app::*;
 pub use databases::*;
 pub use openapi::*;
 pub use postgres_cluster::*;
+pub use process::*;
 pub use resource::*;
 pub use stored::*;
 

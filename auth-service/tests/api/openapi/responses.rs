@@ -9,7 +9,7 @@ use crate::both_backends;
 use crate::helpers::*;
 
 /// Registers a fresh user: its email and the registration's body.
-async fn registered(auth: &TestApp) -> (String, Value) {
+pub(super) async fn registered(auth: &TestApp) -> (String, Value) {
     let user_email = email();
     let response = auth.post_register(&user_email, PASSWORD).await;
     assert_eq!(response.status(), 201, "register");
@@ -245,81 +245,6 @@ both_backends! {
         let o = expect(o, 405, Some("method_not_allowed"));
         assert_eq!(o.headers.get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
         let o = send(&ad, "/no/such/route", http.get(auth.url("/no/such/route"))).await;
-        expect(o, 404, Some("not_found"));
-    }
-
-    async fn the_resource_service_answers_as_documented(backend: Backend) {
-        let Services { auth, resource, resource_doc: rd, .. } = spawn_services(backend).await;
-        let http = &auth.client;
-        let (user_email, user) = registered(&auth).await;
-        let access = Tokens::from_response(auth.post_login(&user_email, PASSWORD).await).await.access;
-        let admin = auth.create_admin_and_login(&email()).await;
-        let rurl = |path: &str| resource.url(path);
-
-        let o = send(&rd, "/api/me", http.get(rurl("/api/me")).bearer_auth(&access)).await;
-        assert_eq!(expect(o, 200, None).body["sub"], user["id"]);
-        let o = send(&rd, "/api/me", http.get(rurl("/api/me"))).await;
-        expect(o, 401, Some("unauthorized"));
-        let o = send(&rd, "/api/me", http.get(rurl("/api/me")).bearer_auth("not.a.token")).await;
-        expect(o, 401, Some("invalid_token"));
-        let o = send(&rd, "/api/me", http.put(rurl("/api/me")).bearer_auth(&access)).await;
-        expect(o, 405, Some("method_not_allowed"));
-        let projects = "/api/projects";
-        let o = send(&rd, projects, http.get(rurl(projects)).bearer_auth(&access)).await;
-        expect(o, 200, None);
-        let o = send(
-            &rd,
-            projects,
-            http.post(rurl(projects)).bearer_auth(&access).json(&json!({ "name": "Apollo" })),
-        )
-        .await;
-        let project = expect(o, 201, None).body;
-        let o = send(&rd, projects, http.get(rurl(projects)).bearer_auth(&access)).await;
-        assert_eq!(expect(o, 200, None).body, json!([project]));
-        for body in [json!({ "name": "  " }), json!({})] {
-            let o = send(&rd, projects, http.post(rurl(projects)).bearer_auth(&access).json(&body)).await;
-            expect(o, 400, Some("invalid_request"));
-        }
-        let o = send(
-            &rd,
-            projects,
-            http.post(rurl(projects)).bearer_auth(&access).header("content-type", "text/plain").body("Apollo"),
-        )
-        .await;
-        expect(o, 415, Some("unsupported_media_type"));
-        let big = "x".repeat(17 * 1024);
-        let o = send(
-            &rd,
-            projects,
-            http.post(rurl(projects)).bearer_auth(&access).json(&json!({ "name": big })),
-        )
-        .await;
-        expect(o, 413, Some("payload_too_large"));
-        let project_id = project["id"].as_str().expect("id");
-        let one = "/api/projects/{id}";
-        let o = send(&rd, one, http.delete(rurl(&format!("/api/projects/{project_id}"))).bearer_auth(&access)).await;
-        expect(o, 403, Some("insufficient_role"));
-        let o = send(
-            &rd,
-            one,
-            http.delete(rurl(&format!("/api/projects/{}", uuid::Uuid::new_v4()))).bearer_auth(&admin.access),
-        )
-        .await;
-        expect(o, 404, Some("not_found"));
-        let o = send(
-            &rd,
-            one,
-            http.delete(rurl(&format!("/api/projects/{project_id}"))).bearer_auth(&admin.access),
-        )
-        .await;
-        expect(o, 204, None);
-        let o = send(&rd, one, http.delete(rurl(&format!("/api/projects/{project_id}")))).await;
-        expect(o, 401, Some("unauthorized"));
-        for path in ["/healthz", "/readyz"] {
-            let o = send(&rd, path, http.get(rurl(path))).await;
-            expect(o, 200, None);
-        }
-        let o = send(&rd, "/nothing/here", http.get(rurl("/nothing/here"))).await;
         expect(o, 404, Some("not_found"));
     }
 

@@ -14,7 +14,6 @@ use serde_json::json;
 use crate::both_backends;
 use crate::cli::database_url;
 use crate::helpers::*;
-use crate::logs::Process;
 
 diesel::table! {
     __diesel_schema_migrations (version) {
@@ -146,72 +145,164 @@ struct Chain {
     cut_off: bool,
 }
 
+/// Registers a user at `base` and logs in.
+async fn new_session(http: &reqwest::Client, base: &str) -> Tokens {
+    let email = email();
+    assert_eq!(
+        register(http, base, &email)
+            .await
+            .expect("register")
+            .status(),
+        201
+    );
+    Tokens::from_response(login(http, base, &email).await.expect("login")).await
+}
+
+/// A session that refreshes as fast as it can until the process dies under
+/// it.
+async fn spawn_busy_chain(http: &reqwest::Client, base: &str) -> tokio::task::JoinHandle<Chain> {
+    let start = new_session(http, base).await;
+    let (http, base) = (http.clone(), base.to_owned());
+    tokio::spawn(async move {
+        let mut chain = Chain {
+            session: claims(&start.access)["sid"]
+                .as_str()
+                .expect("sid")
+                .to_owned(),
+            refresh: start.refresh,
+            access: start.access,
+            acknowledged: 0,
+            cut_off: false,
+        };
+        loop {
+            let Ok(response) = refresh(&http, &base, &chain.refresh).await else {
+                chain.cut_off = true;
+                return chain;
+            };
+            assert_eq!(response.status(), 200, "a refresh before the crash");
+            // A body cut off by the kill is no acknowledgement either.
+            let Ok(body) = response.json::<serde_json::Value>().await else {
+                chain.cut_off = true;
+                return chain;
+            };
+            chain.refresh = body["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_owned();
+            chain.access = body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_owned();
+            chain.acknowledged += 1;
+        }
+    })
+}
+
+/// A client registering and logging in new users until the process dies;
+/// the emails whose registration was acknowledged.
+fn spawn_newcomers(http: &reqwest::Client, base: &str) -> tokio::task::JoinHandle<Vec<String>> {
+    let (http, base) = (http.clone(), base.to_owned());
+    tokio::spawn(async move {
+        let mut acknowledged = Vec::new();
+        loop {
+            let email = email();
+            match register(&http, &base, &email).await {
+                Ok(r) if r.status() == 201 => acknowledged.push(email.clone()),
+                Ok(r) => panic!("a registration before the crash answered {}", r.status()),
+                Err(_) => return acknowledged,
+            }
+            match login(&http, &base, &email).await {
+                Ok(r) => assert_eq!(r.status(), 200, "a login before the crash"),
+                Err(_) => return acknowledged,
+            }
+        }
+    })
+}
+
+/// Every access token of `sessions` verifies on both services, and every
+/// refresh token refreshes.
+async fn idle_sessions_carry_on(
+    http: &reqwest::Client,
+    base: &str,
+    resource: &ResourceApp,
+    sessions: &[Tokens],
+) {
+    for tokens in sessions {
+        assert_eq!(
+            me(http, base, &tokens.access).await,
+            200,
+            "an access token from before the crash"
+        );
+        assert_eq!(
+            resource.get_me(&tokens.access).await.status(),
+            200,
+            "an access token from before the crash"
+        );
+        let response = refresh(http, base, &tokens.refresh).await.expect("request");
+        assert_eq!(
+            response.status(),
+            200,
+            "an idle session refreshes after the restart"
+        );
+    }
+}
+
+/// The last access token of each chain verifies; its newest refresh token
+/// refreshes, unless the request the kill cut off did rotate.
+async fn busy_chains_carry_on_from_their_last_acknowledged_rotation(
+    http: &reqwest::Client,
+    base: &str,
+    resource: &ResourceApp,
+    db: &TestDb,
+    chains: &[Chain],
+) {
+    let pool = auth_service::db::connect(&db.url).expect("pool");
+    for chain in chains {
+        assert_eq!(
+            me(http, base, &chain.access).await,
+            200,
+            "the last access token of a chain"
+        );
+        assert_eq!(resource.get_me(&chain.access).await.status(), 200);
+        let used = auth_service::db::with_connection(&pool, |conn| {
+            Ok(used_refresh_tokens(conn, &chain.session))
+        })
+        .expect("count");
+        let status = refresh(http, base, &chain.refresh)
+            .await
+            .expect("request")
+            .status();
+        if used == chain.acknowledged {
+            // The request the kill cut off (if any) did not rotate.
+            assert_eq!(status, 200, "the chain's newest token refreshes");
+        } else {
+            // It did, and its answer was lost: the client's token is
+            // spent, as API.md §2 says of a used token.
+            assert!(
+                chain.cut_off && used == chain.acknowledged + 1,
+                "session {}: {used} rotations stored, {} acknowledged",
+                chain.session,
+                chain.acknowledged
+            );
+            assert_eq!(status, 401);
+        }
+    }
+}
+
 both_backends! {
     async fn a_killed_auth_service_restarts_with_every_session_key_and_row_intact(backend: Backend) {
         let db = TestDb::new(backend);
         let (first, base) = start_auth_service(&db);
         let http = client();
-
-        // Sessions that sit idle across the crash.
         let mut quiet = Vec::new();
         for _ in 0..3 {
-            let email = email();
-            assert_eq!(register(&http, &base, &email).await.expect("register").status(), 201);
-            quiet.push(Tokens::from_response(login(&http, &base, &email).await.expect("login")).await);
+            quiet.push(new_session(&http, &base).await);
         }
-
-        // Chains refreshing as fast as they can when the process dies.
         let mut busy = Vec::new();
         for _ in 0..4 {
-            let email = email();
-            assert_eq!(register(&http, &base, &email).await.expect("register").status(), 201);
-            let start = Tokens::from_response(login(&http, &base, &email).await.expect("login")).await;
-            let (http, base) = (http.clone(), base.clone());
-            busy.push(tokio::spawn(async move {
-                let mut chain = Chain {
-                    session: claims(&start.access)["sid"].as_str().expect("sid").to_owned(),
-                    refresh: start.refresh,
-                    access: start.access,
-                    acknowledged: 0,
-                    cut_off: false,
-                };
-                loop {
-                    let Ok(response) = refresh(&http, &base, &chain.refresh).await else {
-                        chain.cut_off = true;
-                        return chain;
-                    };
-                    assert_eq!(response.status(), 200, "a refresh before the crash");
-                    // A body cut off by the kill is no acknowledgement either.
-                    let Ok(body) = response.json::<serde_json::Value>().await else {
-                        chain.cut_off = true;
-                        return chain;
-                    };
-                    chain.refresh = body["refresh_token"].as_str().expect("refresh_token").to_owned();
-                    chain.access = body["access_token"].as_str().expect("access_token").to_owned();
-                    chain.acknowledged += 1;
-                }
-            }));
+            busy.push(spawn_busy_chain(&http, &base).await);
         }
-        // Registrations and logins in flight too.
-        let mut newcomers = Vec::new();
-        for _ in 0..2 {
-            let (http, base) = (http.clone(), base.clone());
-            newcomers.push(tokio::spawn(async move {
-                let mut acknowledged = Vec::new();
-                loop {
-                    let email = email();
-                    match register(&http, &base, &email).await {
-                        Ok(r) if r.status() == 201 => acknowledged.push(email.clone()),
-                        Ok(r) => panic!("a registration before the crash answered {}", r.status()),
-                        Err(_) => return acknowledged,
-                    }
-                    match login(&http, &base, &email).await {
-                        Ok(r) => assert_eq!(r.status(), 200, "a login before the crash"),
-                        Err(_) => return acknowledged,
-                    }
-                }
-            }));
-        }
+        let newcomers: Vec<_> = (0..2).map(|_| spawn_newcomers(&http, &base)).collect();
 
         tokio::time::sleep(Duration::from_millis(800)).await;
         let _ = tokio::task::spawn_blocking(move || first.kill()).await.expect("kill");
@@ -232,44 +323,20 @@ both_backends! {
             "a rotation was left half done: {:?}",
             before.sessions_without_one_live_token
         );
-
         let db = Arc::new(db);
         let (second, base) = {
             let db = db.clone();
             tokio::task::spawn_blocking(move || start_auth_service(&db)).await.expect("restart")
         };
-        let after = snapshot(&db);
-        assert_eq!(after, before, "the restart changed the database (a migration ran again?)");
-        let resource = spawn_resource_for(&format!("{base}/.well-known/jwks.json")).await;
+        assert_eq!(snapshot(&db), before, "the restart changed the database (a migration ran again?)");
 
-        for tokens in &quiet {
-            assert_eq!(me(&http, &base, &tokens.access).await, 200, "an access token from before the crash");
-            assert_eq!(resource.get_me(&tokens.access).await.status(), 200, "an access token from before the crash");
-            let response = refresh(&http, &base, &tokens.refresh).await.expect("request");
-            assert_eq!(response.status(), 200, "an idle session refreshes after the restart");
-        }
-        let pool = auth_service::db::connect(&db.url).expect("pool");
-        for chain in &chains {
-            assert_eq!(me(&http, &base, &chain.access).await, 200, "the last access token of a chain");
-            assert_eq!(resource.get_me(&chain.access).await.status(), 200);
-            let used = auth_service::db::with_connection(&pool, |conn| Ok(used_refresh_tokens(conn, &chain.session)))
-                .expect("count");
-            let status = refresh(&http, &base, &chain.refresh).await.expect("request").status();
-            if used == chain.acknowledged {
-                // The request the kill cut off (if any) did not rotate.
-                assert_eq!(status, 200, "the chain's newest token refreshes");
-            } else {
-                // It did, and its answer was lost: the client's token is
-                // spent, as API.md §2 says of a used token.
-                assert!(chain.cut_off && used == chain.acknowledged + 1, "session {}: {used} rotations stored, {} acknowledged", chain.session, chain.acknowledged);
-                assert_eq!(status, 401);
-            }
-        }
+        let resource = spawn_resource_for(&format!("{base}/.well-known/jwks.json")).await;
+        idle_sessions_carry_on(&http, &base, &resource, &quiet).await;
+        busy_chains_carry_on_from_their_last_acknowledged_rotation(&http, &base, &resource, &db, &chains).await;
         for email in &registered {
             let response = login(&http, &base, email).await.expect("request");
             assert_eq!(response.status(), 200, "{email}, registered before the crash, logs in");
         }
-        drop(pool);
         second.stop();
     }
 }

@@ -49,19 +49,37 @@ async fn a_database_outage_gets_a_prompt_503_and_the_service_resumes_without_a_r
     let app = spawn_on_private(&pg).await;
     let email = email();
     let tokens = app.register_and_login(&email).await;
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .expect("request")
-            .status(),
-        200
-    );
+    assert_eq!(get(&app, "/readyz").await, 200);
 
     pg.stop("fast");
-
     let newcomer = crate::helpers::email();
+    every_request_needing_the_database_gets_a_prompt_503(&app, &tokens, &email, &newcomer).await;
+    // Liveness is not readiness: the process itself is fine.
+    assert_eq!(get(&app, "/healthz").await, 200);
+
+    pg.start_again();
+    wait_ready(&app, Duration::from_secs(30)).await;
+    the_refresh_token_the_outage_refused_is_still_the_live_one(&app, &tokens).await;
+    assert_eq!(app.post_register(&newcomer, PASSWORD).await.status(), 201);
+    Tokens::from_response(app.post_login(&newcomer, PASSWORD).await).await;
+}
+
+async fn get(app: &TestApp, path: &str) -> u16 {
+    app.client
+        .get(app.url(path))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+async fn every_request_needing_the_database_gets_a_prompt_503(
+    app: &TestApp,
+    tokens: &Tokens,
+    email: &str,
+    newcomer: &str,
+) {
     let oauth_form = [
         ("grant_type", "refresh_token"),
         ("refresh_token", tokens.refresh.as_str()),
@@ -107,22 +125,14 @@ async fn a_database_outage_gets_a_prompt_503_and_the_service_resumes_without_a_r
         assert!(elapsed < PROMPT, "{what}: the 503 took {elapsed:?}");
         assert_unavailable(response, what).await;
     }
-    // Liveness is not readiness: the process itself is fine.
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .expect("request")
-            .status(),
-        200
-    );
+}
 
-    pg.start_again();
-    wait_ready(&app, Duration::from_secs(30)).await;
-
-    // The refresh token the outage refused is still the live one; pooled
-    // connections that died with the server may still cost a 503 each.
+async fn the_refresh_token_the_outage_refused_is_still_the_live_one(
+    app: &TestApp,
+    tokens: &Tokens,
+) {
+    // Pooled connections that died with the server may still cost a 503
+    // each.
     let mut refreshed = app.post_refresh(&tokens.refresh).await;
     for _ in 0..10 {
         if refreshed.status() != 503 {
@@ -133,8 +143,6 @@ async fn a_database_outage_gets_a_prompt_503_and_the_service_resumes_without_a_r
     }
     let refreshed = Tokens::from_response(refreshed).await;
     assert_eq!(app.get_me(&refreshed.access).await.status(), 200);
-    assert_eq!(app.post_register(&newcomer, PASSWORD).await.status(), 201);
-    Tokens::from_response(app.post_login(&newcomer, PASSWORD).await).await;
 }
 
 /// One refresh chain's history as its client saw it.
@@ -149,86 +157,16 @@ struct Chain {
 async fn refreshes_cut_off_by_a_database_outage_either_happened_fully_or_not_at_all() {
     let pg = PrivatePostgres::start();
     let app = Arc::new(spawn_on_private(&pg).await);
-    let mut starts = Vec::new();
-    for _ in 0..2 {
-        let email = email();
-        starts.push(app.register_and_login(&email).await);
-        for _ in 0..2 {
-            starts.push(Tokens::from_response(app.post_login(&email, PASSWORD).await).await);
-        }
-    }
     let stop = Arc::new(AtomicBool::new(false));
-
-    // Each client refreshes in a loop, keeping the newest token it was given;
-    // a 503 leaves it with the token it had.
-    let chains: Vec<_> = starts
+    let chains: Vec<_> = sessions_of_two_users(&app)
+        .await
         .into_iter()
-        .map(|start| {
-            let (app, stop) = (app.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut chain = Chain {
-                    session: claims(&start.access)["sid"]
-                        .as_str()
-                        .expect("sid")
-                        .to_owned(),
-                    token: start.refresh,
-                    acknowledged: 0,
-                    unavailable: 0,
-                };
-                while !stop.load(Ordering::Relaxed) {
-                    let response = app.post_refresh(&chain.token).await;
-                    match response.status().as_u16() {
-                        200 => {
-                            chain.token = Tokens::from_response(response).await.refresh;
-                            chain.acknowledged += 1;
-                        }
-                        503 => {
-                            assert_unavailable(response, "refresh").await;
-                            chain.unavailable += 1;
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        _ => panic!("a refresh answered {}", describe(response).await),
-                    }
-                }
-                chain
-            })
-        })
+        .map(|start| spawn_refresh_chain(app.clone(), start, stop.clone()))
         .collect();
-    // Logins alongside, each a new session.
-    let login_email = email();
-    assert_eq!(
-        app.post_register(&login_email, PASSWORD).await.status(),
-        201
-    );
-    let logins = {
-        let (app, stop) = (app.clone(), stop.clone());
-        tokio::spawn(async move {
-            let mut unavailable = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let response = app.post_login(&login_email, PASSWORD).await;
-                match response.status().as_u16() {
-                    200 => {}
-                    503 => {
-                        assert_unavailable(response, "login").await;
-                        unavailable += 1;
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    _ => panic!("a login answered {}", describe(response).await),
-                }
-            }
-            unavailable
-        })
-    };
+    let logins = spawn_logins(app.clone(), stop.clone()).await;
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pg = tokio::task::spawn_blocking(move || {
-        pg.stop("fast");
-        std::thread::sleep(Duration::from_millis(1500));
-        pg.start_again();
-        pg
-    })
-    .await
-    .expect("stop and start PostgreSQL");
+    let pg = outage_of_a_second_and_a_half(pg).await;
     wait_ready(&app, Duration::from_secs(30)).await;
     // Load goes on for a while on the recovered database.
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -239,14 +177,113 @@ async fn refreshes_cut_off_by_a_database_outage_either_happened_fully_or_not_at_
     }
     let login_unavailable = logins.await.expect("the login client panicked");
 
+    the_outage_was_felt_and_every_chain_rotated(&results, login_unavailable);
+    every_session_stores_one_live_token_and_exactly_the_rotations_acknowledged(&pg, &results);
+    for chain in &results {
+        Tokens::from_response(app.post_refresh(&chain.token).await).await;
+    }
+}
+
+/// Three sessions each of two users.
+async fn sessions_of_two_users(app: &TestApp) -> Vec<Tokens> {
+    let mut starts = Vec::new();
+    for _ in 0..2 {
+        let email = email();
+        starts.push(app.register_and_login(&email).await);
+        for _ in 0..2 {
+            starts.push(Tokens::from_response(app.post_login(&email, PASSWORD).await).await);
+        }
+    }
+    starts
+}
+
+/// A client refreshing in a loop until `stop`, keeping the newest token it
+/// was given; a 503 leaves it with the token it had.
+fn spawn_refresh_chain(
+    app: Arc<TestApp>,
+    start: Tokens,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Chain> {
+    tokio::spawn(async move {
+        let mut chain = Chain {
+            session: claims(&start.access)["sid"]
+                .as_str()
+                .expect("sid")
+                .to_owned(),
+            token: start.refresh,
+            acknowledged: 0,
+            unavailable: 0,
+        };
+        while !stop.load(Ordering::Relaxed) {
+            let response = app.post_refresh(&chain.token).await;
+            match response.status().as_u16() {
+                200 => {
+                    chain.token = Tokens::from_response(response).await.refresh;
+                    chain.acknowledged += 1;
+                }
+                503 => {
+                    assert_unavailable(response, "refresh").await;
+                    chain.unavailable += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                _ => panic!("a refresh answered {}", describe(response).await),
+            }
+        }
+        chain
+    })
+}
+
+/// A client logging in until `stop`, each login a new session; how many
+/// times it was told the service is unavailable.
+async fn spawn_logins(app: Arc<TestApp>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<usize> {
+    let login_email = email();
+    assert_eq!(
+        app.post_register(&login_email, PASSWORD).await.status(),
+        201
+    );
+    tokio::spawn(async move {
+        let mut unavailable = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let response = app.post_login(&login_email, PASSWORD).await;
+            match response.status().as_u16() {
+                200 => {}
+                503 => {
+                    assert_unavailable(response, "login").await;
+                    unavailable += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                _ => panic!("a login answered {}", describe(response).await),
+            }
+        }
+        unavailable
+    })
+}
+
+async fn outage_of_a_second_and_a_half(pg: PrivatePostgres) -> PrivatePostgres {
+    tokio::task::spawn_blocking(move || {
+        pg.stop("fast");
+        std::thread::sleep(Duration::from_millis(1500));
+        pg.start_again();
+        pg
+    })
+    .await
+    .expect("stop and start PostgreSQL")
+}
+
+fn the_outage_was_felt_and_every_chain_rotated(chains: &[Chain], login_unavailable: usize) {
     let unavailable: usize =
-        results.iter().map(|c| c.unavailable).sum::<usize>() + login_unavailable;
+        chains.iter().map(|c| c.unavailable).sum::<usize>() + login_unavailable;
     assert!(unavailable > 0, "the outage was felt");
     assert!(
-        results.iter().all(|c| c.acknowledged > 0),
+        chains.iter().all(|c| c.acknowledged > 0),
         "every chain rotated"
     );
+}
 
+fn every_session_stores_one_live_token_and_exactly_the_rotations_acknowledged(
+    pg: &PrivatePostgres,
+    chains: &[Chain],
+) {
     let pool = auth_service::db::connect(&DatabaseUrl::Postgres(pg.url())).expect("pool");
     let sessions = auth_service::db::with_connection(&pool, |conn| {
         let sessions = all_session_ids(conn);
@@ -265,15 +302,12 @@ async fn refreshes_cut_off_by_a_database_outage_either_happened_fully_or_not_at_
             "session {session} has exactly one live refresh token"
         );
     }
-    for chain in &results {
+    for chain in chains {
         assert_eq!(
             sessions[&chain.session].1, chain.acknowledged,
             "session {}: every rotation the client saw, and no other, is stored",
             chain.session
         );
-    }
-    for chain in &results {
-        Tokens::from_response(app.post_refresh(&chain.token).await).await;
     }
 }
 
