@@ -1,4 +1,4 @@
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared_claims::actix::Authenticated;
@@ -117,6 +117,9 @@ pub struct PasswordChange {
 }
 
 /// Changes the caller's password; every *other* session is revoked.
+///
+/// A wrong current password counts against the login lockout of the
+/// account's email from this address.
 #[utoipa::path(
     post,
     path = "/auth/password",
@@ -132,12 +135,17 @@ pub struct PasswordChange {
             `WWW-Authenticate`."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
+        (status = 429, body = ErrorBody, description = "`too_many_attempts`: a wrong current password is a \
+            failed login for the account's email from this address, under the same lockout as `/auth/login`.", headers(
+            ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
+        )),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
         )),
     )
 )]
 pub async fn change_password(
+    req: HttpRequest,
     state: web::Data<AppState>,
     user: Authenticated,
     body: web::Json<PasswordChange>,
@@ -147,6 +155,15 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
-    service::change_password(&state, user_id, session_id, current_password, new_password).await?;
+    let client = super::client_info(&req);
+    service::change_password(
+        &state,
+        user_id,
+        session_id,
+        current_password,
+        new_password,
+        client,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

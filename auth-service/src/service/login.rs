@@ -1,7 +1,8 @@
 //! Login (`POST /auth/login` and the password grant of `/oauth/token`):
-//! credentials checked under the lockout, then a new session.
+//! a place reserved under the lockout, credentials checked, then a new
+//! session.
 
-use super::throttle::Throttle;
+use super::throttle::{Reserved, Throttle};
 use super::users::user_from_row;
 use super::{chrono_duration, grant, ClientInfo, TokenGrant};
 use crate::db;
@@ -25,52 +26,38 @@ pub async fn login(
 ) -> Result<TokenGrant, Error> {
     let throttle = Throttle::new(state, email, &client);
     let parsed = Email::parse(email).ok();
-    let (user, failures) = {
-        let throttle = throttle.clone();
-        db::run(&state.pool, move |conn| {
-            let user = match &parsed {
-                Some(email) => db::users::find_by_email(conn, email.as_str())?,
-                None => None,
-            };
-            let failures = db::login_failures::since(
-                conn,
-                &throttle.email,
-                &throttle.client_ip,
-                throttle.window_start,
-            )?;
-            Ok::<_, diesel::result::Error>((user, failures))
-        })
-        .await?
-    };
-    if let Err(locked) = throttle.check(&failures) {
-        state.metrics.login_failed(LoginFailure::Locked);
-        return Err(locked);
-    }
-    let user = match verify_password(state, password, user).await {
-        Ok(user) => user,
-        Err(Error::InvalidCredentials) => {
-            let throttle = throttle.clone();
-            db::run(&state.pool, move |conn| {
-                db::login_failures::record(
-                    conn,
-                    &throttle.email,
-                    &throttle.client_ip,
-                    throttle.now,
-                    throttle.window_start,
-                )
-            })
-            .await?;
-            state.metrics.login_failed(LoginFailure::InvalidCredentials);
-            return Err(Error::InvalidCredentials);
+    // The user is looked up first: a lookup that fails then leaves no
+    // reservation behind to count against the key.
+    let checked = db::run(&state.pool, move |conn| {
+        let user = match &parsed {
+            Some(email) => db::users::find_by_email(conn, email.as_str())?,
+            None => None,
+        };
+        let reserved = throttle.reserve(conn)?;
+        Ok::<_, Error>((user, reserved))
+    })
+    .await;
+    let (user, reserved) = match checked {
+        Ok(checked) => checked,
+        Err(locked @ Error::TooManyAttempts { .. }) => {
+            state.metrics.login_failed(LoginFailure::Locked);
+            return Err(locked);
         }
         Err(other) => return Err(other),
     };
-    if !failures.is_empty() {
-        db::run(&state.pool, move |conn| {
-            db::login_failures::clear(conn, &throttle.email, &throttle.client_ip)
-        })
-        .await?;
-    }
+    let user = match verify_password(state, password, user).await {
+        Ok(user) => user,
+        Err(Error::InvalidCredentials) => {
+            // The reservation stays: it is this failure's record.
+            state.metrics.login_failed(LoginFailure::InvalidCredentials);
+            return Err(Error::InvalidCredentials);
+        }
+        Err(other) => {
+            give_back_after_error(state, reserved).await;
+            return Err(other);
+        }
+    };
+    reserved.clear_key(state).await?;
     let user = user_from_row(user)?;
 
     let now = db::now();
@@ -119,6 +106,15 @@ pub async fn login(
     )?;
     state.metrics.login_succeeded();
     Ok(granted)
+}
+
+/// Frees the place of an attempt that ended in an error other than a wrong
+/// password: the client learnt nothing about the password, and a user who
+/// retries through an outage must not lock themselves out.
+pub(super) async fn give_back_after_error(state: &AppState, reserved: Reserved) {
+    if let Err(e) = reserved.give_back(state).await {
+        log::warn!("could not give back a login reservation: {e}");
+    }
 }
 
 /// Verifies `password` against the user's hash, or against a dummy hash when

@@ -2,7 +2,9 @@
 
 use diesel::Connection;
 
-use super::login::verify_password;
+use super::login::{give_back_after_error, verify_password};
+use super::throttle::Lockout;
+use super::ClientInfo;
 use crate::db;
 use crate::domain::{Password, SessionId, UserId};
 use crate::error::Error;
@@ -10,25 +12,40 @@ use crate::state::AppState;
 
 /// Changes the user's password and revokes every session but `current_sid`:
 /// whoever knew the old password is logged out everywhere else.
+///
+/// The current password is checked under the login lockout of the
+/// account's email from `client`'s address (API.md §3): a stolen access
+/// token must not allow more guesses at it than the login does.
 pub async fn change_password(
     state: &AppState,
     user_id: UserId,
     current_sid: SessionId,
     current_password: String,
     new_password: String,
+    client: ClientInfo,
 ) -> Result<(), Error> {
     let new_password = Password::parse(new_password)?;
-    let user = {
+    let (user, reserved) = {
         let user_id = user_id.clone();
+        let lockout = Lockout::of(state);
         db::run(&state.pool, move |conn| {
-            db::users::find_by_id(conn, user_id.as_str())
+            let Some(user) = db::users::find_by_id(conn, user_id.as_str())? else {
+                return Err(Error::UnknownUser);
+            };
+            let reserved = lockout.key(&user.email, &client).reserve(conn)?;
+            Ok((user, reserved))
         })
         .await?
     };
-    if user.is_none() {
-        return Err(Error::UnknownUser);
+    match verify_password(state, current_password, Some(user)).await {
+        Ok(_) => reserved.give_back(state).await?,
+        // The reservation stays: it is this failure's record.
+        Err(Error::InvalidCredentials) => return Err(Error::InvalidCredentials),
+        Err(other) => {
+            give_back_after_error(state, reserved).await;
+            return Err(other);
+        }
     }
-    verify_password(state, current_password, user).await?;
     let hash = state
         .hasher
         .hash(new_password, state.settings.bcrypt_cost)
