@@ -126,7 +126,8 @@ impl<R: Readiness> Plumbing<R> {
     ///
     /// The middleware, outermost first: the access log (so it sees the
     /// final status and the request id), the request id, the HTTP metrics,
-    /// the JSON error bodies, then CORS.
+    /// the renaming of invented methods for their label, the JSON error
+    /// bodies, then CORS.
     pub fn app<E>(
         &self,
     ) -> App<
@@ -148,6 +149,7 @@ impl<R: Readiness> Plumbing<R> {
             .wrap(cors(&self.cors_origins))
             .wrap(from_fn(drop_unmatched_cors_headers))
             .wrap(json_errors())
+            .wrap(from_fn(metrics::bound_method_label))
             .wrap(self.http_metrics.clone())
             .wrap(from_fn(request_id))
             .wrap(request_logger())
