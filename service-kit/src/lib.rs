@@ -12,13 +12,15 @@
 //!   line, and the browser origins allowed to call;
 //! - [`errors`]: the `{error, error_description}` body for answers the
 //!   framework makes, and the mapping of refused JSON bodies;
-//! - [`openapi`]: what every service's document shares, and the Swagger UI.
+//! - [`openapi`]: what every service's document shares, and the Swagger UI;
+//! - [`config`]: reading variables, and the error naming the one at fault.
 //!
 //! What a resource server needs to accept tokens lives in `shared-claims`;
 //! this crate depends on it, never the reverse.
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+pub mod config;
 pub mod cors;
 pub mod errors;
 pub mod health;

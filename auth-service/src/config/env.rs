@@ -4,57 +4,15 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-/// A variable that is set to something unusable. The message always starts
-/// with the variable's name, so one line tells the operator what to fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// A value that does not read as the setting needs.
-    #[error("{variable}: {message}")]
-    Invalid {
-        /// The variable at fault.
-        variable: &'static str,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// A value that is not UTF-8: refused rather than taken as unset.
-    #[error("{variable}: not valid UTF-8")]
-    NotUnicode {
-        /// The variable at fault.
-        variable: &'static str,
-    },
-}
-
-impl ConfigError {
-    /// The variable at fault.
-    pub fn variable(&self) -> &'static str {
-        match self {
-            ConfigError::Invalid { variable, .. } | ConfigError::NotUnicode { variable } => {
-                variable
-            }
-        }
-    }
-
-    pub(super) fn invalid(variable: &'static str, message: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            variable,
-            message: message.into(),
-        }
-    }
-}
+pub use service_kit::config::ConfigError;
 
 /// The environment, seen through a lookup function.
 pub(super) struct Env<'a>(pub(super) &'a dyn Fn(&str) -> Option<OsString>);
 
 impl Env<'_> {
-    /// The variable's value; set-but-empty counts as unset.
+    /// The variable's value, trimmed; set-but-blank counts as unset.
     pub(super) fn get(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
-        match (self.0)(name) {
-            None => Ok(None),
-            Some(raw) => raw
-                .into_string()
-                .map(|v| Some(v).filter(|v| !v.trim().is_empty()))
-                .map_err(|_| ConfigError::NotUnicode { variable: name }),
-        }
+        service_kit::config::var(self.0, name)
     }
 
     pub(super) fn string(&self, name: &'static str, default: &str) -> Result<String, ConfigError> {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 pub use env::ConfigError;
-use env::Env;
+use env::{invalid, invalid_duration, Env};
 
 /// `host:port` to listen on.
 pub const RESOURCE_BIND: &str = "RESOURCE_BIND";
@@ -87,15 +87,11 @@ impl Settings {
             None => DEFAULT_CLOCK_LEEWAY,
             Some(value) => {
                 let leeway = humantime::parse_duration(&value)
-                    .map_err(|error| ConfigError::invalid_duration(CLOCK_LEEWAY, &value, error))?;
+                    .map_err(|error| invalid_duration(CLOCK_LEEWAY, &value, error))?;
                 // The verifier would cut a longer one short; say so at start
                 // rather than run with a value other than the one configured.
                 if leeway > shared_claims::MAX_LEEWAY {
-                    return Err(ConfigError::invalid(
-                        CLOCK_LEEWAY,
-                        &value,
-                        "must be at most 1 day",
-                    ));
+                    return Err(invalid(CLOCK_LEEWAY, &value, "must be at most 1 day"));
                 }
                 leeway
             }
@@ -163,7 +159,7 @@ fn check_bind(value: &str) -> Result<(), ConfigError> {
     if port_ok {
         Ok(())
     } else {
-        Err(ConfigError::invalid(
+        Err(invalid(
             RESOURCE_BIND,
             value,
             "expected host:port, e.g. 127.0.0.1:8081",
@@ -172,11 +168,11 @@ fn check_bind(value: &str) -> Result<(), ConfigError> {
 }
 
 fn check_http_url(var: &'static str, value: &str) -> Result<(), ConfigError> {
-    let url = Url::parse(value).map_err(|e| ConfigError::invalid(var, value, e))?;
+    let url = Url::parse(value).map_err(|e| invalid(var, value, e))?;
     if matches!(url.scheme(), "http" | "https") {
         Ok(())
     } else {
-        Err(ConfigError::invalid(var, value, "expected an http(s) URL"))
+        Err(invalid(var, value, "expected an http(s) URL"))
     }
 }
 
@@ -188,7 +184,7 @@ fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
         .filter(|origin| !origin.is_empty())
         .map(|origin| {
             service_kit::cors::normalize_origin(origin).map_err(|_| {
-                ConfigError::invalid(
+                invalid(
                     CORS_ALLOWED_ORIGINS,
                     origin,
                     "expected origins like https://app.example.com, comma separated",
