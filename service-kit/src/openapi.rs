@@ -18,14 +18,15 @@
 //! assert!(doc["components"]["responses"]["MethodNotAllowed"]["headers"]["Allow"].is_object());
 //! ```
 
-use actix_web::web;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse, HttpResponseBuilder};
 use shared_claims::ErrorBody;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder, Type};
 use utoipa::openapi::{ObjectBuilder, Response};
 use utoipa::{Modify, PartialSchema, ToSchema};
-use utoipa_swagger_ui::{Config, SwaggerUi};
+use utoipa_swagger_ui::Config;
 
 /// The name of the bearer security scheme, for `security((...))` in
 /// `#[utoipa::path]`: `security(("bearer" = []))`.
@@ -131,11 +132,30 @@ fn error_response(description: &str) -> Response {
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
+/// The Content-Security-Policy of every Swagger UI file, as strict as the
+/// web client's: the page shares its service's origin, where token
+/// responses (refresh tokens included) come back in bodies a script could
+/// read, so it may run scripts only from this origin and never inline, and
+/// talk only to this origin. The vendored page's one inline style is the
+/// `<style>` inside its SVG logo (two fill colours), allowed by its hash
+/// alone; its style sheet draws its icons from `data:` images.
+///
+/// ```
+/// let policy = service_kit::openapi::DOCS_POLICY;
+/// assert!(policy.contains("script-src 'self';"));
+/// assert!(!policy.contains("unsafe-inline"));
+/// ```
+pub const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
 /// Serves `doc` at [`OPENAPI_PATH`] and the Swagger UI that shows it at
 /// `/docs/` (and `/docs`, which redirects there: the page's relative links
-/// need the slash). The UI's files are built into the binary and the online
-/// validator badge is off, so the page fetches nothing but this service's
-/// own files and works without a network.
+/// need the slash), every file of it with [`DOCS_POLICY`]. The UI's files
+/// are built into the binary and the online validator badge is off, so the
+/// page fetches nothing but this service's own files and works without a
+/// network.
 ///
 /// ```
 /// use utoipa::OpenApi;
@@ -148,10 +168,57 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
 /// # let _ = app;
 /// ```
 pub fn configure(cfg: &mut web::ServiceConfig, doc: OpenApi) {
+    let config = Config::new([OPENAPI_PATH]).validator_url("none");
     cfg.service(
-        SwaggerUi::new("/docs/{_:.*}")
-            .url(OPENAPI_PATH, doc)
-            .config(Config::new([OPENAPI_PATH]).validator_url("none")),
+        web::resource(OPENAPI_PATH)
+            .app_data(web::Data::new(doc))
+            .route(web::get().to(document)),
     )
-    .service(web::redirect("/docs", "/docs/"));
+    .service(
+        web::resource("/docs/{file:.*}")
+            .app_data(web::Data::new(config))
+            .route(web::get().to(docs_file)),
+    )
+    .service(web::resource("/docs").route(web::get().to(docs_folder)));
+}
+
+async fn document(doc: web::Data<OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(doc.as_ref())
+}
+
+/// The page and its files, each with the policy.
+async fn docs_file(file: web::Path<String>, config: web::Data<Config<'static>>) -> HttpResponse {
+    match utoipa_swagger_ui::serve(&file, config.into_inner()) {
+        Ok(Some(file)) => {
+            let mut response = docs_response(StatusCode::OK);
+            if file.gzpipped {
+                response.insert_header((header::CONTENT_ENCODING, "gzip"));
+            }
+            response
+                .content_type(file.content_type)
+                .body(file.bytes.into_owned())
+        }
+        // The kit's error middleware gives it the JSON body.
+        Ok(None) => docs_response(StatusCode::NOT_FOUND).finish(),
+        Err(e) => {
+            log::error!("Swagger UI file {file}: {e}");
+            docs_response(StatusCode::INTERNAL_SERVER_ERROR).finish()
+        }
+    }
+}
+
+/// `/docs` to `/docs/`: the page's relative links need the slash.
+async fn docs_folder() -> HttpResponse {
+    docs_response(StatusCode::TEMPORARY_REDIRECT)
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+fn docs_response(status: StatusCode) -> HttpResponseBuilder {
+    let mut response = HttpResponse::build(status);
+    response
+        .insert_header((header::CONTENT_SECURITY_POLICY, DOCS_POLICY))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
+    response
 }

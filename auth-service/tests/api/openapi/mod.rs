@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 mod contract;
+mod docs_policy;
 mod resource_responses;
 mod responses;
 
@@ -241,7 +242,7 @@ async fn the_docs_page_reads_its_own_document_and_nothing_from_elsewhere() {
 }
 
 /// The `src` and `href` values of a page.
-fn referenced_urls(html: &str) -> Vec<String> {
+pub(super) fn referenced_urls(html: &str) -> Vec<String> {
     let mut urls = Vec::new();
     for attribute in ["src=\"", "href=\""] {
         let mut rest = html;
