@@ -45,6 +45,14 @@ pub enum Error {
     /// 401 `invalid_token`: a verified access token whose user no longer exists.
     #[error("the access token's user no longer exists")]
     UnknownUser,
+    /// 401 `invalid_token`: a verified access token whose session has ended
+    /// (logout, revocation, reuse, password change) or whose user is gone.
+    #[error("the access token's session has ended")]
+    SessionEnded,
+    /// 403 `invalid_origin`: the refresh token came from the cookie, sent by
+    /// a page of another origin (API.md §1).
+    #[error("cookie requests are accepted only from this service's origin and the listed ones")]
+    InvalidOrigin,
     /// 401 or 403 as the bearer-token extractor decided (RFC 6750).
     #[error(transparent)]
     Rejected(#[from] shared_claims::actix::Rejection),
@@ -76,7 +84,8 @@ impl Error {
             Error::InvalidCredentials => "invalid_credentials",
             Error::InvalidGrant => "invalid_grant",
             Error::TooManyAttempts { .. } => "too_many_attempts",
-            Error::UnknownUser => "invalid_token",
+            Error::UnknownUser | Error::SessionEnded => "invalid_token",
+            Error::InvalidOrigin => "invalid_origin",
             Error::Rejected(r) => r.error().code(),
             Error::NotFound => "not_found",
             Error::PayloadTooLarge => "payload_too_large",
@@ -93,11 +102,12 @@ impl ResponseError for Error {
             Error::InvalidRequest(_) | Error::InvalidEmail(_) | Error::WeakPassword(_) => {
                 StatusCode::BAD_REQUEST
             }
-            Error::RegistrationDisabled => StatusCode::FORBIDDEN,
+            Error::RegistrationDisabled | Error::InvalidOrigin => StatusCode::FORBIDDEN,
             Error::EmailTaken => StatusCode::CONFLICT,
-            Error::InvalidCredentials | Error::InvalidGrant | Error::UnknownUser => {
-                StatusCode::UNAUTHORIZED
-            }
+            Error::InvalidCredentials
+            | Error::InvalidGrant
+            | Error::UnknownUser
+            | Error::SessionEnded => StatusCode::UNAUTHORIZED,
             Error::Rejected(r) => r.status_code(),
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -137,7 +147,7 @@ impl ResponseError for Error {
             }
             _ => {}
         }
-        if let Error::UnknownUser = self {
+        if let Error::UnknownUser | Error::SessionEnded = self {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
                 format!(

@@ -76,3 +76,22 @@ pub(super) fn parse_bool(raw: &str) -> Result<bool, String> {
         _ => Err(format!("expected true or false, got {raw:?}")),
     }
 }
+
+/// `TRUSTED_PROXIES`: comma-separated CIDRs; a bare address is a network of
+/// one. Host bits past the prefix are dropped (`10.1.2.3/8` is `10.0.0.0/8`).
+pub(super) fn parse_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|cidr| {
+            cidr.parse::<ipnet::IpNet>()
+                .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    format!(
+                        "expected comma-separated CIDRs like 10.0.0.0/8 or fd00::/8, got {cidr:?}"
+                    )
+                })
+        })
+        .collect()
+}

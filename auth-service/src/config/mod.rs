@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub use database_url::DatabaseUrl;
 pub use env::ConfigError;
-use env::{parse_bcrypt_cost, parse_bool, Env};
+use env::{parse_bcrypt_cost, parse_bool, parse_proxies, Env};
 
 /// Every setting of the auth-service.
 #[derive(Debug, Clone)]
@@ -49,6 +49,9 @@ pub struct Settings {
     /// the web client calls it, and the page's Content-Security-Policy allows
     /// connections to it and nowhere else but this origin.
     pub resource_url: String,
+    /// `TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` names the
+    /// client (API.md §1); empty, the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How often a running instance reloads the signing keys from the
     /// database, so a `keys rotate` reaches it well within 60 seconds.
     /// Not an environment variable; tests shorten it.
@@ -108,6 +111,7 @@ impl Settings {
             resource_url: env.parse("RESOURCE_URL", "http://127.0.0.1:8081".to_owned(), |raw| {
                 service_kit::cors::normalize_origin(raw).map_err(|e| e.to_string())
             })?,
+            trusted_proxies: env.parse("TRUSTED_PROXIES", Vec::new(), parse_proxies)?,
             key_reload_interval: Duration::from_secs(30),
             key_retirement_margin: Duration::from_secs(120),
         };
@@ -171,6 +175,14 @@ impl Settings {
             ("CORS_ALLOWED_ORIGINS", self.cors_allowed_origins.join(",")),
             ("WEB_CLIENT", self.web_client.to_string()),
             ("RESOURCE_URL", self.resource_url.clone()),
+            (
+                "TRUSTED_PROXIES",
+                self.trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         ]
         .iter()
         .map(|(variable, value)| format!("{variable}={value}"))

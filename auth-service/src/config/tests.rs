@@ -65,6 +65,9 @@ fn a_bad_value_names_its_variable() {
         ("WEB_CLIENT", "perhaps"),
         ("RESOURCE_URL", "http://127.0.0.1:8081/api"),
         ("RESOURCE_URL", "'self'; script-src *"),
+        ("TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("TRUSTED_PROXIES", "proxy.internal"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8;192.168.0.0/16"),
     ];
     for (variable, value) in cases {
         let err = settings(&[(variable, value)]).expect_err(value);
@@ -142,6 +145,18 @@ fn the_summary_names_every_variable_without_the_password() {
         assert!(line.contains(variable), "{variable} in {line}");
     }
     assert!(!line.contains("hunter2"), "{line}");
+}
+
+#[test]
+fn trusted_proxies_are_comma_separated_cidrs_empty_by_default() {
+    assert!(settings(&[]).expect("defaults").trusted_proxies.is_empty());
+    let s =
+        settings(&[("TRUSTED_PROXIES", "10.1.2.3/8, 192.0.2.7,2001:db8::/32,")]).expect("valid");
+    let proxies: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
+    assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+    assert!(s
+        .summary()
+        .contains("TRUSTED_PROXIES=10.0.0.0/8,192.0.2.7/32,2001:db8::/32"));
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! Queries on `users`.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::models::{NewUser, UserRow};
-use super::schema::users;
+use super::schema::{sessions, users};
 use super::AnyConnection;
 
 /// Inserts a user. A taken email surfaces as `Ok(None)`: the unique index
@@ -32,6 +33,25 @@ pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Optio
 /// The user with this id.
 pub fn find_by_id(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<UserRow>> {
     users::table.find(id).first(conn).optional()
+}
+
+/// The user of a session that is still active (not revoked, not past its
+/// absolute end), if `user_id` owns it.
+pub fn find_by_active_session(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .inner_join(sessions::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(users::id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select(users::all_columns)
+        .first(conn)
+        .optional()
 }
 
 /// Replaces a user's password hash.

@@ -2,11 +2,13 @@
 //! in, so a value of these types has already passed the rules of API.md §1
 //! and §3. No I/O here, and nothing of storage or HTTP.
 
+mod client_address;
 mod email;
 mod ids;
 mod password;
 mod user;
 
+pub use client_address::{client_address, lockout_key};
 pub use email::{Email, InvalidEmail};
 pub use ids::{InvalidId, SessionId, UserId};
 pub use password::{Password, WeakPassword};

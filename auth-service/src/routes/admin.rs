@@ -1,10 +1,10 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use shared_claims::actix::Authenticated;
 use shared_claims::{ErrorBody, Role};
 use utoipa::ToSchema;
 
 use super::auth::User;
+use super::Caller;
 use crate::domain::UserId;
 use crate::error::Error;
 use crate::service;
@@ -44,11 +44,12 @@ pub struct RoleChange {
 )]
 pub async fn set_role(
     state: web::Data<AppState>,
-    user: Authenticated,
+    caller: Caller,
     path: web::Path<String>,
     body: web::Json<RoleChange>,
 ) -> Result<HttpResponse, Error> {
-    user.require(Role::Admin)?;
+    // The role the database holds now, not the token's (API.md §3).
+    caller.require(Role::Admin)?;
     // Ids are UUIDs (API.md §1): anything else names no user.
     let user_id = UserId::parse(&path.into_inner()).map_err(|_| Error::NotFound)?;
     let user = service::set_role(&state, user_id, body.into_inner().role).await?;

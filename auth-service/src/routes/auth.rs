@@ -3,11 +3,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_claims::actix::Authenticated;
 use shared_claims::{ErrorBody, Role};
 use utoipa::ToSchema;
 
-use super::caller;
+use super::Caller;
 use crate::domain;
 use crate::error::Error;
 use crate::service::{self, TokenGrant};
@@ -151,6 +150,9 @@ pub async fn login(
             revoked or used (reuse, which revokes the session).", headers(
             ("Set-Cookie" = String, description = "Clears the `refresh_token` cookie."),
         )),
+        (status = 403, body = ErrorBody, description = "`invalid_origin`: the token came from the cookie, \
+            in a request from a page of another origin (an `Origin` that is neither `AUTH_ISSUER`'s \
+            origin nor one of `CORS_ALLOWED_ORIGINS`, or `Sec-Fetch-Site: cross-site`). Nothing changed."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
@@ -162,7 +164,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, Error> {
-    let token = presented_refresh_token(&req, &body)?
+    let token = presented_refresh_token(&req, &body, &state)?
         .ok_or_else(|| Error::InvalidRequest("no refresh token in the body or cookie".into()))?;
     match service::refresh(&state, token).await {
         Ok(grant) => Ok(token_response(&state, grant)),
@@ -197,6 +199,9 @@ pub async fn refresh(
             ("Set-Cookie" = String, description = "Clears the `refresh_token` cookie."),
         )),
         (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body."),
+        (status = 403, body = ErrorBody, description = "`invalid_origin`: the token came from the cookie, \
+            in a request from a page of another origin (an `Origin` that is neither `AUTH_ISSUER`'s \
+            origin nor one of `CORS_ALLOWED_ORIGINS`, or `Sec-Fetch-Site: cross-site`). Nothing changed."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
@@ -208,7 +213,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, Error> {
-    if let Some(token) = presented_refresh_token(&req, &body)? {
+    if let Some(token) = presented_refresh_token(&req, &body, &state)? {
         service::logout(&state, token).await?;
     }
     Ok(HttpResponse::NoContent()
@@ -237,12 +242,8 @@ pub async fn logout(
         )),
     )
 )]
-pub async fn logout_all(
-    state: web::Data<AppState>,
-    user: Authenticated,
-) -> Result<HttpResponse, Error> {
-    let (user_id, _) = caller(user)?;
-    service::logout_all(&state, user_id).await?;
+pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
+    service::logout_all(&state, caller.user.id).await?;
     Ok(HttpResponse::NoContent()
         .cookie(removal_cookie(&state))
         .finish())
@@ -267,10 +268,8 @@ pub async fn logout_all(
         )),
     )
 )]
-pub async fn me(state: web::Data<AppState>, user: Authenticated) -> Result<HttpResponse, Error> {
-    let (user_id, _) = caller(user)?;
-    let user = service::me(&state, user_id).await?;
-    Ok(HttpResponse::Ok().json(User::from(user)))
+pub async fn me(caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(User::from(caller.user))
 }
 
 /// The body of `POST /auth/refresh` and `POST /auth/logout`.
@@ -282,8 +281,14 @@ struct RefreshBody {
 }
 
 /// The refresh token from the JSON body, else from the cookie (API.md §3: the
-/// body wins). An empty body is allowed; a malformed one is not.
-fn presented_refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<RefreshToken>, Error> {
+/// body wins). An empty body is allowed; a malformed one is not. A token from
+/// the cookie counts only from this service's own pages and the listed
+/// origins (API.md §1); one in the body is no ambient authority.
+fn presented_refresh_token(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+) -> Result<Option<RefreshToken>, Error> {
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -293,12 +298,18 @@ fn presented_refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<Refr
             .map_err(|e| Error::InvalidRequest(format!("invalid JSON body: {e}")))?
             .and_then(|body| body.refresh_token)
     };
-    let from_cookie = || req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned());
-    Ok(from_body
+    if let Some(token) = from_body.filter(|t| !t.is_empty()) {
+        return Ok(Some(RefreshToken::presented(token)));
+    }
+    let Some(token) = req
+        .cookie(REFRESH_COOKIE)
+        .map(|c| c.value().to_owned())
         .filter(|t| !t.is_empty())
-        .or_else(from_cookie)
-        .filter(|t| !t.is_empty())
-        .map(RefreshToken::presented))
+    else {
+        return Ok(None);
+    };
+    super::origin::check_cookie_request(req, &state.settings)?;
+    Ok(Some(RefreshToken::presented(token)))
 }
 
 /// The token response of `/auth/login` and `/auth/refresh`.

@@ -3,35 +3,44 @@
 // pub(crate): the OpenAPI document (crate::openapi) names their handlers.
 pub(crate) mod admin;
 pub(crate) mod auth;
+mod caller;
 pub(crate) mod health;
 pub(crate) mod jwks;
 pub(crate) mod oauth;
+mod origin;
 pub(crate) mod sessions;
 pub mod web_client;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 
-use crate::domain::{SessionId, UserId};
-use crate::error::Error;
 use crate::service::ClientInfo;
+use crate::state::AppState;
 
-/// The user and session a verified access token speaks for. This service
-/// signs only UUIDs, so anything else names no account.
-fn caller(user: shared_claims::actix::Authenticated) -> Result<(UserId, SessionId), Error> {
-    let claims = user.into_claims();
-    let user = UserId::parse(&claims.sub).map_err(|_| Error::UnknownUser)?;
-    let session = SessionId::parse(&claims.sid).map_err(|_| Error::UnknownUser)?;
-    Ok((user, session))
-}
+pub use caller::Caller;
 
 /// Who is logging in, for the session list and the lockout key.
 fn client_info(req: &HttpRequest) -> ClientInfo {
+    // X-Forwarded-For only from TRUSTED_PROXIES: a header anyone can set
+    // must not decide which address a login is counted against. Both doors
+    // (/auth/login and /oauth/token) use this, so they share one lockout.
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.settings.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let forwarded_for: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        // "?" is no address: an unreadable header counts as malformed.
+        .map(|value| value.to_str().unwrap_or("?"))
+        .collect();
+    let ip = crate::domain::client_address(
+        req.peer_addr().map(|addr| addr.ip()),
+        &forwarded_for,
+        trusted,
+    );
     ClientInfo {
-        // The socket's peer, not X-Forwarded-For: a header anyone can set must
-        // not decide which address a login is counted against. Both doors
-        // (/auth/login and /oauth/token) use this, so they share one lockout.
-        ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        ip: ip.map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -1,11 +1,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_claims::actix::Authenticated;
 use shared_claims::ErrorBody;
 use utoipa::ToSchema;
 
-use super::caller;
+use super::Caller;
 use crate::domain::{Session, SessionId};
 use crate::error::Error;
 use crate::service;
@@ -65,9 +64,8 @@ impl From<Session> for SessionView {
         )),
     )
 )]
-pub async fn list(state: web::Data<AppState>, user: Authenticated) -> Result<HttpResponse, Error> {
-    let (user_id, session_id) = caller(user)?;
-    let sessions = service::list_sessions(&state, user_id, session_id).await?;
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
+    let sessions = service::list_sessions(&state, caller.user.id, caller.session_id).await?;
     let views: Vec<SessionView> = sessions.into_iter().map(SessionView::from).collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -95,14 +93,13 @@ pub async fn list(state: web::Data<AppState>, user: Authenticated) -> Result<Htt
 )]
 pub async fn revoke(
     state: web::Data<AppState>,
-    user: Authenticated,
+    caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let (user_id, _) = caller(user)?;
     // Ids are UUIDs (API.md §1): anything else names no session, and
     // arbitrary bytes never reach a query.
     let session_id = SessionId::parse(&path.into_inner()).map_err(|_| Error::NotFound)?;
-    service::revoke_session(&state, user_id, session_id).await?;
+    service::revoke_session(&state, caller.user.id, session_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -147,10 +144,9 @@ pub struct PasswordChange {
 pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
-    user: Authenticated,
+    caller: Caller,
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, Error> {
-    let (user_id, session_id) = caller(user)?;
     let PasswordChange {
         current_password,
         new_password,
@@ -158,8 +154,8 @@ pub async fn change_password(
     let client = super::client_info(&req);
     service::change_password(
         &state,
-        user_id,
-        session_id,
+        caller.user.id,
+        caller.session_id,
         current_password,
         new_password,
         client,

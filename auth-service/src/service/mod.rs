@@ -18,8 +18,8 @@ pub use login::login;
 pub use password::change_password;
 pub use refresh::refresh;
 pub use register::register;
-pub use sessions::{list_sessions, logout, logout_all, revoke_session};
-pub use users::{create_user, me};
+pub use sessions::{list_sessions, live_caller, logout, logout_all, revoke_session};
+pub use users::create_user;
 
 use chrono::NaiveDateTime;
 use shared_claims::AccessClaims;
@@ -32,10 +32,23 @@ use crate::tokens::{mint_access_token, RefreshToken};
 /// Who is logging in, as far as the connection tells.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
-    /// The peer address.
+    /// The client address (API.md §1), as sessions show it.
     pub ip: Option<String>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// What the lockout counts this client as: its address, an IPv6
+    /// address by its /64.
+    pub fn lockout_address(&self) -> String {
+        match self.ip.as_deref() {
+            Some(ip) => ip
+                .parse()
+                .map_or_else(|_| ip.to_owned(), crate::domain::lockout_key),
+            None => "unknown".to_owned(),
+        }
+    }
 }
 
 /// A new token pair, the outcome of login and refresh.

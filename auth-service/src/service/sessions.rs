@@ -1,9 +1,9 @@
 //! Sessions: listing them, and ending one, all, or the one a refresh token
 //! belongs to.
 
-use super::users::utc;
+use super::users::{user_from_row, utc};
 use crate::db;
-use crate::domain::{Session, SessionId, UserId};
+use crate::domain::{Session, SessionId, User, UserId};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::tokens::RefreshToken;
@@ -17,6 +17,23 @@ pub async fn logout(state: &AppState, presented: RefreshToken) -> Result<(), Err
     })
     .await?;
     Ok(())
+}
+
+/// The user an access token of `session_id` speaks for, as the database
+/// has it now: the auth-service's own Bearer routes accept a token only
+/// while its session is active, and take the role from here, not from the
+/// token (API.md §3), so a logout or a demotion takes effect at once. One
+/// round trip.
+pub async fn live_caller(
+    state: &AppState,
+    user_id: UserId,
+    session_id: SessionId,
+) -> Result<User, Error> {
+    let row = db::run(&state.pool, move |conn| {
+        db::users::find_by_active_session(conn, session_id.as_str(), user_id.as_str(), db::now())
+    })
+    .await?;
+    user_from_row(row.ok_or(Error::SessionEnded)?)
 }
 
 /// Ends every session of a user (`POST /auth/logout-all`).

@@ -68,7 +68,7 @@ impl Lockout {
         };
         Throttle {
             email: key,
-            client_ip: client.ip.clone().unwrap_or_else(|| "unknown".into()),
+            client_ip: client.lockout_address(),
             now: self.now,
             window: self.window,
             max_failures: self.max_failures,

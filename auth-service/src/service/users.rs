@@ -9,7 +9,6 @@ use crate::db::{self, DbPool};
 use crate::domain::{Email, Password, User, UserId};
 use crate::error::Error;
 use crate::passwords::Hasher;
-use crate::state::AppState;
 
 /// Creates a user with `role`: self-service registration and the
 /// `user create` command.
@@ -38,15 +37,6 @@ pub async fn create_user(
     .await?
     .ok_or(Error::EmailTaken)?;
     user_from_row(row)
-}
-
-/// The caller's account (`GET /auth/me`).
-pub async fn me(state: &AppState, user_id: UserId) -> Result<User, Error> {
-    let row = db::run(&state.pool, move |conn| {
-        db::users::find_by_id(conn, user_id.as_str())
-    })
-    .await?;
-    user_from_row(row.ok_or(Error::UnknownUser)?)
 }
 
 /// Finds a user by email, for the command line.

@@ -108,9 +108,14 @@ async fn the_web_client_lives_the_whole_flow_in_a_real_browser() {
     ensure_npm_packages(&web);
     let resource_port = free_port();
     let resource_url = format!("http://127.0.0.1:{resource_port}");
+    let auth_port = free_port();
     let auth = spawn_app_with(Backend::Sqlite, |s| {
         s.access_token_ttl = Duration::from_secs(ACCESS_TTL_SECONDS);
         s.resource_url = resource_url.clone();
+        s.bind = format!("127.0.0.1:{auth_port}");
+        // The page's origin is not the test issuer's (http://auth.test), and
+        // its cookie refreshes must come from an origin the service knows.
+        s.cors_allowed_origins = vec![format!("http://127.0.0.1:{auth_port}")];
     })
     .await;
     let _resource = spawn_resource_configured(

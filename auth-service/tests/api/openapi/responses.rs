@@ -263,7 +263,12 @@ both_backends! {
         )
         .await;
         expect(o, 204, None);
+        // The logged-out session's access token no longer works here (API.md §3).
         let o = send(&ad, "/auth/logout-all", http.post(url("/auth/logout-all")).bearer_auth(&tokens.access)).await;
+        expect(o, 401, Some("invalid_token"));
+        let email = tokens.body["user"]["email"].as_str().expect("email").to_owned();
+        let live = Tokens::from_response(auth.post_login(&email, PASSWORD).await).await;
+        let o = send(&ad, "/auth/logout-all", http.post(url("/auth/logout-all")).bearer_auth(&live.access)).await;
         expect(o, 204, None);
         let o = send(&ad, "/auth/logout-all", http.post(url("/auth/logout-all"))).await;
         expect(o, 401, None);
