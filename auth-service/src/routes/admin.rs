@@ -29,11 +29,12 @@ pub struct RoleChange {
         (status = 200, description = "The user, with the new role.", body = User),
         (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body or an unknown role."),
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
-            (`invalid_token`).", headers(
+            (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),
-        (status = 403, body = ErrorBody, description = "`insufficient_role`: the caller is not an admin."),
+        (status = 403, body = ErrorBody, description = "`insufficient_role`: the caller is not an admin now \
+            (the role is read from the database, not from the token)."),
         (status = 404, body = ErrorBody, description = "`not_found`: no such user."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),

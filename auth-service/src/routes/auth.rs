@@ -233,7 +233,7 @@ pub async fn logout(
             ("Set-Cookie" = String, description = "Clears the `refresh_token` cookie."),
         )),
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
-            (`invalid_token`).", headers(
+            (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),
@@ -259,7 +259,7 @@ pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> Result<Ht
     responses(
         (status = 200, description = "The account the access token is for.", body = User),
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
-            (`invalid_token`, also when its user no longer exists).", headers(
+            (`invalid_token`, also once its session has ended or its user is gone).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),

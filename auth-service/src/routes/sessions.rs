@@ -55,7 +55,7 @@ impl From<Session> for SessionView {
     responses(
         (status = 200, description = "Active sessions only; `current` marks the caller's own.", body = Vec<SessionView>),
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
-            (`invalid_token`).", headers(
+            (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),
@@ -81,7 +81,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     responses(
         (status = 204, description = "The session is revoked."),
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
-            (`invalid_token`).", headers(
+            (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),

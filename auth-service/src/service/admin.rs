@@ -9,8 +9,10 @@ use crate::domain::{User, UserId};
 use crate::error::Error;
 use crate::state::AppState;
 
-/// Sets a user's role (`PUT /admin/users/{id}/role`). Access tokens already
-/// issued keep the old role until they expire; the next refresh carries the new one.
+/// Sets a user's role (`PUT /admin/users/{id}/role`). The auth-service's own
+/// routes see the new role at once; at resource servers, access tokens
+/// already issued keep the old role until they expire, and the next refresh
+/// carries the new one.
 pub async fn set_role(state: &AppState, user_id: UserId, role: Role) -> Result<User, Error> {
     let row = db::run(&state.pool, move |conn| {
         db::users::set_role(conn, user_id.as_str(), role.as_str())
