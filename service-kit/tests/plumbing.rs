@@ -246,3 +246,28 @@ async fn the_document_and_its_page_are_served() {
     );
     assert_eq!(get(&app, "/docs/").await.0, StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn every_file_of_the_docs_page_carries_the_content_security_policy() {
+    let app = spawn(Switch::default()).await;
+
+    for path in [
+        "/docs",
+        "/docs/",
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-initializer.js",
+        "/docs/swagger-ui.css",
+        "/docs/no-such-file.js",
+    ] {
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("content-security-policy")
+                .and_then(|v| v.to_str().ok()),
+            Some(service_kit::openapi::DOCS_POLICY),
+            "{path}"
+        );
+    }
+}
