@@ -70,7 +70,9 @@ pub struct Credentials {
         (status = 409, body = ErrorBody, description = "`email_taken`."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+        (status = 503, body = ErrorBody, description = "`temporarily_unavailable`: `LOGIN_QUEUE_LIMIT` password \
+            checks are already waiting, answered at once (API.md §3 \"Overload\"); or `not_ready`: the database \
+            cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
         )),
     )
@@ -111,7 +113,9 @@ pub async fn register(
             this address, even with the right password.", headers(
             ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
         )),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+        (status = 503, body = ErrorBody, description = "`temporarily_unavailable`: `LOGIN_QUEUE_LIMIT` password \
+            checks are already waiting, answered at once (API.md §3 \"Overload\"); or `not_ready`: the database \
+            cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
         )),
     )

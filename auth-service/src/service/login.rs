@@ -10,6 +10,7 @@ use crate::db::models::{NewRefreshToken, NewSession, UserRow};
 use crate::domain::{Email, Password, SessionId};
 use crate::error::Error;
 use crate::metrics::LoginFailure;
+use crate::passwords::Admission;
 use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
@@ -24,6 +25,15 @@ pub async fn login(
     password: String,
     client: ClientInfo,
 ) -> Result<TokenGrant, Error> {
+    // Before anything is looked up or reserved: an attempt the queue cannot
+    // take answers at once, and overload never counts against the lockout.
+    let admission = match state.hasher.admit() {
+        Ok(admission) => admission,
+        Err(overloaded) => {
+            state.metrics.login_failed(LoginFailure::Overloaded);
+            return Err(overloaded);
+        }
+    };
     let throttle = Throttle::new(state, email, &client);
     let parsed = Email::parse(email).ok();
     // The user is looked up first: a lookup that fails then leaves no
@@ -45,7 +55,7 @@ pub async fn login(
         }
         Err(other) => return Err(other),
     };
-    let user = match verify_password(state, password, user).await {
+    let user = match verify_password(state, admission, password, user).await {
         Ok(user) => user,
         Err(Error::InvalidCredentials) => {
             // The reservation stays: it is this failure's record.
@@ -121,6 +131,7 @@ pub(super) async fn give_back_after_error(state: &AppState, reserved: Reserved) 
 /// there is no such user, so both failures cost the same bcrypt time.
 pub(super) async fn verify_password(
     state: &AppState,
+    admission: Admission<'_>,
     password: String,
     user: Option<UserRow>,
 ) -> Result<UserRow, Error> {
@@ -130,13 +141,14 @@ pub(super) async fn verify_password(
             let placeholder = Password::parse("not a real password".to_owned())?;
             let hash = state
                 .hasher
+                .admit_follow_up(&admission)
                 .hash(placeholder, state.settings.bcrypt_cost)
                 .await?;
             state.dummy_hash.get_or_init(|| hash).clone()
         }
     };
     let hash = user.as_ref().map_or(dummy, |u| u.password_hash.clone());
-    let matches = state.hasher.verify(password, hash).await?;
+    let matches = admission.verify(password, hash).await?;
     match user {
         Some(user) if matches => Ok(user),
         _ => Err(Error::InvalidCredentials),
