@@ -181,7 +181,7 @@ async fn past_the_queue_limit_work_is_refused_at_once_until_the_queue_drains() {
         );
         release_tx.send(()).expect("release");
         let [first, second] = waiting;
-        let password = || Password::parse("p".repeat(8)).expect("valid");
+        let password = || Password::parse("p".repeat(9)).expect("valid");
         first
             .hash(password(), 4)
             .await
@@ -228,7 +228,7 @@ async fn a_follow_up_of_an_admitted_request_is_never_refused() {
         .await
         .is_err());
     let hash = second
-        .hash(Password::parse("p".repeat(8)).expect("valid"), 4)
+        .hash(Password::parse("p".repeat(9)).expect("valid"), 4)
         .await
         .expect("the follow-up hashes");
     assert!(hash.starts_with("$2"));

@@ -111,7 +111,8 @@ pub async fn revoke(
 pub struct PasswordChange {
     /// The password now.
     current_password: String,
-    /// 8 characters to 72 bytes.
+    /// 8 characters to 72 bytes, not one of the 10,000 most common
+    /// passwords.
     #[schema(min_length = 8)]
     new_password: String,
 }
@@ -129,7 +130,8 @@ pub struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; the caller's other sessions are revoked."),
-        (status = 400, body = ErrorBody, description = "`weak_password`, or `invalid_request` (a malformed body)."),
+        (status = 400, body = ErrorBody, description = "`weak_password` (under 8 characters, over 72 bytes, \
+            or one of the 10,000 most common passwords in any case), or `invalid_request` (a malformed body)."),
         (status = 401, body = ErrorBody, description = "`invalid_credentials` (the current password is wrong), \
             or no access token (`unauthorized`) or a refused one (`invalid_token`), which come with \
             `WWW-Authenticate`."),

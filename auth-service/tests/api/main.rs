@@ -16,6 +16,7 @@ mod logs;
 mod oauth;
 mod observability;
 mod openapi;
+mod password_hygiene;
 mod registration_and_login;
 mod reliability;
 mod rotation;
