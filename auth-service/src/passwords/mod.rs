@@ -90,6 +90,17 @@ impl Admission<'_> {
             .await??)
     }
 
+    /// Hashes again, at `cost`, a password that has just matched its
+    /// stored hash (API.md §3: a login upgrades a hash of another cost).
+    /// A plain string, not a [`Password`]: an account made under older
+    /// rules still logs in, and its hash is upgraded all the same.
+    pub async fn rehash(self, password: String, cost: u32) -> Result<String, Error> {
+        Ok(self
+            .hasher
+            .run_admitted(self.ticket, move || bcrypt::hash(password, cost))
+            .await??)
+    }
+
     /// Whether `password` matches `hash`. Input longer than bcrypt reads is
     /// refused (it would otherwise match a stored 72-byte prefix) but still
     /// hashed, so the refusal costs the same time as a wrong password.
@@ -104,6 +115,13 @@ impl Admission<'_> {
             .await??;
         Ok(matches && !too_long)
     }
+}
+
+/// The cost a bcrypt hash was made at; `None` for what is no bcrypt hash.
+pub fn cost_of(hash: &str) -> Option<u32> {
+    hash.parse::<bcrypt::HashParts>()
+        .ok()
+        .map(|parts| parts.get_cost())
 }
 
 impl Hasher {

@@ -10,7 +10,7 @@ use crate::db::models::{NewRefreshToken, NewSession, UserRow};
 use crate::domain::{Email, Password, SessionId};
 use crate::error::Error;
 use crate::metrics::LoginFailure;
-use crate::passwords::Admission;
+use crate::passwords::{self, Admission};
 use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
@@ -55,6 +55,11 @@ pub async fn login(
         }
         Err(other) => return Err(other),
     };
+    // Kept only when the stored hash will be upgraded, which needs it.
+    let upgrade_with = user
+        .as_ref()
+        .filter(|u| needs_rehash(state, &u.password_hash))
+        .map(|_| password.clone());
     let user = match verify_password(state, admission, password, user).await {
         Ok(user) => user,
         Err(Error::InvalidCredentials) => {
@@ -68,6 +73,9 @@ pub async fn login(
         }
     };
     reserved.clear_key(state).await?;
+    if let Some(password) = upgrade_with {
+        upgrade_hash(state, &user, password).await;
+    }
     let user = user_from_row(user)?;
 
     let now = db::now();
@@ -116,6 +124,47 @@ pub async fn login(
     )?;
     state.metrics.login_succeeded();
     Ok(granted)
+}
+
+/// Whether a stored hash was made at another cost than `BCRYPT_COST`.
+fn needs_rehash(state: &AppState, hash: &str) -> bool {
+    passwords::cost_of(hash) != Some(state.settings.bcrypt_cost)
+}
+
+/// Stores a new hash of a password that has just matched, at `BCRYPT_COST`
+/// (API.md §3): raising the cost then upgrades every active account, and an
+/// account's check costs what an unknown email's dummy check costs. Best
+/// effort: the login has succeeded and does not fail for this, and under
+/// overload the upgrade waits for a later login rather than adding a hash.
+async fn upgrade_hash(state: &AppState, user: &UserRow, password: String) {
+    let Ok(admission) = state.hasher.admit() else {
+        log::debug!(
+            "password hash of user {} not upgraded now: the hasher is busy",
+            user.id
+        );
+        return;
+    };
+    let new = match admission.rehash(password, state.settings.bcrypt_cost).await {
+        Ok(new) => new,
+        Err(e) => {
+            log::warn!("could not rehash the password of user {}: {e}", user.id);
+            return;
+        }
+    };
+    let (id, old) = (user.id.clone(), user.password_hash.clone());
+    let stored = db::run(&state.pool, move |conn| {
+        db::users::upgrade_password_hash(conn, &id, &old, &new)
+    })
+    .await;
+    match stored {
+        Ok(0) => log::debug!("password of user {} changed meanwhile; no upgrade", user.id),
+        Ok(_) => log::info!(
+            "password hash of user {} upgraded to cost {}",
+            user.id,
+            state.settings.bcrypt_cost
+        ),
+        Err(e) => log::warn!("could not store the upgraded hash of user {}: {e}", user.id),
+    }
 }
 
 /// Frees the place of an attempt that ended in an error other than a wrong
