@@ -26,7 +26,7 @@ function describe(error) {
       case 'too_many_attempts':
         return `Too many failed attempts. Try again in ${error.retryAfter ?? 'a few'} seconds.`;
       case 'weak_password':
-        return 'Choose a password of 8 to 72 bytes.';
+        return 'Choose a password of 8 to 72 bytes that is not a commonly used one.';
       case 'invalid_email':
         return 'That is not an email address.';
       case 'email_taken':

@@ -65,6 +65,13 @@ pub enum Error {
     /// 415 `unsupported_media_type`.
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    /// 503 `temporarily_unavailable`, with `Retry-After` in whole seconds:
+    /// `LOGIN_QUEUE_LIMIT` password checks are already waiting.
+    #[error("too many password checks are waiting; try again later")]
+    Overloaded {
+        /// Seconds until the queue has likely drained enough.
+        retry_after: u64,
+    },
     /// 503 `not_ready`, with `Retry-After`: the database cannot be reached.
     #[error("the database is unavailable")]
     Unavailable(String),
@@ -90,6 +97,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::PayloadTooLarge => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::Overloaded { .. } => "temporarily_unavailable",
             Error::Unavailable(_) => "not_ready",
             Error::Internal(_) => "internal_error",
         }
@@ -113,7 +121,7 @@ impl ResponseError for Error {
             Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Overloaded { .. } | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -135,7 +143,7 @@ impl ResponseError for Error {
         };
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            Error::TooManyAttempts { retry_after } => {
+            Error::TooManyAttempts { retry_after } | Error::Overloaded { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             // The outage is temporary (RFC 9110 §15.6.4): say when to try again.

@@ -12,15 +12,22 @@ pub enum LoginFailure {
     InvalidCredentials,
     /// Too many failures for this email from this address (429).
     Locked,
+    /// Too many password checks waiting (503).
+    Overloaded,
 }
 
 impl LoginFailure {
-    const ALL: [LoginFailure; 2] = [LoginFailure::InvalidCredentials, LoginFailure::Locked];
+    const ALL: [LoginFailure; 3] = [
+        LoginFailure::InvalidCredentials,
+        LoginFailure::Locked,
+        LoginFailure::Overloaded,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             LoginFailure::InvalidCredentials => "invalid_credentials",
             LoginFailure::Locked => "locked",
+            LoginFailure::Overloaded => "overloaded",
         }
     }
 }
@@ -75,7 +82,7 @@ impl Metrics {
         let login_failures = IntCounterVec::new(
             Opts::new(
                 "auth_login_failures_total",
-                "Refused logins, by reason: invalid_credentials (401) or locked (429).",
+                "Refused logins, by reason: invalid_credentials (401), locked (429) or overloaded (503).",
             ),
             &["reason"],
         )?;

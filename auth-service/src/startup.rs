@@ -55,7 +55,8 @@ impl Application {
         let web_client = settings
             .web_client
             .then(|| web::Data::new(WebClient::new(&settings.resource_url)));
-        let state = web::Data::new(AppState::new(pool, settings, keys, metrics, Hasher::new()));
+        let hasher = Hasher::with_queue_limit(settings.login_queue_limit);
+        let state = web::Data::new(AppState::new(pool, settings, keys, metrics, hasher));
         let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
         let server = listener
             .serve(|socket| {

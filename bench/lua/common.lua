@@ -51,6 +51,11 @@ function mark_received()
   end
 end
 
+-- A response whose time is not to be counted.
+function mark_discarded()
+  sent_at = nil
+end
+
 local function raw_summary()
   if not raw then return '"raw_latency_us":null' end
   local all = {}
@@ -74,7 +79,7 @@ local function raw_summary()
     n, n > 0 and sum / n or 0, pct(50), pct(90), pct(99), pct(99.9), n > 0 and all[n] or 0)
 end
 
-local counters = { "starved", "wrapped", "unexpected", "produced" }
+local counters = { "starved", "wrapped", "unexpected", "produced", "overloaded" }
 
 function done(summary, latency, requests)
   local e = summary.errors

@@ -122,36 +122,63 @@ fn auth(r: &Results, postgres: &AuthRows) -> Vec<Check> {
         0.95,
     ));
     let storm = &postgres.storm_refresh;
+    // Per request (the client's own times): wrk's corrected percentiles
+    // charge a slow request to the ones it delayed, which is not what a
+    // refresh waiting behind hashes is about. wrk's figure is the fallback.
+    let (storm_p99, idle_p99, basis) = match (storm.raw_p99_ms, refresh.raw_p99_ms) {
+        (Some(a), Some(b)) => (a, b, "per request"),
+        _ => (storm.p99_ms, refresh.p99_ms, "wrk"),
+    };
     checks.push(Check::at_most(
         "refresh while logins saturate the CPU",
-        "refresh p99 ≤ 3× its p99 without the login load",
+        "refresh p99 per request ≤ 3× its p99 without the login load",
+        format!("3 × {idle_p99:.2} ms = {:.2} ms ({basis})", 3.0 * idle_p99),
         format!(
-            "3 × {:.2} ms = {:.2} ms",
-            refresh.p99_ms,
-            3.0 * refresh.p99_ms
-        ),
-        format!(
-            "p99 {:.2} ms ({:.2}×); per request {}",
+            "p99 {storm_p99:.2} ms ({:.2}×, {basis}); wrk p99 {:.2} ms vs {:.2} ms",
+            storm_p99 / idle_p99,
             storm.p99_ms,
-            storm.p99_ms / refresh.p99_ms,
-            match (storm.raw_p99_ms, refresh.raw_p99_ms) {
-                (Some(a), Some(b)) => format!("{a:.2} ms vs {b:.2} ms ({:.2}×)", a / b),
-                _ => "—".into(),
-            }
+            refresh.p99_ms,
         ),
-        storm.p99_ms / refresh.p99_ms,
+        storm_p99 / idle_p99,
         3.0,
         true,
     ));
+    let storm_login = &postgres.storm_login;
+    let queue = crate::services::login_queue_limit(&r.opts) as f64;
+    // While refreshes are in flight hashing leaves a core to them; an
+    // admitted login waits for the queue ahead of it, then its own hash.
+    let hashing_cores = (nproc - 1.0).max(1.0);
+    let bound_ms = (queue / hashing_cores + 1.0) * bcrypt_ms;
+    match storm_login.raw_p99_ms {
+        Some(p99) => checks.push(Check::at_most(
+            "logins during the storm",
+            "no login waits longer than the queue bound implies",
+            format!(
+                "(LOGIN_QUEUE_LIMIT {queue:.0} ÷ {hashing_cores:.0} hashing cores + 1) × {bcrypt_ms:.1} ms = {bound_ms:.0} ms"
+            ),
+            format!(
+                "admitted logins' p99 per request {p99:.0} ms; {} of {} answered 503 at once",
+                storm_login.overloaded, storm_login.requests
+            ),
+            p99 / bound_ms,
+            1.0,
+            true,
+        )),
+        None => checks.push(Check::unknown(
+            "logins during the storm",
+            "no login waits longer than the queue bound implies",
+            "no per-request login times",
+        )),
+    }
     checks.push(Check::at_most(
         "refresh while logins saturate the CPU",
-        "no errors (refresh and login)",
+        "no errors (refresh and login; a 503 of the overload rule is an answer)",
         "0".into(),
         format!(
-            "{} refresh + {} login errors",
-            storm.errors, postgres.storm_login.errors
+            "{} refresh + {} login errors; {} logins refused with 503",
+            storm.errors, storm_login.errors, storm_login.overloaded
         ),
-        (storm.errors + postgres.storm_login.errors) as f64,
+        (storm.errors + storm_login.errors) as f64,
         0.0,
         true,
     ));

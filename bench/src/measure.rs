@@ -80,6 +80,7 @@ pub fn row(
         raw_p99_ms: s.raw_latency_us.as_ref().map(|r| r.p99 / 1000.0),
         errors: s.error_count(),
         error_detail: s.errors.clone(),
+        overloaded: s.overloaded,
         server_cpu_cores: w.cores.first().copied().unwrap_or(0.0),
         peak_rss_mb: w.peak_rss_kb.first().copied().unwrap_or(0) as f64 / 1024.0,
         db_cpu_cores: (backend == "postgres").then_some(w.db_cores),

@@ -33,6 +33,10 @@ pub struct Row {
     pub raw_p99_ms: Option<f64>,
     pub errors: u64,
     pub error_detail: Errors,
+    /// `503 temporarily_unavailable` answers: errors, except in the login
+    /// storm, where they are the overload rule at work.
+    #[serde(default)]
+    pub overloaded: u64,
     /// CPU seconds of the server process per wall second of the run.
     pub server_cpu_cores: f64,
     /// VmHWM of the server during this run (reset before it).

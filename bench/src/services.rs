@@ -129,6 +129,14 @@ pub fn spawn_hello(ctx: &Ctx, log: &Path) -> Result<Service, String> {
     Service::spawn("hello", &ctx.hello_bin, &[], &env, HELLO, log)
 }
 
+/// The auth-service's `LOGIN_QUEUE_LIMIT` in every run: the login
+/// scenario's connections, so that it is never refused (its connections
+/// never outnumber the queue), while the storm's are more than the queue
+/// and every core together hold.
+pub fn login_queue_limit(o: &crate::opts::Opts) -> u32 {
+    o.login_connections
+}
+
 fn base_env(ctx: &Ctx) -> Vec<(&'static str, String)> {
     vec![("RUST_LOG", ctx.opts.rust_log.clone())]
 }
@@ -140,6 +148,10 @@ fn auth_env(ctx: &Ctx, bind: &str, database_url: &str) -> Vec<(&'static str, Str
         ("DATABASE_URL", database_url.to_owned()),
         ("AUTH_ISSUER", ISSUER.to_owned()),
         ("BCRYPT_COST", ctx.opts.bcrypt_cost.to_string()),
+        (
+            "LOGIN_QUEUE_LIMIT",
+            login_queue_limit(&ctx.opts).to_string(),
+        ),
         ("COOKIE_SECURE", "false".to_owned()),
     ]);
     env

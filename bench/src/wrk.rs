@@ -58,6 +58,10 @@ pub struct Summary {
     pub unexpected: u64,
     #[serde(default)]
     pub produced: u64,
+    /// `503 temporarily_unavailable` answers (login scripts only): wrk
+    /// counts them among its status errors.
+    #[serde(default)]
+    pub overloaded: u64,
     /// Per-request latency without wrk's coordinated-omission correction.
     #[serde(default)]
     pub raw_latency_us: Option<RawLatency>,
@@ -92,6 +96,12 @@ impl Summary {
             + e.timeout
             + self.starved
             + self.unexpected_non_status()
+    }
+
+    /// Like [`Self::error_count`], for a load in which `503
+    /// temporarily_unavailable` is an expected answer (the login storm).
+    pub fn error_count_but_overload(&self) -> u64 {
+        self.error_count().saturating_sub(self.overloaded)
     }
 
     /// `unexpected` counts non-200 answers, which wrk already counts as

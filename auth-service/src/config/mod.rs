@@ -37,6 +37,9 @@ pub struct Settings {
     pub login_max_failures: u32,
     /// `LOGIN_FAILURE_WINDOW`.
     pub login_failure_window: Duration,
+    /// `LOGIN_QUEUE_LIMIT`: password checks that may wait before more are
+    /// refused with 503 (API.md §3 "Overload").
+    pub login_queue_limit: usize,
     /// `ALLOW_REGISTRATION`.
     pub allow_registration: bool,
     /// `COOKIE_SECURE`: whether the refresh cookie carries `Secure`.
@@ -99,6 +102,13 @@ impl Settings {
                     .ok_or_else(|| format!("expected a whole number above 0, got {raw:?}"))
             })?,
             login_failure_window: env.duration("LOGIN_FAILURE_WINDOW", "15m")?,
+            login_queue_limit: env.parse("LOGIN_QUEUE_LIMIT", 64, |raw| {
+                raw.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("expected a whole number above 0, got {raw:?}"))
+            })?,
             allow_registration: env.parse("ALLOW_REGISTRATION", true, parse_bool)?,
             cookie_secure: env.parse("COOKIE_SECURE", true, parse_bool)?,
             cors_allowed_origins: env
@@ -170,6 +180,7 @@ impl Settings {
             ("BCRYPT_COST", self.bcrypt_cost.to_string()),
             ("LOGIN_MAX_FAILURES", self.login_max_failures.to_string()),
             ("LOGIN_FAILURE_WINDOW", d(self.login_failure_window)),
+            ("LOGIN_QUEUE_LIMIT", self.login_queue_limit.to_string()),
             ("ALLOW_REGISTRATION", self.allow_registration.to_string()),
             ("COOKIE_SECURE", self.cookie_secure.to_string()),
             ("CORS_ALLOWED_ORIGINS", self.cors_allowed_origins.join(",")),

@@ -239,3 +239,17 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_login_queue_limit_is_a_whole_number_above_zero() {
+    let default = settings(&[]).expect("defaults are valid");
+    assert_eq!(default.login_queue_limit, 64);
+    assert!(default.summary().contains("LOGIN_QUEUE_LIMIT=64"));
+    let set = settings(&[("LOGIN_QUEUE_LIMIT", " 8 ")]).expect("valid");
+    assert_eq!(set.login_queue_limit, 8);
+    for value in ["0", "-1", "many", "1.5"] {
+        let err = settings(&[("LOGIN_QUEUE_LIMIT", value)]).expect_err(value);
+        assert_eq!(err.variable(), "LOGIN_QUEUE_LIMIT");
+        assert!(err.to_string().starts_with("LOGIN_QUEUE_LIMIT"), "{err}");
+    }
+}

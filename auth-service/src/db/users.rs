@@ -61,6 +61,20 @@ pub fn set_password_hash(conn: &mut AnyConnection, id: &str, hash: &str) -> Quer
         .execute(conn)
 }
 
+/// Replaces a user's password hash only if it is still `old`, so that a
+/// login upgrading the old password's hash never undoes a password change
+/// that landed meanwhile. The number of rows changed (0 or 1).
+pub fn upgrade_password_hash(
+    conn: &mut AnyConnection,
+    id: &str,
+    old: &str,
+    new: &str,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id).filter(users::password_hash.eq(old)))
+        .set(users::password_hash.eq(new))
+        .execute(conn)
+}
+
 /// Sets a user's role; `None` if there is no such user.
 pub fn set_role(conn: &mut AnyConnection, id: &str, role: &str) -> QueryResult<Option<UserRow>> {
     diesel::update(users::table.find(id))

@@ -1,9 +1,9 @@
 //! The gate in front of the bcrypt threads: how many hashes may run now,
 //! and the counts that decide it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Held while a latency-sensitive request is in flight; see
 /// [`super::Hasher::latency_sensitive`].
@@ -46,6 +46,11 @@ pub(super) struct Gate {
     running: Mutex<usize>,
     changed: Condvar,
     waiting: AtomicUsize,
+    /// How many may wait at once; see [`Queued::try_enter`].
+    queue_limit: usize,
+    /// A moving average of how long one job runs, in microseconds: what a
+    /// refused request is told to wait is derived from it.
+    job_micros: AtomicU64,
     pub(super) latency_sensitive: AtomicUsize,
 }
 
@@ -53,15 +58,47 @@ pub(super) struct Gate {
 /// no wake-up came: the bound on a missed one.
 const RECHECK: Duration = Duration::from_millis(50);
 
+/// What one job is assumed to take before any has been timed: a bcrypt
+/// check at the default cost of 12 on a current core.
+const FIRST_GUESS: Duration = Duration::from_millis(250);
+
 impl Gate {
-    pub(super) fn new(cores: usize) -> Self {
+    pub(super) fn new(cores: usize, queue_limit: usize) -> Self {
         Gate {
             cores,
             running: Mutex::new(0),
             changed: Condvar::new(),
             waiting: AtomicUsize::new(0),
+            queue_limit,
+            job_micros: AtomicU64::new(0),
             latency_sensitive: AtomicUsize::new(0),
         }
+    }
+
+    /// Whole seconds until a job queued now would likely start: the queue
+    /// and the jobs running (every core, as far as the request side can
+    /// tell without the lock) shared among the cores; at least 1, since a
+    /// client told to retry after 0 s would retry at once.
+    pub(super) fn retry_after_secs(&self) -> u64 {
+        let job = match self.job_micros.load(Ordering::Relaxed) {
+            0 => FIRST_GUESS,
+            micros => Duration::from_micros(micros),
+        };
+        let ahead = self.waiting.load(Ordering::SeqCst) + self.cores;
+        let wait_micros = job.as_micros().saturating_mul(ahead as u128) / self.cores.max(1) as u128;
+        u64::try_from(wait_micros.div_ceil(1_000_000))
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    fn record(&self, took: Duration) {
+        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+        // Racing updates may lose one sample; an estimate does not mind.
+        let average = match self.job_micros.load(Ordering::Relaxed) {
+            0 => took,
+            before => (before.saturating_mul(7).saturating_add(took)) / 8,
+        };
+        self.job_micros.store(average.max(1), Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, usize> {
@@ -102,7 +139,10 @@ impl Gate {
         }
         // Released on drop, so a hash that panics still gives its place back.
         let _admitted = Admitted(self);
-        job()
+        let started = Instant::now();
+        let outcome = job();
+        self.record(started.elapsed());
+        outcome
     }
 }
 
@@ -110,9 +150,21 @@ impl Gate {
 pub(super) struct Queued(Arc<Gate>);
 
 impl Queued {
+    /// A place in the queue whatever its length.
     pub(super) fn enter(gate: &Arc<Gate>) -> Self {
         gate.waiting.fetch_add(1, Ordering::SeqCst);
         Queued(Arc::clone(gate))
+    }
+
+    /// A place in the queue, unless `queue_limit` jobs already wait. One
+    /// atomic step, so racing requests never overfill it.
+    pub(super) fn try_enter(gate: &Arc<Gate>) -> Option<Self> {
+        gate.waiting
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |waiting| {
+                (waiting < gate.queue_limit).then_some(waiting + 1)
+            })
+            .ok()
+            .map(|_| Queued(Arc::clone(gate)))
     }
 
     pub(super) fn pass<T>(self, job: impl FnOnce() -> T) -> T {

@@ -14,6 +14,12 @@
 //! ([`Hasher::latency_sensitive`]), at most cores − 1 hashes run at once and
 //! a core stays free for it; with none in flight, logins use every core.
 //!
+//! The queue in front of the threads is bounded (API.md §3 "Overload"): a
+//! request that needs a password check takes its place with
+//! [`Hasher::admit`] before anything else, and past `LOGIN_QUEUE_LIMIT`
+//! waiting checks it is refused at once with `503 temporarily_unavailable`
+//! rather than queued to time out while the server still hashes for it.
+//!
 //! Every [`Hasher`] has its own threads and its own counts, so two servers in
 //! one process never slow each other down or see each other's refreshes.
 
@@ -59,13 +65,80 @@ impl Default for Hasher {
     }
 }
 
-impl Hasher {
-    /// A hasher with one low-priority thread per core.
-    pub fn new() -> Self {
-        Self::with_cores(std::thread::available_parallelism().map_or(2, usize::from))
+/// A place in a [`Hasher`]'s queue, held from before the work that leads to
+/// a password check (finding the user, reserving a place under the lockout)
+/// until the check starts, so a request that would be refused is refused
+/// before it has done or reserved anything.
+#[must_use = "an admission holds a place in the queue until it is used or dropped"]
+pub struct Admission<'a> {
+    hasher: &'a Hasher,
+    ticket: Queued,
+}
+
+impl std::fmt::Debug for Admission<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission").finish_non_exhaustive()
+    }
+}
+
+impl Admission<'_> {
+    /// Hashes a new password at `cost`.
+    pub async fn hash(self, password: Password, cost: u32) -> Result<String, Error> {
+        Ok(self
+            .hasher
+            .run_admitted(self.ticket, move || bcrypt::hash(password.expose(), cost))
+            .await??)
     }
 
-    fn with_cores(cores: usize) -> Self {
+    /// Hashes again, at `cost`, a password that has just matched its
+    /// stored hash (API.md §3: a login upgrades a hash of another cost).
+    /// A plain string, not a [`Password`]: an account made under older
+    /// rules still logs in, and its hash is upgraded all the same.
+    pub async fn rehash(self, password: String, cost: u32) -> Result<String, Error> {
+        Ok(self
+            .hasher
+            .run_admitted(self.ticket, move || bcrypt::hash(password, cost))
+            .await??)
+    }
+
+    /// Whether `password` matches `hash`. Input longer than bcrypt reads is
+    /// refused (it would otherwise match a stored 72-byte prefix) but still
+    /// hashed, so the refusal costs the same time as a wrong password.
+    pub async fn verify(self, password: String, hash: String) -> Result<bool, Error> {
+        let too_long = password.len() > BCRYPT_MAX_BYTES;
+        let matches = self
+            .hasher
+            .run_admitted(self.ticket, move || {
+                let bytes = &password.as_bytes()[..password.len().min(BCRYPT_MAX_BYTES)];
+                bcrypt::verify(bytes, &hash)
+            })
+            .await??;
+        Ok(matches && !too_long)
+    }
+}
+
+/// The cost a bcrypt hash was made at; `None` for what is no bcrypt hash.
+pub fn cost_of(hash: &str) -> Option<u32> {
+    hash.parse::<bcrypt::HashParts>()
+        .ok()
+        .map(|parts| parts.get_cost())
+}
+
+impl Hasher {
+    /// A hasher with one low-priority thread per core and no bound on its
+    /// queue: for the command line, where one person waits for one hash.
+    pub fn new() -> Self {
+        Self::with_queue_limit(usize::MAX)
+    }
+
+    /// A hasher that refuses work while `queue_limit` checks already wait
+    /// (`LOGIN_QUEUE_LIMIT`).
+    pub fn with_queue_limit(queue_limit: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self::with_cores(cores, queue_limit)
+    }
+
+    fn with_cores(cores: usize, queue_limit: usize) -> Self {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(cores)
             .thread_name(|n| format!("bcrypt-{n}"))
@@ -81,7 +154,7 @@ impl Hasher {
             .ok();
         Hasher {
             pool,
-            gate: Arc::new(Gate::new(cores)),
+            gate: Arc::new(Gate::new(cores, queue_limit)),
         }
     }
 
@@ -92,34 +165,56 @@ impl Hasher {
         LatencySensitive(Arc::clone(&self.gate))
     }
 
-    /// Hashes a new password at `cost`.
+    /// A place in the queue for one password check, or `503
+    /// temporarily_unavailable` with a `Retry-After` derived from the queue
+    /// when `queue_limit` checks already wait.
+    pub fn admit(&self) -> Result<Admission<'_>, Error> {
+        match Queued::try_enter(&self.gate) {
+            Some(ticket) => Ok(Admission {
+                hasher: self,
+                ticket,
+            }),
+            None => Err(Error::Overloaded {
+                retry_after: self.gate.retry_after_secs(),
+            }),
+        }
+    }
+
+    /// A place for a second check of a request that `first` admitted (a
+    /// password change hashes the new password after checking the current
+    /// one). Never refused: a request is turned away before it starts, not
+    /// halfway through.
+    pub fn admit_follow_up(&self, _first: &Admission<'_>) -> Admission<'_> {
+        Admission {
+            hasher: self,
+            ticket: Queued::enter(&self.gate),
+        }
+    }
+
+    /// Hashes a new password at `cost`, if the queue admits it.
     pub async fn hash(&self, password: Password, cost: u32) -> Result<String, Error> {
-        Ok(self
-            .run(move || bcrypt::hash(password.expose(), cost))
-            .await??)
+        self.admit()?.hash(password, cost).await
     }
 
-    /// Whether `password` matches `hash`. Input longer than bcrypt reads is
-    /// refused (it would otherwise match a stored 72-byte prefix) but still
-    /// hashed, so the refusal costs the same time as a wrong password.
+    /// [`Admission::verify`], if the queue admits it.
     pub async fn verify(&self, password: String, hash: String) -> Result<bool, Error> {
-        let too_long = password.len() > BCRYPT_MAX_BYTES;
-        let matches = self
-            .run(move || {
-                let bytes = &password.as_bytes()[..password.len().min(BCRYPT_MAX_BYTES)];
-                bcrypt::verify(bytes, &hash)
-            })
-            .await??;
-        Ok(matches && !too_long)
+        self.admit()?.verify(password, hash).await
     }
 
+    #[cfg(test)]
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
-        // Admission control (a bound on waiting work) belongs here, before
-        // the job is queued: `Counts::waiting` is the number to bound.
-        let ticket = Queued::enter(&self.gate);
+        let ticket = self.admit()?.ticket;
+        self.run_admitted(ticket, job).await
+    }
+
+    async fn run_admitted<T: Send + 'static>(
+        &self,
+        ticket: Queued,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
         let Some(pool) = &self.pool else {
             return Ok(actix_web::web::block(move || ticket.pass(job)).await?);
         };
@@ -133,164 +228,4 @@ impl Hasher {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::AtomicUsize;
-    use std::time::Duration;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn hashes_verify_and_long_input_never_matches_its_prefix() {
-        let hasher = Hasher::new();
-        let password = Password::parse("p".repeat(72)).expect("valid");
-        let hash = hasher.hash(password, 4).await.expect("hash");
-        let verify = |p: String| hasher.verify(p, hash.clone());
-        assert!(verify("p".repeat(72)).await.expect("verify"));
-        assert!(!verify("p".repeat(73)).await.expect("verify"));
-        assert!(!verify("q".repeat(72)).await.expect("verify"));
-    }
-
-    /// Runs `jobs` jobs of 100 ms on `hasher` at once; the most that ran
-    /// together.
-    async fn most_at_once(hasher: &Hasher, jobs: usize) -> usize {
-        let now = Arc::new(AtomicUsize::new(0));
-        let most = Arc::new(AtomicUsize::new(0));
-        let runs = (0..jobs).map(|_| {
-            let (now, most) = (now.clone(), most.clone());
-            hasher.run(move || {
-                let here = now.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(here, Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(100));
-                now.fetch_sub(1, Ordering::SeqCst);
-            })
-        });
-        for outcome in futures_util::future::join_all(runs).await {
-            outcome.expect("ran");
-        }
-        most.load(Ordering::SeqCst)
-    }
-
-    #[tokio::test]
-    async fn while_a_refresh_is_in_flight_hashing_leaves_a_core_free() {
-        let hasher = Hasher::with_cores(4);
-        assert_eq!(most_at_once(&hasher, 8).await, 4, "every core hashes");
-
-        let guard = hasher.latency_sensitive();
-        let limited = most_at_once(&hasher, 8).await;
-        drop(guard);
-
-        assert_eq!(limited, 3);
-        assert_eq!(most_at_once(&hasher, 8).await, 4, "and again after it");
-    }
-
-    #[tokio::test]
-    async fn a_single_core_still_hashes_during_a_refresh() {
-        let hasher = Hasher::with_cores(1);
-        let _guard = hasher.latency_sensitive();
-        assert_eq!(most_at_once(&hasher, 2).await, 1);
-    }
-
-    #[tokio::test]
-    async fn a_waiting_hash_starts_when_the_last_refresh_ends() {
-        let hasher = Hasher::with_cores(2);
-        let refresh = hasher.latency_sensitive();
-        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let (started_tx, started_rx) = oneshot::channel();
-        // Takes the one place a refresh leaves, and keeps it.
-        let holder = hasher.run(move || {
-            let _ = started_tx.send(());
-            let _ = release_rx.recv();
-        });
-        let waiter = async {
-            started_rx.await.expect("the first job started");
-            let second = hasher.run(|| ());
-            let ended = async {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                drop(refresh);
-            };
-            // Woken by the refresh's end, not by the first job's: that one
-            // is still holding its place.
-            let (outcome, ()) =
-                tokio::join!(tokio::time::timeout(Duration::from_secs(10), second), ended);
-            release_tx.send(()).expect("release");
-            outcome
-        };
-        let (held, waited) = tokio::join!(holder, waiter);
-        held.expect("the first job ran");
-        waited
-            .expect("woken before the first job ended")
-            .expect("ran");
-    }
-
-    #[tokio::test]
-    async fn two_hashers_share_nothing() {
-        let busy = Hasher::with_cores(4);
-        let other = Hasher::with_cores(4);
-        let _refresh = busy.latency_sensitive();
-
-        let (busy_most, other_most) = tokio::join!(most_at_once(&busy, 8), most_at_once(&other, 8));
-
-        assert_eq!(busy_most, 3, "the refresh holds back its own hasher");
-        assert_eq!(
-            other_most, 4,
-            "and not the other one, which has its own threads"
-        );
-        assert_eq!(other.gate.counts().latency_sensitive, 0);
-    }
-
-    #[tokio::test]
-    async fn waiting_work_is_counted_until_admitted() {
-        let hasher = Hasher::with_cores(1);
-        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let (started_tx, started_rx) = oneshot::channel();
-        let first = hasher.run(move || {
-            let _ = started_tx.send(());
-            let _ = release_rx.recv();
-        });
-        let second = hasher.run(|| ());
-        let check = async {
-            started_rx.await.expect("the first job started");
-            // The second is queued behind the first on the only thread.
-            let counts = hasher.gate.counts();
-            assert_eq!((counts.running, counts.waiting), (1, 1));
-            release_tx.send(()).expect("release");
-        };
-        let (a, b, ()) = tokio::join!(first, second, check);
-        a.expect("first");
-        b.expect("second");
-        let counts = hasher.gate.counts();
-        assert_eq!((counts.running, counts.waiting), (0, 0));
-    }
-
-    #[test]
-    fn a_job_that_panics_gives_its_place_back() {
-        let gate = Gate::new(2);
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            gate.pass(|| panic!("a failing hash"))
-        }));
-
-        assert!(outcome.is_err());
-        assert_eq!(gate.counts().running, 0);
-    }
-
-    #[tokio::test]
-    async fn hashing_runs_on_low_priority_threads_of_its_own() {
-        let (name, stat) = Hasher::new()
-            .run(|| {
-                let name = std::thread::current().name().map(str::to_owned);
-                (name, std::fs::read_to_string("/proc/thread-self/stat").ok())
-            })
-            .await
-            .expect("ran");
-        assert!(name.is_some_and(|n| n.starts_with("bcrypt-")));
-        if let Some(stat) = stat {
-            // proc(5): after the ")" closing the name, field 19 (nice) is the 17th.
-            let nice: i32 = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(16))
-                .and_then(|v| v.parse().ok())
-                .expect("nice field");
-            assert_eq!(nice, 19, "bcrypt threads run at the lowest priority");
-        }
-    }
-}
+mod tests;

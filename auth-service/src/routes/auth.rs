@@ -48,8 +48,9 @@ pub struct Credentials {
     /// Trimmed and lower-cased before it is stored or compared.
     #[schema(example = "ada@example.com")]
     email: String,
-    /// 8 characters to 72 bytes. (The schema can state the minimum only:
-    /// JSON Schema counts characters, bcrypt's limit is in bytes.)
+    /// 8 characters to 72 bytes, not a common password. (The schema can
+    /// state the minimum only: JSON Schema counts characters, bcrypt's
+    /// limit is in bytes.)
     #[schema(example = "correct horse battery", min_length = 8)]
     password: String,
 }
@@ -64,12 +65,15 @@ pub struct Credentials {
     responses(
         (status = 201, description = "The account.", body = User),
         (status = 400, body = ErrorBody, description = "`invalid_request` (a malformed body, a missing field), \
-            `invalid_email`, or `weak_password` (under 8 characters or over 72 bytes)."),
+            `invalid_email`, or `weak_password` (under 8 characters, over 72 bytes, or one of the 10,000 most \
+            common passwords in any case)."),
         (status = 403, body = ErrorBody, description = "`registration_disabled` (`ALLOW_REGISTRATION=false`)."),
         (status = 409, body = ErrorBody, description = "`email_taken`."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the body is not `application/json`."),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+        (status = 503, body = ErrorBody, description = "`temporarily_unavailable`: `LOGIN_QUEUE_LIMIT` password \
+            checks are already waiting, answered at once (API.md §3 \"Overload\"); or `not_ready`: the database \
+            cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
         )),
     )
@@ -110,7 +114,9 @@ pub async fn register(
             this address, even with the right password.", headers(
             ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
         )),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+        (status = 503, body = ErrorBody, description = "`temporarily_unavailable`: `LOGIN_QUEUE_LIMIT` password \
+            checks are already waiting, answered at once (API.md §3 \"Overload\"); or `not_ready`: the database \
+            cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
         )),
     )

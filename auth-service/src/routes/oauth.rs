@@ -153,7 +153,9 @@ pub struct TokenRequest {
             this address, as for `/auth/login`.", headers(
             ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
         )),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+        (status = 503, body = ErrorBody, description = "`temporarily_unavailable`: `LOGIN_QUEUE_LIMIT` password \
+            checks are already waiting, answered at once (API.md §3 \"Overload\"); or `not_ready`: the database \
+            cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
         )),
     )

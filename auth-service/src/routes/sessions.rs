@@ -108,7 +108,8 @@ pub async fn revoke(
 pub struct PasswordChange {
     /// The password now.
     current_password: String,
-    /// 8 characters to 72 bytes.
+    /// 8 characters to 72 bytes, not one of the 10,000 most common
+    /// passwords.
     #[schema(min_length = 8)]
     new_password: String,
 }
@@ -126,7 +127,8 @@ pub struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; the caller's other sessions are revoked."),
-        (status = 400, body = ErrorBody, description = "`weak_password`, or `invalid_request` (a malformed body)."),
+        (status = 400, body = ErrorBody, description = "`weak_password` (under 8 characters, over 72 bytes, \
+            or one of the 10,000 most common passwords in any case), or `invalid_request` (a malformed body)."),
         (status = 401, body = ErrorBody, description = "`invalid_credentials` (the current password is wrong), \
             or no access token (`unauthorized`) or a refused one (`invalid_token`), which come with \
             `WWW-Authenticate`."),
@@ -136,7 +138,9 @@ pub struct PasswordChange {
             failed login for the account's email from this address, under the same lockout as `/auth/login`.", headers(
             ("Retry-After" = u64, description = "Whole seconds until the lockout ends."),
         )),
-        (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
+        (status = 503, body = ErrorBody, description = "`temporarily_unavailable`: `LOGIN_QUEUE_LIMIT` password \
+            checks are already waiting, answered at once (API.md §3 \"Overload\"); or `not_ready`: the database \
+            cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
         )),
     )

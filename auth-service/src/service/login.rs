@@ -10,6 +10,7 @@ use crate::db::models::{NewRefreshToken, NewSession, UserRow};
 use crate::domain::{Email, Password, SessionId};
 use crate::error::Error;
 use crate::metrics::LoginFailure;
+use crate::passwords::{self, Admission};
 use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
@@ -24,6 +25,15 @@ pub async fn login(
     password: String,
     client: ClientInfo,
 ) -> Result<TokenGrant, Error> {
+    // Before anything is looked up or reserved: an attempt the queue cannot
+    // take answers at once, and overload never counts against the lockout.
+    let admission = match state.hasher.admit() {
+        Ok(admission) => admission,
+        Err(overloaded) => {
+            state.metrics.login_failed(LoginFailure::Overloaded);
+            return Err(overloaded);
+        }
+    };
     let throttle = Throttle::new(state, email, &client);
     let parsed = Email::parse(email).ok();
     // The user is looked up first: a lookup that fails then leaves no
@@ -45,7 +55,12 @@ pub async fn login(
         }
         Err(other) => return Err(other),
     };
-    let user = match verify_password(state, password, user).await {
+    // Kept only when the stored hash will be upgraded, which needs it.
+    let upgrade_with = user
+        .as_ref()
+        .filter(|u| needs_rehash(state, &u.password_hash))
+        .map(|_| password.clone());
+    let user = match verify_password(state, admission, password, user).await {
         Ok(user) => user,
         Err(Error::InvalidCredentials) => {
             // The reservation stays: it is this failure's record.
@@ -58,6 +73,9 @@ pub async fn login(
         }
     };
     reserved.clear_key(state).await?;
+    if let Some(password) = upgrade_with {
+        upgrade_hash(state, &user, password).await;
+    }
     let user = user_from_row(user)?;
 
     let now = db::now();
@@ -108,6 +126,47 @@ pub async fn login(
     Ok(granted)
 }
 
+/// Whether a stored hash was made at another cost than `BCRYPT_COST`.
+fn needs_rehash(state: &AppState, hash: &str) -> bool {
+    passwords::cost_of(hash) != Some(state.settings.bcrypt_cost)
+}
+
+/// Stores a new hash of a password that has just matched, at `BCRYPT_COST`
+/// (API.md §3): raising the cost then upgrades every active account, and an
+/// account's check costs what an unknown email's dummy check costs. Best
+/// effort: the login has succeeded and does not fail for this, and under
+/// overload the upgrade waits for a later login rather than adding a hash.
+async fn upgrade_hash(state: &AppState, user: &UserRow, password: String) {
+    let Ok(admission) = state.hasher.admit() else {
+        log::debug!(
+            "password hash of user {} not upgraded now: the hasher is busy",
+            user.id
+        );
+        return;
+    };
+    let new = match admission.rehash(password, state.settings.bcrypt_cost).await {
+        Ok(new) => new,
+        Err(e) => {
+            log::warn!("could not rehash the password of user {}: {e}", user.id);
+            return;
+        }
+    };
+    let (id, old) = (user.id.clone(), user.password_hash.clone());
+    let stored = db::run(&state.pool, move |conn| {
+        db::users::upgrade_password_hash(conn, &id, &old, &new)
+    })
+    .await;
+    match stored {
+        Ok(0) => log::debug!("password of user {} changed meanwhile; no upgrade", user.id),
+        Ok(_) => log::info!(
+            "password hash of user {} upgraded to cost {}",
+            user.id,
+            state.settings.bcrypt_cost
+        ),
+        Err(e) => log::warn!("could not store the upgraded hash of user {}: {e}", user.id),
+    }
+}
+
 /// Frees the place of an attempt that ended in an error other than a wrong
 /// password: the client learnt nothing about the password, and a user who
 /// retries through an outage must not lock themselves out.
@@ -121,6 +180,7 @@ pub(super) async fn give_back_after_error(state: &AppState, reserved: Reserved) 
 /// there is no such user, so both failures cost the same bcrypt time.
 pub(super) async fn verify_password(
     state: &AppState,
+    admission: Admission<'_>,
     password: String,
     user: Option<UserRow>,
 ) -> Result<UserRow, Error> {
@@ -130,13 +190,14 @@ pub(super) async fn verify_password(
             let placeholder = Password::parse("not a real password".to_owned())?;
             let hash = state
                 .hasher
+                .admit_follow_up(&admission)
                 .hash(placeholder, state.settings.bcrypt_cost)
                 .await?;
             state.dummy_hash.get_or_init(|| hash).clone()
         }
     };
     let hash = user.as_ref().map_or(dummy, |u| u.password_hash.clone());
-    let matches = state.hasher.verify(password, hash).await?;
+    let matches = admission.verify(password, hash).await?;
     match user {
         Some(user) if matches => Ok(user),
         _ => Err(Error::InvalidCredentials),

@@ -25,6 +25,11 @@ pub async fn change_password(
     client: ClientInfo,
 ) -> Result<(), Error> {
     let new_password = Password::parse(new_password)?;
+    // Admitted before anything is reserved: refused under overload, the
+    // change leaves nothing behind; once admitted, it is not refused
+    // halfway, after the current password was checked.
+    let check = state.hasher.admit()?;
+    let rehash = state.hasher.admit_follow_up(&check);
     let (user, reserved) = {
         let user_id = user_id.clone();
         let lockout = Lockout::of(state);
@@ -37,7 +42,7 @@ pub async fn change_password(
         })
         .await?
     };
-    match verify_password(state, current_password, Some(user)).await {
+    match verify_password(state, check, current_password, Some(user)).await {
         Ok(_) => reserved.give_back(state).await?,
         // The reservation stays: it is this failure's record.
         Err(Error::InvalidCredentials) => return Err(Error::InvalidCredentials),
@@ -46,8 +51,7 @@ pub async fn change_password(
             return Err(other);
         }
     }
-    let hash = state
-        .hasher
+    let hash = rehash
         .hash(new_password, state.settings.bcrypt_cost)
         .await?;
     db::run(&state.pool, move |conn| {

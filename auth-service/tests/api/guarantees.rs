@@ -5,6 +5,7 @@
 mod exact_lockout;
 mod login_reservations;
 mod oauth_bodies;
+mod overload;
 mod purge;
 mod refresh_and_revoke;
 

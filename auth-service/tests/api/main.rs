@@ -18,6 +18,7 @@ mod oauth;
 mod observability;
 mod openapi;
 mod origins;
+mod password_hygiene;
 mod proxies;
 mod registration_and_login;
 mod reliability;

@@ -31,7 +31,7 @@ async fn spawn_slow_app(backend: Backend) -> TestApp {
 }
 
 /// A login through the password grant.
-async fn password_grant(app: &TestApp, email: &str, password: &str) -> Response {
+pub(super) async fn password_grant(app: &TestApp, email: &str, password: &str) -> Response {
     app.client
         .post(app.url("/oauth/token"))
         .form(&[
@@ -44,7 +44,12 @@ async fn password_grant(app: &TestApp, email: &str, password: &str) -> Response 
         .expect("request")
 }
 
-async fn post_password(app: &TestApp, access_token: &str, current: &str, new: &str) -> Response {
+pub(super) async fn post_password(
+    app: &TestApp,
+    access_token: &str,
+    current: &str,
+    new: &str,
+) -> Response {
     app.client
         .post(app.url("/auth/password"))
         .bearer_auth(access_token)

@@ -117,4 +117,21 @@ impl TestApp {
         })
         .expect("read users")
     }
+
+    /// The stored bcrypt hash of the account with this (normalised) email.
+    pub fn stored_password_hash(&self, email: &str) -> String {
+        use auth_service::db::schema::users;
+        use diesel::prelude::*;
+
+        let pool = auth_service::db::connect(&self.db.url).expect("pool");
+        let email = email.to_owned();
+        auth_service::db::with_connection(&pool, move |conn| {
+            users::table
+                .filter(users::email.eq(&email))
+                .select(users::password_hash)
+                .first(conn)
+                .map_err(|e| e.to_string())
+        })
+        .expect("read the password hash")
+    }
 }

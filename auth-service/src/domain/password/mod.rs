@@ -1,6 +1,9 @@
 use std::fmt;
 
-/// A password that meets API.md §3: at least 8 characters, at most 72 bytes.
+mod common;
+
+/// A password that meets API.md §3: at least 8 characters, at most 72 bytes,
+/// and not one of the 10,000 most common passwords (in any case).
 /// Its `Debug` shows nothing of it, so it cannot leak through a log line.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
@@ -18,6 +21,11 @@ impl Password {
         }
         if raw.len() > MAX_BYTES {
             return Err(WeakPassword::TooLong);
+        }
+        // A breached list is the first thing a guesser tries: the login
+        // lockout allows a handful of guesses, and these would need no more.
+        if common::is_common(&raw) {
+            return Err(WeakPassword::Common);
         }
         Ok(Password(raw))
     }
@@ -43,6 +51,9 @@ pub enum WeakPassword {
     /// More than 72 bytes once encoded as UTF-8.
     #[error("the password must be at most 72 bytes long (bcrypt's limit)")]
     TooLong,
+    /// One of the 10,000 most common passwords, compared case-insensitively.
+    #[error("the password is one of the 10,000 most commonly used passwords")]
+    Common,
 }
 
 #[cfg(test)]
@@ -55,7 +66,27 @@ mod tests {
             Password::parse("1234567".into()),
             Err(WeakPassword::TooShort)
         );
-        assert!(Password::parse("12345678".into()).is_ok());
+        assert!(Password::parse("1234567x".into()).is_ok());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_in_any_case() {
+        for raw in [
+            "password",
+            "12345678",
+            "iloveyou",
+            "qwerty123",
+            "PassWord",
+            "IloveYou",
+        ] {
+            assert_eq!(
+                Password::parse(raw.into()),
+                Err(WeakPassword::Common),
+                "{raw}"
+            );
+        }
+        // A listed password with anything added is no longer on the list.
+        assert!(Password::parse("iloveyou, Kate".into()).is_ok());
     }
 
     #[test]
@@ -82,8 +113,10 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(256))]
 
             #[test]
-            fn accepted_exactly_from_eight_characters_up_to_72_bytes(raw in any::<String>()) {
-                let expected = raw.chars().count() >= MIN_CHARS && raw.len() <= MAX_BYTES;
+            fn accepted_exactly_from_eight_characters_up_to_72_bytes_off_the_list(raw in any::<String>()) {
+                let expected = raw.chars().count() >= MIN_CHARS
+                    && raw.len() <= MAX_BYTES
+                    && !common::is_common(&raw);
                 let parsed = Password::parse(raw.clone());
                 prop_assert_eq!(parsed.is_ok(), expected, "{:?}", raw);
                 if let Ok(password) = parsed {
@@ -102,11 +135,14 @@ mod tests {
             ) {
                 let raw: String = chars.iter().collect();
                 let bytes: usize = chars.iter().map(|c| c.len_utf8()).sum();
-                let outcome = Password::parse(raw);
+                let outcome = Password::parse(raw.clone());
                 let expected = if chars.len() < MIN_CHARS {
                     Err(WeakPassword::TooShort)
                 } else if bytes > MAX_BYTES {
                     Err(WeakPassword::TooLong)
+                } else if common::is_common(&raw) {
+                    // `aaaaaaaa` and its like are on the list.
+                    Err(WeakPassword::Common)
                 } else {
                     Ok(())
                 };

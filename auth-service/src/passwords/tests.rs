@@ -1,0 +1,251 @@
+//! The hasher's rules, on its own threads: the gate, the queue bound,
+//! the priority.
+
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use super::*;
+
+#[tokio::test]
+async fn hashes_verify_and_long_input_never_matches_its_prefix() {
+    let hasher = Hasher::new();
+    let password = Password::parse("p".repeat(72)).expect("valid");
+    let hash = hasher.hash(password, 4).await.expect("hash");
+    let verify = |p: String| hasher.verify(p, hash.clone());
+    assert!(verify("p".repeat(72)).await.expect("verify"));
+    assert!(!verify("p".repeat(73)).await.expect("verify"));
+    assert!(!verify("q".repeat(72)).await.expect("verify"));
+}
+
+/// Runs `jobs` jobs of 100 ms on `hasher` at once; the most that ran
+/// together.
+async fn most_at_once(hasher: &Hasher, jobs: usize) -> usize {
+    let now = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let runs = (0..jobs).map(|_| {
+        let (now, most) = (now.clone(), most.clone());
+        hasher.run(move || {
+            let here = now.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(here, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(100));
+            now.fetch_sub(1, Ordering::SeqCst);
+        })
+    });
+    for outcome in futures_util::future::join_all(runs).await {
+        outcome.expect("ran");
+    }
+    most.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn while_a_refresh_is_in_flight_hashing_leaves_a_core_free() {
+    let hasher = Hasher::with_cores(4, usize::MAX);
+    assert_eq!(most_at_once(&hasher, 8).await, 4, "every core hashes");
+
+    let guard = hasher.latency_sensitive();
+    let limited = most_at_once(&hasher, 8).await;
+    drop(guard);
+
+    assert_eq!(limited, 3);
+    assert_eq!(most_at_once(&hasher, 8).await, 4, "and again after it");
+}
+
+#[tokio::test]
+async fn a_single_core_still_hashes_during_a_refresh() {
+    let hasher = Hasher::with_cores(1, usize::MAX);
+    let _guard = hasher.latency_sensitive();
+    assert_eq!(most_at_once(&hasher, 2).await, 1);
+}
+
+#[tokio::test]
+async fn a_waiting_hash_starts_when_the_last_refresh_ends() {
+    let hasher = Hasher::with_cores(2, usize::MAX);
+    let refresh = hasher.latency_sensitive();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let (started_tx, started_rx) = oneshot::channel();
+    // Takes the one place a refresh leaves, and keeps it.
+    let holder = hasher.run(move || {
+        let _ = started_tx.send(());
+        let _ = release_rx.recv();
+    });
+    let waiter = async {
+        started_rx.await.expect("the first job started");
+        let second = hasher.run(|| ());
+        let ended = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            drop(refresh);
+        };
+        // Woken by the refresh's end, not by the first job's: that one
+        // is still holding its place.
+        let (outcome, ()) =
+            tokio::join!(tokio::time::timeout(Duration::from_secs(10), second), ended);
+        release_tx.send(()).expect("release");
+        outcome
+    };
+    let (held, waited) = tokio::join!(holder, waiter);
+    held.expect("the first job ran");
+    waited
+        .expect("woken before the first job ended")
+        .expect("ran");
+}
+
+#[tokio::test]
+async fn two_hashers_share_nothing() {
+    let busy = Hasher::with_cores(4, usize::MAX);
+    let other = Hasher::with_cores(4, usize::MAX);
+    let _refresh = busy.latency_sensitive();
+
+    let (busy_most, other_most) = tokio::join!(most_at_once(&busy, 8), most_at_once(&other, 8));
+
+    assert_eq!(busy_most, 3, "the refresh holds back its own hasher");
+    assert_eq!(
+        other_most, 4,
+        "and not the other one, which has its own threads"
+    );
+    assert_eq!(other.gate.counts().latency_sensitive, 0);
+}
+
+#[tokio::test]
+async fn waiting_work_is_counted_until_admitted() {
+    let hasher = Hasher::with_cores(1, usize::MAX);
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let (started_tx, started_rx) = oneshot::channel();
+    let first = hasher.run(move || {
+        let _ = started_tx.send(());
+        let _ = release_rx.recv();
+    });
+    let second = hasher.run(|| ());
+    let check = async {
+        started_rx.await.expect("the first job started");
+        // The second is queued behind the first on the only thread.
+        let counts = hasher.gate.counts();
+        assert_eq!((counts.running, counts.waiting), (1, 1));
+        release_tx.send(()).expect("release");
+    };
+    let (a, b, ()) = tokio::join!(first, second, check);
+    a.expect("first");
+    b.expect("second");
+    let counts = hasher.gate.counts();
+    assert_eq!((counts.running, counts.waiting), (0, 0));
+}
+
+#[test]
+fn a_job_that_panics_gives_its_place_back() {
+    let gate = Gate::new(2, usize::MAX);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        gate.pass(|| panic!("a failing hash"))
+    }));
+
+    assert!(outcome.is_err());
+    assert_eq!(gate.counts().running, 0);
+}
+
+#[tokio::test]
+async fn hashing_runs_on_low_priority_threads_of_its_own() {
+    let (name, stat) = Hasher::new()
+        .run(|| {
+            let name = std::thread::current().name().map(str::to_owned);
+            (name, std::fs::read_to_string("/proc/thread-self/stat").ok())
+        })
+        .await
+        .expect("ran");
+    assert!(name.is_some_and(|n| n.starts_with("bcrypt-")));
+    if let Some(stat) = stat {
+        // proc(5): after the ")" closing the name, field 19 (nice) is the 17th.
+        let nice: i32 = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(16))
+            .and_then(|v| v.parse().ok())
+            .expect("nice field");
+        assert_eq!(nice, 19, "bcrypt threads run at the lowest priority");
+    }
+}
+
+#[tokio::test]
+async fn past_the_queue_limit_work_is_refused_at_once_until_the_queue_drains() {
+    let hasher = Hasher::with_cores(1, 2);
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let (started_tx, started_rx) = oneshot::channel();
+    let holder = hasher.run(move || {
+        let _ = started_tx.send(());
+        let _ = release_rx.recv();
+    });
+    let check = async {
+        started_rx.await.expect("the first job started");
+        // Two wait behind the one running: the queue is full.
+        let waiting = [hasher.admit(), hasher.admit()].map(|a| a.expect("room for two"));
+        let refused = hasher.admit().expect_err("a third may not wait");
+        assert!(
+            matches!(refused, Error::Overloaded { retry_after } if retry_after >= 1),
+            "{refused:?}"
+        );
+        release_tx.send(()).expect("release");
+        let [first, second] = waiting;
+        let password = || Password::parse("p".repeat(9)).expect("valid");
+        first
+            .hash(password(), 4)
+            .await
+            .expect("the first waiting job ran");
+        second
+            .hash(password(), 4)
+            .await
+            .expect("the second waiting job ran");
+    };
+    let (held, ()) = tokio::join!(holder, check);
+    held.expect("the first job ran");
+    assert_eq!(hasher.gate.counts().waiting, 0);
+    assert!(hasher.run(|| ()).await.is_ok(), "admitted again");
+}
+
+#[tokio::test]
+async fn racing_admissions_never_overfill_the_queue() {
+    let hasher = Hasher::with_cores(1, 5);
+    let admitted: Vec<_> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..32)
+            .map(|_| scope.spawn(|| hasher.admit().ok().map(|a| a.ticket)))
+            .collect();
+        racers
+            .into_iter()
+            .filter_map(|racer| racer.join().expect("no panic"))
+            .collect()
+    });
+    assert_eq!(admitted.len(), 5);
+    assert_eq!(hasher.gate.counts().waiting, 5);
+    drop(admitted);
+    assert_eq!(hasher.gate.counts().waiting, 0, "places are given back");
+}
+
+#[tokio::test]
+async fn a_follow_up_of_an_admitted_request_is_never_refused() {
+    let hasher = Hasher::with_cores(1, 1);
+    let first = hasher.admit().expect("an empty queue admits");
+    assert!(hasher.admit().is_err(), "the queue is full");
+
+    let second = hasher.admit_follow_up(&first);
+
+    assert!(first
+        .verify("p".repeat(8), "not a hash".into())
+        .await
+        .is_err());
+    let hash = second
+        .hash(Password::parse("p".repeat(9)).expect("valid"), 4)
+        .await
+        .expect("the follow-up hashes");
+    assert!(hash.starts_with("$2"));
+}
+
+#[test]
+fn retry_after_is_the_work_ahead_shared_among_the_cores() {
+    let gate = Arc::new(Gate::new(2, usize::MAX));
+    assert_eq!(gate.retry_after_secs(), 1, "at least a second");
+
+    gate.pass(|| std::thread::sleep(Duration::from_millis(20)));
+    let fast = gate.retry_after_secs();
+    let queue: Vec<_> = (0..400).map(|_| Queued::enter(&gate)).collect();
+    let long = gate.retry_after_secs();
+
+    assert_eq!(fast, 1);
+    // 402 jobs of at least 20 ms on 2 cores: at least 4 s.
+    assert!(long >= 5, "{long}");
+    drop(queue);
+}
