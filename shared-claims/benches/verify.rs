@@ -5,7 +5,11 @@
 //!   iteration gets a new one, signed outside the timed part).
 //! - `verify_repeated`: [`Authority::verify`] of the same token again and again.
 //! - `verifier_verify`: the bare [`Verifier::verify`] (no cache, whatever
-//!   `Authority` adds).
+//!   `Authority` adds): jsonwebtoken's `decode` with the key decompressed
+//!   once by the [`KeySet`].
+//! - `jsonwebtoken_decode`: jsonwebtoken's `decode` as it comes, the same
+//!   validation, given the raw key: it decompresses the point for every
+//!   token. What the lent decompressed key saves.
 //! - `ed25519_verify`: the signature check alone (ed25519-dalek, key parsed
 //!   once), over a real token's signing input: the floor of any cold
 //!   verification, and the reference of `bench/run`'s cold-verification target.
@@ -23,8 +27,11 @@ use base64::Engine;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::Verifier as _;
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use shared_claims::{AccessClaims, Authority, KeySet, KeyStore, Role, Verifier, ACCESS_TOKEN_TYPE};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use shared_claims::{
+    install_crypto_provider, AccessClaims, Authority, KeySet, KeyStore, Role, Verifier,
+    ACCESS_TOKEN_TYPE,
+};
 
 const ISSUER: &str = "http://127.0.0.1:8080";
 const AUDIENCE: &str = "resource-service";
@@ -94,6 +101,10 @@ fn ready<F: Future>(fut: F) -> F::Output {
 }
 
 fn benches(c: &mut Criterion) {
+    assert!(
+        install_crypto_provider(),
+        "shared-claims' crypto provider must be the one measured"
+    );
     let mut signer = Signer::new();
     let verifier = Verifier::new(ISSUER, AUDIENCE, Duration::from_secs(30));
     let keys = signer.key_set();
@@ -122,6 +133,20 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    let raw_key = DecodingKey::from_ed_der(signer.key.verifying_key().as_bytes());
+    c.bench_function("jsonwebtoken_decode", |b| {
+        b.iter(|| {
+            decode::<AccessClaims>(black_box(&token), &raw_key, &validation).expect("valid token")
+        })
+    });
+
+    // The reference's input, cut out of a real token by hand: the signed
+    // bytes and the signature.
     let (signing_input, signature) = token.rsplit_once('.').expect("a JWS");
     let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
     let signature = ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes");
