@@ -198,10 +198,14 @@ fn refusal(kind: &ErrorKind) -> VerifyError {
         // as good as badly signed.
         ErrorKind::InvalidEddsaKey | ErrorKind::InvalidKeyFormat => VerifyError::BadSignature,
         ErrorKind::ExpiredSignature => VerifyError::Expired,
-        // The claims already parsed as AccessClaims, so an `exp` that is not
-        // a NumericDate to jsonwebtoken can only be a negative integer: a
-        // time before 1970, long expired.
-        ErrorKind::InvalidClaimFormat(claim) if claim == "exp" => VerifyError::Expired,
+        // The claims already parsed as AccessClaims (an i64 `exp`), so an
+        // `exp` jsonwebtoken calls missing or misformatted (it wants a u64)
+        // can only be a negative integer: a time before 1970, long expired.
+        ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim)
+            if claim == "exp" =>
+        {
+            VerifyError::Expired
+        }
         ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
         ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
         ErrorKind::InvalidAudience => VerifyError::WrongAudience,
