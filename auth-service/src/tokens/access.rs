@@ -7,7 +7,8 @@ pub fn mint_access_token(
     key: &SigningKey,
     claims: &AccessClaims,
 ) -> jsonwebtoken::errors::Result<String> {
-    jsonwebtoken::encode(key.header(), claims, key.encoding_key())
+    // jsonwebtoken::encode, with the key parsed when it was loaded.
+    key.prepared().encode(key.header(), claims)
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 use std::sync::{Arc, RwLock};
 
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use shared_claims::ACCESS_TOKEN_TYPE;
-use shared_claims::{KeySet, KeyStore};
+use shared_claims::{KeySet, KeyStore, PreparedSigningKey};
 
 const ALGORITHM: &str = "EdDSA";
 
@@ -38,7 +38,9 @@ impl std::fmt::Debug for StoredKey {
 /// database; the JWKS carries only the public half.
 pub struct SigningKey {
     kid: String,
-    encoding: EncodingKey,
+    /// Parsed once: decoding the PKCS#8 document and deriving the public
+    /// half on every token was half the cost of signing one.
+    prepared: PreparedSigningKey,
     /// The JOSE header of every access token this key signs.
     header: Header,
     public: [u8; 32],
@@ -86,9 +88,9 @@ impl SigningKey {
             .as_slice()
             .try_into()
             .map_err(|_| format!("key {} has a malformed public key", row.kid))?;
-        let signing = ed25519_dalek::SigningKey::from_pkcs8_der(&row.private_key)
+        let prepared = PreparedSigningKey::from_pkcs8_der(&row.private_key)
             .map_err(|e| format!("key {} has a malformed private key: {e}", row.kid))?;
-        if signing.verifying_key().to_bytes() != public {
+        if prepared.public_key() != public {
             return Err(format!(
                 "key {}: the private key does not match the public key",
                 row.kid
@@ -101,7 +103,7 @@ impl SigningKey {
         header.kid = Some(row.kid.clone());
         Ok(SigningKey {
             kid: row.kid.clone(),
-            encoding: EncodingKey::from_ed_der(&row.private_key),
+            prepared,
             header,
             public,
             jwk,
@@ -114,8 +116,8 @@ impl SigningKey {
     }
 
     /// The private key, as jsonwebtoken signs with it.
-    pub(crate) fn encoding_key(&self) -> &EncodingKey {
-        &self.encoding
+    pub(crate) fn prepared(&self) -> &PreparedSigningKey {
+        &self.prepared
     }
 
     /// The JOSE header of an access token signed by this key:
