@@ -220,9 +220,9 @@ impl From<bcrypt::BcryptError> for Error {
     }
 }
 
-impl From<serde_json::Error> for Error {
-    fn from(e: serde_json::Error) -> Self {
-        Error::Internal(format!("encoding: {e}"))
+impl From<jsonwebtoken::errors::Error> for Error {
+    fn from(e: jsonwebtoken::errors::Error) -> Self {
+        Error::Internal(format!("signing: {e}"))
     }
 }
 

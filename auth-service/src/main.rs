@@ -7,6 +7,8 @@ use clap::Parser;
 #[actix_web::main]
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // Before anything signs or verifies: jsonwebtoken keeps the first provider.
+    shared_claims::install_crypto_provider();
     let cli = Cli::parse();
     let outcome = match Settings::from_env() {
         Ok(settings) => cli.run(settings).await,

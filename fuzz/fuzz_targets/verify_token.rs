@@ -1,7 +1,8 @@
-//! The token parser and verifier under libFuzzer: whatever bytes arrive as an
-//! access token, `Verifier::verify` and `Authority::verify` return without
-//! panicking, agree with each other, and accept nothing but the one valid
-//! token this target signs itself.
+//! The verifier (jsonwebtoken's `decode` and shared-claims' own checks around
+//! it) under libFuzzer: whatever bytes arrive as an access token,
+//! `Verifier::verify` and `Authority::verify` return without panicking, agree
+//! with each other, and accept nothing but the one valid token this target
+//! signs itself.
 //!
 //! The first input byte picks how the rest is used, so the fuzzer reaches
 //! deep into the checks instead of stopping at the base64 layer:
@@ -37,6 +38,9 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
+        // Before the first signature: the provider servers run with, which
+        // checks Ed25519 signatures against the key set's decompressed keys.
+        assert!(shared_claims::install_crypto_provider());
         // A fixed key, so the valid token (and every finding built on it)
         // is the same from run to run.
         let signing = SigningKey::from_bytes(&[7; 32]);

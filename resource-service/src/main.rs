@@ -6,6 +6,8 @@ use resource_service::startup::Application;
 #[actix_web::main]
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // Before anything signs or verifies: jsonwebtoken keeps the first provider.
+    shared_claims::install_crypto_provider();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {

@@ -1,11 +1,18 @@
 //! Access-token signing and verification, one core, no HTTP.
 //!
-//! - `sign`: an RFC 9068 access token signed with EdDSA (jsonwebtoken).
+//! - `sign`: an RFC 9068 access token signed with EdDSA (jsonwebtoken's
+//!   `encode` given the PKCS#8 document: it parses it for every token).
+//! - `sign_prepared`: the same through [`PreparedSigningKey`], as the
+//!   auth-service signs: the key parsed once.
 //! - `verify_cold`: [`Authority::verify`] of a token it has never seen (each
 //!   iteration gets a new one, signed outside the timed part).
 //! - `verify_repeated`: [`Authority::verify`] of the same token again and again.
 //! - `verifier_verify`: the bare [`Verifier::verify`] (no cache, whatever
-//!   `Authority` adds).
+//!   `Authority` adds): jsonwebtoken's `decode` with the key decompressed
+//!   once by the [`KeySet`].
+//! - `jsonwebtoken_decode`: jsonwebtoken's `decode` as it comes, the same
+//!   validation, given the raw key: it decompresses the point for every
+//!   token. What the lent decompressed key saves.
 //! - `ed25519_verify`: the signature check alone (ed25519-dalek, key parsed
 //!   once), over a real token's signing input: the floor of any cold
 //!   verification, and the reference of `bench/run`'s cold-verification target.
@@ -23,8 +30,11 @@ use base64::Engine;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::Verifier as _;
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use shared_claims::{AccessClaims, Authority, KeySet, KeyStore, Role, Verifier, ACCESS_TOKEN_TYPE};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use shared_claims::{
+    install_crypto_provider, AccessClaims, Authority, KeySet, KeyStore, PreparedSigningKey, Role,
+    Verifier, ACCESS_TOKEN_TYPE,
+};
 
 const ISSUER: &str = "http://127.0.0.1:8080";
 const AUDIENCE: &str = "resource-service";
@@ -33,6 +43,7 @@ const KID: &str = "bench-key";
 struct Signer {
     key: ed25519_dalek::SigningKey,
     encoding: EncodingKey,
+    prepared: PreparedSigningKey,
     next: u64,
 }
 
@@ -41,9 +52,11 @@ impl Signer {
         let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
         let der = key.to_pkcs8_der().expect("PKCS#8 encoding");
         let encoding = EncodingKey::from_ed_der(der.as_bytes());
+        let prepared = PreparedSigningKey::from_pkcs8_der(der.as_bytes()).expect("a key");
         Signer {
             key,
             encoding,
+            prepared,
             next: 0,
         }
     }
@@ -56,6 +69,17 @@ impl Signer {
 
     /// A new valid token (distinct `jti`, `sid`, `sub`), as the auth-service makes them.
     fn token(&mut self) -> String {
+        let (header, claims) = self.next_token();
+        self.prepared.encode(&header, &claims).expect("signing")
+    }
+
+    /// The same, jsonwebtoken given the PKCS#8 document.
+    fn token_from_der(&mut self) -> String {
+        let (header, claims) = self.next_token();
+        encode(&header, &claims, &self.encoding).expect("signing")
+    }
+
+    fn next_token(&mut self) -> (Header, AccessClaims) {
         self.next += 1;
         let n = self.next;
         let now = SystemTime::now()
@@ -77,7 +101,7 @@ impl Signer {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         header.kid = Some(KID.to_owned());
-        encode(&header, &claims, &self.encoding).expect("signing")
+        (header, claims)
     }
 }
 
@@ -94,12 +118,17 @@ fn ready<F: Future>(fut: F) -> F::Output {
 }
 
 fn benches(c: &mut Criterion) {
+    assert!(
+        install_crypto_provider(),
+        "shared-claims' crypto provider must be the one measured"
+    );
     let mut signer = Signer::new();
     let verifier = Verifier::new(ISSUER, AUDIENCE, Duration::from_secs(30));
     let keys = signer.key_set();
     let authority = Authority::new("bench", verifier.clone(), KeyStore::new(keys.clone()));
 
-    c.bench_function("sign", |b| b.iter(|| black_box(signer.token())));
+    c.bench_function("sign", |b| b.iter(|| black_box(signer.token_from_der())));
+    c.bench_function("sign_prepared", |b| b.iter(|| black_box(signer.token())));
 
     c.bench_function("verify_cold", |b| {
         b.iter_batched(
@@ -122,6 +151,20 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    let raw_key = DecodingKey::from_ed_der(signer.key.verifying_key().as_bytes());
+    c.bench_function("jsonwebtoken_decode", |b| {
+        b.iter(|| {
+            decode::<AccessClaims>(black_box(&token), &raw_key, &validation).expect("valid token")
+        })
+    });
+
+    // The reference's input, cut out of a real token by hand: the signed
+    // bytes and the signature.
     let (signing_input, signature) = token.rsplit_once('.').expect("a JWS");
     let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
     let signature = ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes");

@@ -2,10 +2,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
+use jsonwebtoken::DecodingKey;
 
 /// The public keys a verifier trusts, by key id (`kid`).
 ///
@@ -28,11 +27,26 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 /// ```
 #[derive(Clone, Default)]
 pub struct KeySet {
-    /// Decompressed once here rather than on every verification (the point
-    /// decompression is a field exponentiation, a fifth of a verify). `None`
-    /// is a trusted id whose bytes are not a point on the curve: every
-    /// signature under it is bad.
-    keys: HashMap<String, Option<VerifyingKey>>,
+    keys: HashMap<String, TrustedKey>,
+}
+
+/// One trusted Ed25519 public key, as jsonwebtoken takes it and decompressed.
+#[derive(Clone)]
+pub(crate) struct TrustedKey {
+    pub(crate) decoding: DecodingKey,
+    /// Decompressed once here rather than by jsonwebtoken on every
+    /// verification (see `crypto.rs`). `None`: the bytes are not a point on
+    /// the curve, and every signature under this id is bad.
+    pub(crate) decompressed: Option<VerifyingKey>,
+}
+
+impl TrustedKey {
+    fn ed25519(public_key: &[u8; 32]) -> Self {
+        Self {
+            decoding: DecodingKey::from_ed_der(public_key),
+            decompressed: VerifyingKey::from_bytes(public_key).ok(),
+        }
+    }
 }
 
 impl KeySet {
@@ -64,9 +78,9 @@ impl KeySet {
                     {
                         // A raw Ed25519 public key is 32 bytes; anything else
                         // could never verify a signature.
-                        let bytes: [u8; 32] =
-                            URL_SAFE_NO_PAD.decode(&okp.x).ok()?.try_into().ok()?;
-                        Some((kid, VerifyingKey::from_bytes(&bytes).ok()))
+                        let key = DecodingKey::from_ed_components(&okp.x).ok()?;
+                        let bytes: &[u8; 32] = key.try_get_as_bytes().ok()?.try_into().ok()?;
+                        Some((kid, TrustedKey::ed25519(bytes)))
                     }
                     _ => None,
                 }
@@ -96,13 +110,12 @@ impl KeySet {
     /// ```
     pub fn insert_ed25519(&mut self, kid: impl Into<String>, public_key: &[u8; 32]) {
         self.keys
-            .insert(kid.into(), VerifyingKey::from_bytes(public_key).ok());
+            .insert(kid.into(), TrustedKey::ed25519(public_key));
     }
 
-    /// The key with this id: `None` if the id is not trusted, `Some(None)` if
-    /// it is but its bytes are not a usable key.
-    pub(crate) fn get(&self, kid: &str) -> Option<Option<&VerifyingKey>> {
-        self.keys.get(kid).map(Option::as_ref)
+    /// The key with this id, if it is trusted.
+    pub(crate) fn get(&self, kid: &str) -> Option<&TrustedKey> {
+        self.keys.get(kid)
     }
 
     /// Whether a key with this id is trusted.

@@ -11,6 +11,7 @@
 mod authority;
 mod cache;
 mod claims;
+mod crypto;
 mod error;
 mod keys;
 mod verify;
@@ -22,6 +23,7 @@ pub mod jwks;
 
 pub use authority::{Authority, KeyRefresher, RefreshFuture, DEFAULT_CACHE_CAPACITY};
 pub use claims::{AccessClaims, ParseRoleError, Role, ACCESS_TOKEN_TYPE};
+pub use crypto::{install_crypto_provider, PreparedSigningKey};
 pub use error::{AuthError, ErrorBody};
 pub use keys::{KeySet, KeyStore};
 pub use verify::{Verifier, VerifyError, MAX_LEEWAY};

@@ -1,15 +1,10 @@
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ed25519_dalek::{Signature, Verifier as _};
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 
+use crate::crypto::{install_crypto_provider, with_lent_key};
 use crate::{AccessClaims, KeySet, ACCESS_TOKEN_TYPE};
-
-/// The only signing algorithm accepted (RFC 8037).
-const ALGORITHM: &str = "EdDSA";
 
 /// Why a token was refused. Every variant becomes `401 invalid_token`; the
 /// variants exist so that logs and tests can tell the cases apart.
@@ -94,37 +89,7 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(86_400);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Verifier {
-    issuer: String,
-    audience: String,
-    leeway: i64,
-}
-
-/// The JOSE header fields the verifier looks at (RFC 7515 §4.1).
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    kid: Option<String>,
-    /// Extensions the producer says must be understood; this verifier
-    /// understands none, so their presence refuses the token (§4.1.11).
-    #[serde(default)]
-    crit: Option<serde_json::Value>,
-}
-
-/// One base64url (no padding) segment of a JWS, as JSON.
-fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, VerifyError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| VerifyError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| VerifyError::Malformed)
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    validation: Validation,
 }
 
 impl Verifier {
@@ -136,12 +101,18 @@ impl Verifier {
     /// # let _ = v;
     /// ```
     pub fn new(issuer: &str, audience: &str, leeway: Duration) -> Self {
-        Self {
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
-            // At most a day, so every value is far from overflowing an i64.
-            leeway: i64::try_from(leeway.min(MAX_LEEWAY).as_secs()).unwrap_or(i64::MAX),
-        }
+        install_crypto_provider();
+        // Only EdDSA: with a single allowed algorithm an attacker cannot pick
+        // `none` or HMAC-with-the-public-key (RFC 8725 §2.1, §3.1).
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        // At most a day, so `now - leeway` never underflows.
+        validation.leeway = leeway.min(MAX_LEEWAY).as_secs();
+        Self { validation }
     }
 
     /// Verifies `token` against `keys` and returns its claims.
@@ -164,28 +135,18 @@ impl Verifier {
         token: &str,
         keys: &KeySet,
     ) -> Result<(AccessClaims, String), VerifyError> {
-        // A JWS in compact serialisation: exactly three segments.
-        let mut segments = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            return Err(VerifyError::Malformed);
-        };
-        let signed = &token[..header.len() + 1 + payload.len()];
-        let header: Header = decode_segment(header)?;
-        // Only EdDSA: with a single allowed algorithm an attacker cannot pick
-        // `none` or HMAC-with-the-public-key (RFC 8725 §2.1, §3.1).
-        if header.alg != ALGORITHM {
+        let header = decode_header(token).map_err(|e| refusal(e.kind()))?;
+        if !self.validation.algorithms.contains(&header.alg) {
             return Err(VerifyError::WrongAlgorithm);
         }
+        // RFC 7515 §4.1.11: extensions listed in `crit` must be understood,
+        // and this verifier understands none.
         if header.crit.is_some() {
             return Err(VerifyError::Malformed);
         }
-        // RFC 9068 §4 and RFC 7515 §4.1.9: the type is a media type, compared
-        // case-insensitively, with or without the "application/" prefix.
+        // jsonwebtoken does not look at `typ`. RFC 9068 §4 and RFC 7515
+        // §4.1.9: it is a media type, compared case-insensitively, with or
+        // without the "application/" prefix.
         const MEDIA_PREFIX: &str = "application/";
         let typ = header.typ.as_deref().unwrap_or_default();
         let typ = match typ.split_at_checked(MEDIA_PREFIX.len()) {
@@ -199,31 +160,19 @@ impl Verifier {
         let Some(key) = keys.get(&kid) else {
             return Err(VerifyError::UnknownKey(Some(kid)));
         };
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| VerifyError::Malformed)?;
-        let signature = Signature::from_slice(&signature).map_err(|_| VerifyError::BadSignature)?;
-        key.ok_or(VerifyError::BadSignature)?
-            .verify(signed.as_bytes(), &signature)
-            .map_err(|_| VerifyError::BadSignature)?;
-        // Only signed bytes are parsed beyond the header. Every claim the
-        // checks need (exp, iss, aud, sub …) is a required field of
-        // AccessClaims, so a token without one is malformed.
-        let claims: AccessClaims = decode_segment(payload)?;
-        self.check_times(&claims, now())?;
-        if claims.iss != self.issuer {
-            return Err(VerifyError::WrongIssuer);
-        }
-        if claims.aud != self.audience {
-            return Err(VerifyError::WrongAudience);
-        }
-        Ok((claims, kid))
+        // Every claim the checks need (exp, iss, aud, sub …) is a required
+        // field of AccessClaims, so a token without one is malformed.
+        let token = with_lent_key(key.decompressed, || {
+            decode::<AccessClaims>(token, &key.decoding, &self.validation)
+        })
+        .map_err(|e| refusal(e.kind()))?;
+        Ok((token.claims, kid))
     }
 
     /// The time checks alone, with the same rules and leeway as
     /// [`Self::verify`], for claims verified earlier.
     pub(crate) fn check_times(&self, claims: &AccessClaims, now: i64) -> Result<(), VerifyError> {
-        let leeway = self.leeway;
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(i64::MAX);
         if claims.exp < now.saturating_sub(leeway) {
             return Err(VerifyError::Expired);
         }
@@ -234,5 +183,32 @@ impl Verifier {
             return Err(VerifyError::NotYetValid);
         }
         Ok(())
+    }
+}
+
+/// The refusal for one of jsonwebtoken's errors.
+fn refusal(kind: &ErrorKind) -> VerifyError {
+    match kind {
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+            VerifyError::WrongAlgorithm
+        }
+        ErrorKind::InvalidSignature => VerifyError::BadSignature,
+        // A key of the wrong kind, or 32 bytes that are not a curve point,
+        // can only come from a key set we built: a token that reaches one is
+        // as good as badly signed.
+        ErrorKind::InvalidEddsaKey | ErrorKind::InvalidKeyFormat => VerifyError::BadSignature,
+        ErrorKind::ExpiredSignature => VerifyError::Expired,
+        // The claims already parsed as AccessClaims (an i64 `exp`), so an
+        // `exp` jsonwebtoken calls missing or misformatted (it wants a u64)
+        // can only be a negative integer: a time before 1970, long expired.
+        ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim)
+            if claim == "exp" =>
+        {
+            VerifyError::Expired
+        }
+        ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
+        ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
+        ErrorKind::InvalidAudience => VerifyError::WrongAudience,
+        _ => VerifyError::Malformed,
     }
 }

@@ -134,6 +134,20 @@ fn a_token_whose_nbf_is_within_the_leeway_is_accepted() {
 }
 
 #[test]
+fn a_token_that_expired_before_1970_is_refused_as_expired() {
+    // jsonwebtoken reads a negative NumericDate as a claim of the wrong
+    // format; it is still a time long past.
+    let key = TestKey::generate("k1");
+    let mut ancient = claims(Role::User);
+    ancient.iat = -100;
+    ancient.exp = -1;
+
+    let outcome = verifier().verify(&key.sign(&ancient), &key_set(&[&key]));
+
+    assert_eq!(outcome, Err(VerifyError::Expired));
+}
+
+#[test]
 fn a_token_without_exp_is_malformed() {
     let key = TestKey::generate("k1");
     let mut no_exp = serde_json::to_value(claims(Role::User)).expect("claims serialize");
@@ -732,6 +746,17 @@ fn a_realm_cannot_break_out_of_its_quoted_string() {
     let challenge = error.www_authenticate("api\", error=\"x\\\r\n");
 
     assert_eq!(challenge.as_deref(), Some(r#"Bearer realm="api, error=x""#));
+}
+
+// --- the crypto provider -----------------------------------------------------
+
+#[test]
+fn these_tests_verify_through_shared_claims_crypto_provider() {
+    // The helpers install it before they sign anything; had jsonwebtoken
+    // chosen its own first, the decompressed keys would go unused here.
+    let _key = TestKey::generate("k1");
+
+    assert!(shared_claims::install_crypto_provider());
 }
 
 // --- the JWKS helpers themselves --------------------------------------------

@@ -1,12 +1,10 @@
 use std::sync::{Arc, RwLock};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use shared_claims::ACCESS_TOKEN_TYPE;
-use shared_claims::{KeySet, KeyStore};
+use shared_claims::{KeySet, KeyStore, PreparedSigningKey};
 
 const ALGORITHM: &str = "EdDSA";
 
@@ -42,9 +40,9 @@ pub struct SigningKey {
     kid: String,
     /// Parsed once: decoding the PKCS#8 document and deriving the public
     /// half on every token was half the cost of signing one.
-    signing: ed25519_dalek::SigningKey,
-    /// The base64url JOSE header of every access token this key signs.
-    header: String,
+    prepared: PreparedSigningKey,
+    /// The JOSE header of every access token this key signs.
+    header: Header,
     public: [u8; 32],
     jwk: Jwk,
 }
@@ -90,9 +88,9 @@ impl SigningKey {
             .as_slice()
             .try_into()
             .map_err(|_| format!("key {} has a malformed public key", row.kid))?;
-        let signing = ed25519_dalek::SigningKey::from_pkcs8_der(&row.private_key)
+        let prepared = PreparedSigningKey::from_pkcs8_der(&row.private_key)
             .map_err(|e| format!("key {} has a malformed private key: {e}", row.kid))?;
-        if signing.verifying_key().to_bytes() != public {
+        if prepared.public_key() != public {
             return Err(format!(
                 "key {}: the private key does not match the public key",
                 row.kid
@@ -100,15 +98,13 @@ impl SigningKey {
         }
         let (mut jwk, _) = public_jwk(&public)?;
         jwk.common.key_id = Some(row.kid.clone());
-        let header = serde_json::json!({
-            "alg": ALGORITHM,
-            "typ": ACCESS_TOKEN_TYPE,
-            "kid": row.kid,
-        });
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        header.kid = Some(row.kid.clone());
         Ok(SigningKey {
             kid: row.kid.clone(),
-            signing,
-            header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            prepared,
+            header,
             public,
             jwk,
         })
@@ -119,14 +115,14 @@ impl SigningKey {
         &self.kid
     }
 
-    /// The private key for signing.
-    pub(crate) fn ed25519(&self) -> &ed25519_dalek::SigningKey {
-        &self.signing
+    /// The private key, as jsonwebtoken signs with it.
+    pub(crate) fn prepared(&self) -> &PreparedSigningKey {
+        &self.prepared
     }
 
-    /// The base64url JOSE header of an access token signed by this key:
-    /// `{"alg":"EdDSA","typ":"at+jwt","kid":…}`.
-    pub(crate) fn encoded_header(&self) -> &str {
+    /// The JOSE header of an access token signed by this key:
+    /// `alg: EdDSA`, `typ: at+jwt`, `kid`.
+    pub(crate) fn header(&self) -> &Header {
         &self.header
     }
 }

@@ -33,6 +33,9 @@ pub struct TestKey {
 impl TestKey {
     /// A fresh random key.
     pub fn generate(kid: &str) -> Self {
+        // Before any token is signed: jsonwebtoken keeps the first provider,
+        // and the tests are to run on the one servers run on.
+        shared_claims::install_crypto_provider();
         Self {
             kid: kid.to_owned(),
             signing: SigningKey::generate(&mut rand::rngs::OsRng),
