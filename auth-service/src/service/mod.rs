@@ -3,6 +3,7 @@
 //! domain values ([`crate::domain`]); how the API shows them is the routes'.
 
 mod admin;
+mod key_check;
 mod keys;
 mod login;
 mod password;
@@ -13,6 +14,7 @@ mod throttle;
 mod users;
 
 pub use admin::{delete_user_by_email, set_role, set_role_by_email};
+pub use key_check::{check_keys_for_jwks, KeyCheck};
 pub use keys::{load_or_create_keys, published_keys, reload_keys, rotate_keys};
 pub use login::login;
 pub use password::change_password;

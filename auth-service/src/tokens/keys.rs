@@ -1,5 +1,7 @@
 use std::sync::{Arc, RwLock};
 
+use actix_web::web::Bytes;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
@@ -170,12 +172,21 @@ pub fn published(
     kept
 }
 
+/// What one reload made: the keys, newest first, and the JWKS document
+/// serialised once, so the public endpoint costs neither a parse nor a
+/// serialisation per request.
+#[derive(Debug)]
+struct Loaded {
+    keys: Vec<Arc<SigningKey>>,
+    jwks_body: Bytes,
+}
+
 /// The keys this instance knows: the newest signs, all verify and are
 /// published. Held behind locks so that a reload (after `keys rotate`) swaps
 /// them while requests run.
 #[derive(Debug)]
 pub struct KeyRing {
-    keys: RwLock<Arc<Vec<Arc<SigningKey>>>>,
+    loaded: RwLock<Arc<Loaded>>,
     store: KeyStore,
 }
 
@@ -183,17 +194,32 @@ impl KeyRing {
     /// A ring from stored rows, newest first. Fails on an empty list.
     pub fn from_rows(rows: &[StoredKey]) -> Result<Self, String> {
         let ring = KeyRing {
-            keys: RwLock::new(Arc::new(Vec::new())),
+            loaded: RwLock::new(Arc::new(Loaded {
+                keys: Vec::new(),
+                jwks_body: Bytes::new(),
+            })),
             store: KeyStore::default(),
         };
         ring.reload(rows)?;
         Ok(ring)
     }
 
-    /// Replaces the keys with `rows`, newest first.
-    pub fn reload(&self, rows: &[StoredKey]) -> Result<(), String> {
+    /// Replaces the keys with `rows`, newest first. The same kids in the
+    /// same order are the same keys (a kid is the thumbprint of the public
+    /// key), so then nothing is parsed or rebuilt and the answer is `false`.
+    pub fn reload(&self, rows: &[StoredKey]) -> Result<bool, String> {
         if rows.is_empty() {
             return Err("no signing key is stored".into());
+        }
+        let current = self.snapshot();
+        if current.keys.len() == rows.len()
+            && current
+                .keys
+                .iter()
+                .zip(rows)
+                .all(|(k, row)| k.kid == row.kid)
+        {
+            return Ok(false);
         }
         let keys = rows
             .iter()
@@ -203,17 +229,23 @@ impl KeyRing {
         for key in &keys {
             set.insert_ed25519(key.kid.clone(), &key.public);
         }
+        let jwks = JwkSet {
+            keys: keys.iter().map(|k| k.jwk.clone()).collect(),
+        };
+        let jwks_body = serde_json::to_vec(&jwks)
+            .map_err(|e| format!("cannot serialise the JWKS: {e}"))?
+            .into();
         self.store.replace(set);
-        let keys = Arc::new(keys);
-        match self.keys.write() {
-            Ok(mut guard) => *guard = keys,
-            Err(poisoned) => *poisoned.into_inner() = keys,
+        let loaded = Arc::new(Loaded { keys, jwks_body });
+        match self.loaded.write() {
+            Ok(mut guard) => *guard = loaded,
+            Err(poisoned) => *poisoned.into_inner() = loaded,
         }
-        Ok(())
+        Ok(true)
     }
 
-    fn snapshot(&self) -> Arc<Vec<Arc<SigningKey>>> {
-        match self.keys.read() {
+    fn snapshot(&self) -> Arc<Loaded> {
+        match self.loaded.read() {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
@@ -221,14 +253,24 @@ impl KeyRing {
 
     /// The key that signs new tokens: the newest.
     pub fn signer(&self) -> Option<Arc<SigningKey>> {
-        self.snapshot().first().cloned()
+        self.snapshot().keys.first().cloned()
+    }
+
+    /// The ids of the keys held, newest first.
+    pub fn kids(&self) -> Vec<String> {
+        self.snapshot().keys.iter().map(|k| k.kid.clone()).collect()
     }
 
     /// The public keys, as served at `/.well-known/jwks.json`.
     pub fn jwks(&self) -> JwkSet {
         JwkSet {
-            keys: self.snapshot().iter().map(|k| k.jwk.clone()).collect(),
+            keys: self.snapshot().keys.iter().map(|k| k.jwk.clone()).collect(),
         }
+    }
+
+    /// [`Self::jwks`] serialised, made once per change of the keys.
+    pub fn jwks_body(&self) -> Bytes {
+        self.snapshot().jwks_body.clone()
     }
 
     /// The verifying keys, for this service's own bearer-protected routes.
@@ -288,5 +330,23 @@ mod tests {
         let ring = KeyRing::from_rows(&[new.clone(), old]).expect("ring");
         assert_eq!(ring.signer().expect("signer").kid(), new.kid);
         assert_eq!(ring.jwks().keys.len(), 2);
+    }
+
+    #[test]
+    fn the_served_body_is_the_jwks_and_is_rebuilt_only_when_the_kids_change() {
+        let old = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
+        let new = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
+        let ring = KeyRing::from_rows(std::slice::from_ref(&old)).expect("ring");
+        let body = ring.jwks_body();
+        let served: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(served, serde_json::to_value(ring.jwks()).expect("json"));
+
+        assert!(!ring.reload(std::slice::from_ref(&old)).expect("same keys"));
+        assert_eq!(ring.jwks_body().as_ptr(), body.as_ptr(), "not rebuilt");
+
+        assert!(ring.reload(&[new.clone(), old.clone()]).expect("new key"));
+        assert_eq!(ring.kids(), [new.kid, old.kid]);
+        let served: serde_json::Value = serde_json::from_slice(&ring.jwks_body()).expect("json");
+        assert_eq!(served["keys"].as_array().expect("keys").len(), 2);
     }
 }

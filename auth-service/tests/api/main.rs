@@ -11,6 +11,7 @@ mod cross_service;
 mod grace_and_throttling;
 mod guarantees;
 mod hostile;
+mod jwks;
 mod keys;
 mod logs;
 mod oauth;
