@@ -57,6 +57,7 @@ impl Application {
             .then(|| web::Data::new(WebClient::new(&settings.resource_url)));
         let state = web::Data::new(AppState::new(pool, settings, keys, metrics, Hasher::new()));
         let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
+        let purger = tokio::spawn(purge_periodically(state.clone()));
         let server = listener
             .serve(|socket| {
                 Ok(HttpServer::new(move || {
@@ -87,7 +88,8 @@ impl Application {
                 .run())
             })
             .map_err(|e| e.to_string())?
-            .with_task(key_reloader);
+            .with_task(key_reloader)
+            .with_task(purger);
         Ok(Self { server })
     }
 
@@ -116,6 +118,28 @@ async fn reload_keys_periodically(state: web::Data<AppState>) {
         ticks.tick().await;
         if let Err(e) = crate::service::reload_keys(&state).await {
             log::warn!("could not reload signing keys: {e}");
+        }
+    }
+}
+
+/// Deletes what no request can use any more, every `purge_interval` give or
+/// take a fifth: the jitter keeps replicas started together from purging
+/// together. The first run comes one interval after start, not at start, so
+/// a fleet restarting at once does not purge at once either.
+async fn purge_periodically(state: web::Data<AppState>) {
+    use rand::Rng as _;
+    loop {
+        let jitter = rand::thread_rng().gen_range(0.8..1.2);
+        tokio::time::sleep(state.settings.purge_interval.mul_f64(jitter)).await;
+        match crate::service::purge_expired(&state).await {
+            Ok(purged) if purged != Default::default() => log::info!(
+                "purged {} expired refresh token(s), {} ended session(s), {} old login failure(s)",
+                purged.refresh_tokens,
+                purged.sessions,
+                purged.login_failures
+            ),
+            Ok(_) => {}
+            Err(e) => log::warn!("could not purge expired rows: {e}"),
         }
     }
 }

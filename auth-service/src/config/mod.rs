@@ -31,6 +31,8 @@ pub struct Settings {
     pub refresh_reuse_grace: Duration,
     /// `SESSION_MAX_TTL`: absolute lifetime of a session.
     pub session_max_ttl: Duration,
+    /// `SESSION_HISTORY_TTL`: how long an ended session is kept, then purged.
+    pub session_history_ttl: Duration,
     /// `BCRYPT_COST`, within bcrypt's 4..=31.
     pub bcrypt_cost: u32,
     /// `LOGIN_MAX_FAILURES`.
@@ -57,6 +59,9 @@ pub struct Settings {
     /// the last token it can have signed: covers instances that have not yet
     /// reloaded and clock skew between services. Not an environment variable.
     pub key_retirement_margin: Duration,
+    /// How often the background purge runs (each wait jittered by ±20%,
+    /// so replicas spread out). Not an environment variable; tests shorten it.
+    pub purge_interval: Duration,
 }
 
 impl Settings {
@@ -87,6 +92,7 @@ impl Settings {
             refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", "7d")?,
             refresh_reuse_grace: env.duration("REFRESH_REUSE_GRACE", "0s")?,
             session_max_ttl: env.duration("SESSION_MAX_TTL", "30d")?,
+            session_history_ttl: env.duration("SESSION_HISTORY_TTL", "30d")?,
             bcrypt_cost: env.parse("BCRYPT_COST", 12, parse_bcrypt_cost)?,
             login_max_failures: env.parse("LOGIN_MAX_FAILURES", 5, |raw| {
                 raw.trim()
@@ -110,6 +116,7 @@ impl Settings {
             })?,
             key_reload_interval: Duration::from_secs(30),
             key_retirement_margin: Duration::from_secs(120),
+            purge_interval: Duration::from_secs(300),
         };
         settings.check()?;
         Ok(settings)
@@ -120,6 +127,7 @@ impl Settings {
             ("ACCESS_TOKEN_TTL", self.access_token_ttl),
             ("REFRESH_TOKEN_TTL", self.refresh_token_ttl),
             ("SESSION_MAX_TTL", self.session_max_ttl),
+            ("SESSION_HISTORY_TTL", self.session_history_ttl),
             ("LOGIN_FAILURE_WINDOW", self.login_failure_window),
         ];
         for (variable, value) in at_least_a_second {
@@ -135,6 +143,7 @@ impl Settings {
             ("REFRESH_TOKEN_TTL", self.refresh_token_ttl),
             ("REFRESH_REUSE_GRACE", self.refresh_reuse_grace),
             ("SESSION_MAX_TTL", self.session_max_ttl),
+            ("SESSION_HISTORY_TTL", self.session_history_ttl),
             ("LOGIN_FAILURE_WINDOW", self.login_failure_window),
         ];
         for (variable, value) in bounded {
@@ -166,6 +175,7 @@ impl Settings {
             ("BCRYPT_COST", self.bcrypt_cost.to_string()),
             ("LOGIN_MAX_FAILURES", self.login_max_failures.to_string()),
             ("LOGIN_FAILURE_WINDOW", d(self.login_failure_window)),
+            ("SESSION_HISTORY_TTL", d(self.session_history_ttl)),
             ("ALLOW_REGISTRATION", self.allow_registration.to_string()),
             ("COOKIE_SECURE", self.cookie_secure.to_string()),
             ("CORS_ALLOWED_ORIGINS", self.cors_allowed_origins.join(",")),
