@@ -109,13 +109,22 @@ impl Application {
     }
 }
 
-/// Picks up keys added by `keys rotate` (or by another replica) and drops
-/// keys whose tokens have all expired.
+/// Rotates when `KEY_ROTATION_INTERVAL` has passed, picks up keys added by
+/// `keys rotate` (or by another replica) and drops keys revoked or whose
+/// tokens have all expired.
 async fn reload_keys_periodically(state: web::Data<AppState>) {
     let mut ticks = tokio::time::interval(state.settings.key_reload_interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        let every = state.settings.key_rotation_interval;
+        if !every.is_zero() {
+            match crate::service::rotate_keys_if_due(&state, every).await {
+                Ok(Some(kid)) => log::info!("new signing key {kid}: KEY_ROTATION_INTERVAL passed"),
+                Ok(None) => {}
+                Err(e) => log::warn!("could not rotate the signing key: {e}"),
+            }
+        }
         if let Err(e) = crate::service::reload_keys(&state).await {
             log::warn!("could not reload signing keys: {e}");
         }

@@ -51,6 +51,9 @@ pub struct Settings {
     /// the web client calls it, and the page's Content-Security-Policy allows
     /// connections to it and nowhere else but this origin.
     pub resource_url: String,
+    /// `KEY_ROTATION_INTERVAL`: running instances add a new signing key
+    /// once the newest is this old; zero: only `keys rotate` does.
+    pub key_rotation_interval: Duration,
     /// How often a running instance reloads the signing keys from the
     /// database, so a `keys rotate` reaches it well within 60 seconds.
     /// Not an environment variable; tests shorten it.
@@ -114,6 +117,7 @@ impl Settings {
             resource_url: env.parse("RESOURCE_URL", "http://127.0.0.1:8081".to_owned(), |raw| {
                 service_kit::cors::normalize_origin(raw).map_err(|e| e.to_string())
             })?,
+            key_rotation_interval: env.duration("KEY_ROTATION_INTERVAL", "30d")?,
             key_reload_interval: Duration::from_secs(30),
             key_retirement_margin: Duration::from_secs(120),
             purge_interval: Duration::from_secs(300),
@@ -145,6 +149,7 @@ impl Settings {
             ("SESSION_MAX_TTL", self.session_max_ttl),
             ("SESSION_HISTORY_TTL", self.session_history_ttl),
             ("LOGIN_FAILURE_WINDOW", self.login_failure_window),
+            ("KEY_ROTATION_INTERVAL", self.key_rotation_interval),
         ];
         for (variable, value) in bounded {
             if value > century {
@@ -176,6 +181,7 @@ impl Settings {
             ("LOGIN_MAX_FAILURES", self.login_max_failures.to_string()),
             ("LOGIN_FAILURE_WINDOW", d(self.login_failure_window)),
             ("SESSION_HISTORY_TTL", d(self.session_history_ttl)),
+            ("KEY_ROTATION_INTERVAL", d(self.key_rotation_interval)),
             ("ALLOW_REGISTRATION", self.allow_registration.to_string()),
             ("COOKIE_SECURE", self.cookie_secure.to_string()),
             ("CORS_ALLOWED_ORIGINS", self.cors_allowed_origins.join(",")),

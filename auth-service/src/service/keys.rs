@@ -1,26 +1,55 @@
 //! The signing-key policy: which stored keys are published, loading them at
-//! start, reloading them while running, and `keys rotate`.
+//! start, reloading them while running (recording how long each must stay
+//! published), rotation by the command line and by the running instances,
+//! and revocation.
 
 use actix_web::web;
-use diesel::Connection;
 
 use super::chrono_duration;
 use crate::config::Settings;
 use crate::db::models::SigningKeyRow;
-use crate::db::{self, DbPool};
+use crate::db::{self, signing_keys, AnyConnection, DbPool};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::tokens::{self, KeyRing, SigningKey, StoredKey};
+use crate::tokens::{self, KeyRing, Lifetimes, SigningKey, StoredKey};
+
+/// How long keys stay published, as this instance's settings say.
+fn lifetimes(settings: &Settings) -> Lifetimes {
+    Lifetimes {
+        access_ttl: chrono_duration(settings.access_token_ttl),
+        margin: chrono_duration(settings.key_retirement_margin),
+        reload: chrono_duration(settings.key_reload_interval),
+    }
+}
 
 /// The keys to load into a [`KeyRing`]: those that may still verify live tokens.
 pub fn published_keys(settings: &Settings, rows: &[SigningKeyRow]) -> Vec<StoredKey> {
     let stored: Vec<StoredKey> = rows.iter().cloned().map(stored).collect();
-    tokens::published(
-        &stored,
-        db::now(),
-        chrono_duration(settings.access_token_ttl),
-        chrono_duration(settings.key_retirement_margin),
-    )
+    tokens::published(&stored, db::now(), &lifetimes(settings))
+}
+
+/// Reads the keys after recording, where needed, how long each must stay
+/// published by this instance's lifetimes, so that whoever prunes goes by
+/// what the database says. Before this instance signs with the newest key,
+/// its lease is stored: a rotation that lands meanwhile makes another key
+/// the newest, so the lease is checked again on what is read back.
+fn record_and_load(
+    conn: &mut AnyConnection,
+    lifetimes: &Lifetimes,
+) -> diesel::QueryResult<Vec<SigningKeyRow>> {
+    let mut rows = signing_keys::all(conn)?;
+    for _ in 0..3 {
+        let stored: Vec<StoredKey> = rows.iter().cloned().map(stored).collect();
+        let raised = tokens::retirements(&stored, db::now(), lifetimes);
+        if raised.is_empty() {
+            break;
+        }
+        for (kid, at) in raised {
+            signing_keys::raise_retirement(conn, &kid, at)?;
+        }
+        rows = signing_keys::all(conn)?;
+    }
+    Ok(rows)
 }
 
 /// The signing keys to serve with, first storing a new one if there is
@@ -28,10 +57,12 @@ pub fn published_keys(settings: &Settings, rows: &[SigningKeyRow]) -> Vec<Stored
 pub async fn load_or_create_keys(pool: &DbPool, settings: &Settings) -> Result<KeyRing, String> {
     let pool = pool.clone();
     let url = settings.database.clone();
+    let lifetimes = lifetimes(settings);
     let rows = web::block(move || {
         db::with_connection(&pool, |conn| {
             let candidate = SigningKey::generate(db::now())?;
-            db::signing_keys::ensure_one(conn, row(candidate))
+            signing_keys::ensure_one(conn, row(candidate))
+                .and_then(|_| record_and_load(conn, &lifetimes))
                 .map_err(|e| format!("cannot load signing keys: {e}"))
         })
         .map_err(|e| format!("DATABASE_URL ({}): {e}", url.redacted()))
@@ -44,7 +75,8 @@ pub async fn load_or_create_keys(pool: &DbPool, settings: &Settings) -> Result<K
 /// Reloads the signing keys from the database, so this instance signs with
 /// the newest and publishes exactly the keys whose tokens may still be alive.
 pub async fn reload_keys(state: &AppState) -> Result<(), Error> {
-    let rows = db::run(&state.pool, db::signing_keys::all).await?;
+    let lifetimes = lifetimes(&state.settings);
+    let rows = db::run(&state.pool, move |conn| record_and_load(conn, &lifetimes)).await?;
     state
         .keys
         .reload(&published_keys(&state.settings, &rows))
@@ -55,25 +87,107 @@ pub async fn reload_keys(state: &AppState) -> Result<(), Error> {
     Ok(())
 }
 
-/// Adds a new signing key (`keys rotate`) and deletes keys that can no longer
-/// have live tokens. Returns the new key's id and how many were deleted.
-pub async fn rotate_keys(pool: &DbPool, settings: &Settings) -> Result<(String, usize), Error> {
+/// Adds a new signing key if the newest is `interval` old or older
+/// (`KEY_ROTATION_INTERVAL`). Decided under the key lock, so replicas
+/// sharing a database add one key per interval between them. The new key's
+/// id, if one was added.
+pub async fn rotate_keys_if_due(
+    state: &AppState,
+    interval: std::time::Duration,
+) -> Result<Option<String>, Error> {
+    let candidate = SigningKey::generate(db::now()).map_err(Error::Internal)?;
+    let interval = chrono_duration(interval);
+    db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            signing_keys::lock(conn)?;
+            let now = db::now();
+            let due = signing_keys::all(conn)?
+                .first()
+                .is_none_or(|newest| newest.created_at + interval <= now);
+            if !due {
+                return Ok(None);
+            }
+            let kid = candidate.kid.clone();
+            signing_keys::insert(
+                conn,
+                &row(StoredKey {
+                    created_at: now,
+                    ..candidate
+                }),
+            )?;
+            Ok(Some(kid))
+        })
+    })
+    .await
+}
+
+/// Adds a new signing key (`keys rotate`) and deletes keys whose tokens
+/// have all expired, as the database records it (never by the caller's own
+/// `ACCESS_TOKEN_TTL`). Returns the new key's id and how many were deleted.
+pub async fn rotate_keys(pool: &DbPool) -> Result<(String, usize), Error> {
     let new = SigningKey::generate(db::now()).map_err(Error::Internal)?;
     let kid = new.kid.clone();
-    let settings = settings.clone();
     let pruned = db::run(pool, move |conn| {
-        conn.transaction(|conn| {
-            db::signing_keys::insert(conn, &row(new))?;
-            let rows = db::signing_keys::all(conn)?;
-            let keep: Vec<String> = published_keys(&settings, &rows)
-                .into_iter()
-                .map(|key| key.kid)
-                .collect();
-            db::signing_keys::delete_all_but(conn, &keep)
+        db::write_transaction(conn, |conn| {
+            signing_keys::lock(conn)?;
+            let now = db::now();
+            let newest = new.kid.clone();
+            signing_keys::insert(
+                conn,
+                &row(StoredKey {
+                    created_at: now,
+                    ..new
+                }),
+            )?;
+            signing_keys::delete_retired(conn, &newest, now)
         })
     })
     .await?;
     Ok((kid, pruned))
+}
+
+/// Revokes a key (`keys revoke`): it is deleted, so it leaves every JWKS
+/// and every ring at their next reload, and this service refuses its tokens
+/// at once (see `routes::bearer`). If it was the signing key, a new key is
+/// stored first, in the same transaction, so there is always one to sign
+/// with. The new key's id, if one was made; [`Error::NotFound`] for an
+/// unknown kid.
+pub async fn revoke_key(pool: &DbPool, kid: &str) -> Result<Option<String>, Error> {
+    let candidate = SigningKey::generate(db::now()).map_err(Error::Internal)?;
+    let kid = kid.to_owned();
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            signing_keys::lock(conn)?;
+            let rows = signing_keys::all(conn)?;
+            let Some(position) = rows.iter().position(|row| row.kid == kid) else {
+                return Ok(Err(Error::NotFound));
+            };
+            let mut made = None;
+            if position == 0 {
+                // Strictly newer than the revoked key, so it is the one that signs.
+                let now = db::now().max(rows[0].created_at + chrono::Duration::microseconds(1));
+                made = Some(candidate.kid.clone());
+                signing_keys::insert(
+                    conn,
+                    &row(StoredKey {
+                        created_at: now,
+                        ..candidate
+                    }),
+                )?;
+            }
+            signing_keys::delete(conn, &kid)?;
+            Ok(Ok(made))
+        })
+    })
+    .await?
+}
+
+/// Whether tokens signed by `kid` may still be accepted: the key is stored
+/// (not revoked, not pruned). Read from the database on every call, so a
+/// revocation by another process counts at once.
+pub async fn signing_key_is_live(state: &AppState, kid: &str) -> Result<bool, Error> {
+    let kid = kid.to_owned();
+    db::run(&state.pool, move |conn| signing_keys::exists(conn, &kid)).await
 }
 
 fn stored(row: SigningKeyRow) -> StoredKey {
@@ -83,6 +197,7 @@ fn stored(row: SigningKeyRow) -> StoredKey {
         private_key: row.private_key,
         public_key: row.public_key,
         created_at: row.created_at,
+        retire_after: row.retire_after,
     }
 }
 
@@ -93,5 +208,6 @@ fn row(key: StoredKey) -> SigningKeyRow {
         private_key: key.private_key,
         public_key: key.public_key,
         created_at: key.created_at,
+        retire_after: key.retire_after,
     }
 }

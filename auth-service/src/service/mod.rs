@@ -16,7 +16,10 @@ mod users;
 
 pub use admin::{delete_user_by_email, set_role, set_role_by_email};
 pub use key_check::{check_keys_for_jwks, KeyCheck};
-pub use keys::{load_or_create_keys, published_keys, reload_keys, rotate_keys};
+pub use keys::{
+    load_or_create_keys, published_keys, reload_keys, revoke_key, rotate_keys, rotate_keys_if_due,
+    signing_key_is_live,
+};
 pub use login::login;
 pub use password::change_password;
 pub use purge::purge_expired;

@@ -26,6 +26,9 @@ pub struct StoredKey {
     pub public_key: Vec<u8>,
     /// When the key was made; the newest signs.
     pub created_at: chrono::NaiveDateTime,
+    /// The last moment a token it signed may be alive, as the signing
+    /// instances recorded it; `None` until one has.
+    pub retire_after: Option<chrono::NaiveDateTime>,
 }
 
 impl std::fmt::Debug for StoredKey {
@@ -76,6 +79,7 @@ impl SigningKey {
             private_key,
             public_key: public.to_vec(),
             created_at: now,
+            retire_after: None,
         })
     }
 
@@ -145,31 +149,6 @@ fn public_jwk(public: &[u8; 32]) -> Result<(Jwk, String), String> {
     jwk.common.key_id = Some(thumbprint.clone());
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     Ok((jwk, thumbprint))
-}
-
-/// The stored keys that may still verify live tokens, newest first.
-///
-/// The newest key signs. An older key was replaced when its successor was
-/// created; instances may sign with it until they reload, and its tokens live
-/// `access_ttl` after that, so it stays published until
-/// `successor.created_at + margin + access_ttl` (the margin covers the reload
-/// delay and clock skew).
-pub fn published(
-    rows: &[StoredKey],
-    now: chrono::NaiveDateTime,
-    access_ttl: chrono::Duration,
-    margin: chrono::Duration,
-) -> Vec<StoredKey> {
-    let mut kept = Vec::with_capacity(rows.len());
-    let mut successor_created: Option<chrono::NaiveDateTime> = None;
-    for row in rows {
-        let alive = successor_created.is_none_or(|replaced| now < replaced + margin + access_ttl);
-        if alive {
-            kept.push(row.clone());
-        }
-        successor_created = Some(row.created_at);
-    }
-    kept
 }
 
 /// What one reload made: the keys, newest first, and the JWKS document
@@ -295,32 +274,6 @@ mod tests {
         assert_eq!(key["use"], "sig");
         assert_eq!(key["kid"], row.kid.as_str());
         assert!(key.get("d").is_none(), "private part must never be served");
-    }
-
-    #[test]
-    fn a_replaced_key_stays_published_until_its_last_token_expires() {
-        let t0 = chrono::Utc::now().naive_utc();
-        let minute = chrono::Duration::minutes(1);
-        let mut old = SigningKey::generate(t0).expect("key");
-        old.created_at = t0;
-        let mut new = SigningKey::generate(t0).expect("key");
-        new.created_at = t0 + minute;
-        let rows = [new.clone(), old.clone()];
-        let ttl = chrono::Duration::minutes(15);
-        let margin = chrono::Duration::minutes(2);
-
-        let kids = |now| -> Vec<String> {
-            published(&rows, now, ttl, margin)
-                .into_iter()
-                .map(|r| r.kid)
-                .collect()
-        };
-        // Still published just before new.created_at + margin + ttl ...
-        let last_moment = new.created_at + margin + ttl - chrono::Duration::seconds(1);
-        assert_eq!(kids(last_moment), [new.kid.clone(), old.kid.clone()]);
-        // ... and gone after; the newest key always stays.
-        assert_eq!(kids(new.created_at + margin + ttl), [new.kid.clone()]);
-        assert_eq!(kids(t0 + chrono::Duration::days(365)), [new.kid]);
     }
 
     #[test]

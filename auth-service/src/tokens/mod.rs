@@ -3,7 +3,9 @@
 mod access;
 mod keys;
 mod refresh;
+mod retirement;
 
 pub use access::mint_access_token;
-pub use keys::{published, KeyRing, SigningKey, StoredKey};
+pub use keys::{KeyRing, SigningKey, StoredKey};
 pub use refresh::{sha256_hex, RefreshToken, TokenHash};
+pub use retirement::{published, retirements, Lifetimes};

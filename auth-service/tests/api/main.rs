@@ -12,6 +12,7 @@ mod grace_and_throttling;
 mod guarantees;
 mod hostile;
 mod jwks;
+mod key_lifecycle;
 mod keys;
 mod logs;
 mod oauth;
