@@ -155,15 +155,16 @@ impl Cli {
             }
             Command::Keys(KeysCommand::Rotate) => {
                 let pool = db::open(&settings.database).await?;
-                let (kid, pruned) = service::rotate_keys(&pool)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let (kid, pruned) =
+                    service::rotate_keys(&pool, settings.key_encryption_key.as_ref())
+                        .await
+                        .map_err(key_error)?;
                 println!("new signing key {kid}; {pruned} expired key(s) removed");
                 Ok(())
             }
             Command::Keys(KeysCommand::Revoke { kid }) => {
                 let pool = db::open(&settings.database).await?;
-                match service::revoke_key(&pool, &kid).await {
+                match service::revoke_key(&pool, &kid, settings.key_encryption_key.as_ref()).await {
                     Ok(made) => {
                         match made {
                             Some(new) => println!("revoked key {kid}; new signing key {new}"),
@@ -174,10 +175,18 @@ impl Cli {
                     Err(crate::error::Error::NotFound) => {
                         Err(format!("no signing key with kid {kid:?}"))
                     }
-                    Err(other) => Err(other.to_string()),
+                    Err(other) => Err(key_error(other)),
                 }
             }
         }
+    }
+}
+
+/// One line for a failed key command: a refused `KEY_ENCRYPTION_KEY` names it.
+fn key_error(error: crate::error::Error) -> String {
+    match error {
+        crate::error::Error::Internal(line) => line,
+        other => other.to_string(),
     }
 }
 

@@ -54,6 +54,9 @@ pub struct Settings {
     /// `KEY_ROTATION_INTERVAL`: running instances add a new signing key
     /// once the newest is this old; zero: only `keys rotate` does.
     pub key_rotation_interval: Duration,
+    /// `KEY_ENCRYPTION_KEY`: seals private signing keys at rest; `None`:
+    /// they are stored in plaintext (a warning at start says so).
+    pub key_encryption_key: Option<crate::tokens::KeyEncryptionKey>,
     /// How often a running instance reloads the signing keys from the
     /// database, so a `keys rotate` reaches it well within 60 seconds.
     /// Not an environment variable; tests shorten it.
@@ -118,6 +121,9 @@ impl Settings {
                 service_kit::cors::normalize_origin(raw).map_err(|e| e.to_string())
             })?,
             key_rotation_interval: env.duration("KEY_ROTATION_INTERVAL", "30d")?,
+            key_encryption_key: env.parse("KEY_ENCRYPTION_KEY", None, |raw| {
+                crate::tokens::KeyEncryptionKey::parse(raw).map(Some)
+            })?,
             key_reload_interval: Duration::from_secs(30),
             key_retirement_margin: Duration::from_secs(120),
             purge_interval: Duration::from_secs(300),
@@ -182,6 +188,15 @@ impl Settings {
             ("LOGIN_FAILURE_WINDOW", d(self.login_failure_window)),
             ("SESSION_HISTORY_TTL", d(self.session_history_ttl)),
             ("KEY_ROTATION_INTERVAL", d(self.key_rotation_interval)),
+            (
+                "KEY_ENCRYPTION_KEY",
+                if self.key_encryption_key.is_some() {
+                    "(set)"
+                } else {
+                    "(unset)"
+                }
+                .to_owned(),
+            ),
             ("ALLOW_REGISTRATION", self.allow_registration.to_string()),
             ("COOKIE_SECURE", self.cookie_secure.to_string()),
             ("CORS_ALLOWED_ORIGINS", self.cors_allowed_origins.join(",")),

@@ -111,3 +111,14 @@ pub fn exists(conn: &mut AnyConnection, kid: &str) -> QueryResult<bool> {
         .get_result::<i64>(conn)
         .map(|n| n > 0)
 }
+
+/// Replaces a key's stored private key (sealing it in place).
+pub fn set_private_key(
+    conn: &mut AnyConnection,
+    kid: &str,
+    private_key: &[u8],
+) -> QueryResult<usize> {
+    diesel::update(signing_keys::table.filter(signing_keys::kid.eq(kid)))
+        .set(signing_keys::private_key.eq(private_key))
+        .execute(conn)
+}

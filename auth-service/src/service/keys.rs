@@ -11,7 +11,7 @@ use crate::db::models::SigningKeyRow;
 use crate::db::{self, signing_keys, AnyConnection, DbPool};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::tokens::{self, KeyRing, Lifetimes, SigningKey, StoredKey};
+use crate::tokens::{self, KeyEncryptionKey, KeyRing, Lifetimes, SigningKey, StoredKey};
 
 /// How long keys stay published, as this instance's settings say.
 fn lifetimes(settings: &Settings) -> Lifetimes {
@@ -22,10 +22,50 @@ fn lifetimes(settings: &Settings) -> Lifetimes {
     }
 }
 
-/// The keys to load into a [`KeyRing`]: those that may still verify live tokens.
-pub fn published_keys(settings: &Settings, rows: &[SigningKeyRow]) -> Vec<StoredKey> {
+/// The keys to load into a [`KeyRing`]: those that may still verify live
+/// tokens, their private keys opened with `KEY_ENCRYPTION_KEY` where sealed.
+pub fn published_keys(
+    settings: &Settings,
+    rows: &[SigningKeyRow],
+) -> Result<Vec<StoredKey>, String> {
     let stored: Vec<StoredKey> = rows.iter().cloned().map(stored).collect();
     tokens::published(&stored, db::now(), &lifetimes(settings))
+        .into_iter()
+        .map(|mut key| {
+            let kek = settings.key_encryption_key.as_ref();
+            key.private_key = tokens::open_private_key(kek, &key.kid, &key.private_key)?;
+            Ok(key)
+        })
+        .collect()
+}
+
+/// Refuses to go on unless every sealed key opens with `kek`, so that no
+/// command adds a key sealed with another key (or none) beside them.
+fn check_kek(rows: &[SigningKeyRow], kek: Option<&KeyEncryptionKey>) -> Result<(), String> {
+    for row in rows
+        .iter()
+        .filter(|row| tokens::is_sealed(&row.private_key))
+    {
+        tokens::open_private_key(kek, &row.kid, &row.private_key)?;
+    }
+    Ok(())
+}
+
+/// Seals the keys still stored in plaintext, in place.
+fn seal_plaintext_keys(
+    conn: &mut AnyConnection,
+    rows: &[SigningKeyRow],
+    kek: &KeyEncryptionKey,
+) -> Result<(), String> {
+    for row in rows
+        .iter()
+        .filter(|row| !tokens::is_sealed(&row.private_key))
+    {
+        let sealed = tokens::seal_private_key(kek, &row.kid, &row.private_key)?;
+        signing_keys::set_private_key(conn, &row.kid, &sealed)
+            .map_err(|e| format!("cannot encrypt signing key {}: {e}", row.kid))?;
+    }
+    Ok(())
 }
 
 /// Reads the keys after recording, where needed, how long each must stay
@@ -58,18 +98,26 @@ pub async fn load_or_create_keys(pool: &DbPool, settings: &Settings) -> Result<K
     let pool = pool.clone();
     let url = settings.database.clone();
     let lifetimes = lifetimes(settings);
+    let kek = settings.key_encryption_key.clone();
     let rows = web::block(move || {
         db::with_connection(&pool, |conn| {
+            let load = |e| format!("cannot load signing keys: {e}");
+            // Checked before anything is written: a wrong key must never
+            // lead to a key stored beside the others, or re-created.
+            check_kek(&signing_keys::all(conn).map_err(load)?, kek.as_ref())?;
             let candidate = SigningKey::generate(db::now())?;
-            signing_keys::ensure_one(conn, row(candidate))
-                .and_then(|_| record_and_load(conn, &lifetimes))
-                .map_err(|e| format!("cannot load signing keys: {e}"))
+            let rows =
+                signing_keys::ensure_one(conn, row(candidate, kek.as_ref())?).map_err(load)?;
+            if let Some(kek) = &kek {
+                seal_plaintext_keys(conn, &rows, kek)?;
+            }
+            record_and_load(conn, &lifetimes).map_err(load)
         })
         .map_err(|e| format!("DATABASE_URL ({}): {e}", url.redacted()))
     })
     .await
     .map_err(|e| e.to_string())??;
-    KeyRing::from_rows(&published_keys(settings, &rows))
+    KeyRing::from_rows(&published_keys(settings, &rows)?)
 }
 
 /// Reloads the signing keys from the database, so this instance signs with
@@ -79,7 +127,7 @@ pub async fn reload_keys(state: &AppState) -> Result<(), Error> {
     let rows = db::run(&state.pool, move |conn| record_and_load(conn, &lifetimes)).await?;
     state
         .keys
-        .reload(&published_keys(&state.settings, &rows))
+        .reload(&published_keys(&state.settings, &rows).map_err(Error::Internal)?)
         .map_err(Error::Internal)?;
     state
         .metrics
@@ -96,6 +144,8 @@ pub async fn rotate_keys_if_due(
     interval: std::time::Duration,
 ) -> Result<Option<String>, Error> {
     let candidate = SigningKey::generate(db::now()).map_err(Error::Internal)?;
+    let candidate =
+        row(candidate, state.settings.key_encryption_key.as_ref()).map_err(Error::Internal)?;
     let interval = chrono_duration(interval);
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
@@ -110,10 +160,10 @@ pub async fn rotate_keys_if_due(
             let kid = candidate.kid.clone();
             signing_keys::insert(
                 conn,
-                &row(StoredKey {
+                &SigningKeyRow {
                     created_at: now,
                     ..candidate
-                }),
+                },
             )?;
             Ok(Some(kid))
         })
@@ -124,25 +174,37 @@ pub async fn rotate_keys_if_due(
 /// Adds a new signing key (`keys rotate`) and deletes keys whose tokens
 /// have all expired, as the database records it (never by the caller's own
 /// `ACCESS_TOKEN_TTL`). Returns the new key's id and how many were deleted.
-pub async fn rotate_keys(pool: &DbPool) -> Result<(String, usize), Error> {
-    let new = SigningKey::generate(db::now()).map_err(Error::Internal)?;
+/// Refused, changing nothing, when `kek` does not open the stored keys.
+pub async fn rotate_keys(
+    pool: &DbPool,
+    kek: Option<&KeyEncryptionKey>,
+) -> Result<(String, usize), Error> {
+    let new = row(
+        SigningKey::generate(db::now()).map_err(Error::Internal)?,
+        kek,
+    )
+    .map_err(Error::Internal)?;
     let kid = new.kid.clone();
+    let kek = kek.cloned();
     let pruned = db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             signing_keys::lock(conn)?;
+            if let Err(refused) = check_kek(&signing_keys::all(conn)?, kek.as_ref()) {
+                return Ok(Err(Error::Internal(refused)));
+            }
             let now = db::now();
             let newest = new.kid.clone();
             signing_keys::insert(
                 conn,
-                &row(StoredKey {
+                &SigningKeyRow {
                     created_at: now,
                     ..new
-                }),
+                },
             )?;
-            signing_keys::delete_retired(conn, &newest, now)
+            signing_keys::delete_retired(conn, &newest, now).map(Ok)
         })
     })
-    .await?;
+    .await??;
     Ok((kid, pruned))
 }
 
@@ -152,13 +214,25 @@ pub async fn rotate_keys(pool: &DbPool) -> Result<(String, usize), Error> {
 /// stored first, in the same transaction, so there is always one to sign
 /// with. The new key's id, if one was made; [`Error::NotFound`] for an
 /// unknown kid.
-pub async fn revoke_key(pool: &DbPool, kid: &str) -> Result<Option<String>, Error> {
-    let candidate = SigningKey::generate(db::now()).map_err(Error::Internal)?;
+pub async fn revoke_key(
+    pool: &DbPool,
+    kid: &str,
+    kek: Option<&KeyEncryptionKey>,
+) -> Result<Option<String>, Error> {
+    let candidate = row(
+        SigningKey::generate(db::now()).map_err(Error::Internal)?,
+        kek,
+    )
+    .map_err(Error::Internal)?;
     let kid = kid.to_owned();
+    let kek = kek.cloned();
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             signing_keys::lock(conn)?;
             let rows = signing_keys::all(conn)?;
+            if let Err(refused) = check_kek(&rows, kek.as_ref()) {
+                return Ok(Err(Error::Internal(refused)));
+            }
             let Some(position) = rows.iter().position(|row| row.kid == kid) else {
                 return Ok(Err(Error::NotFound));
             };
@@ -169,10 +243,10 @@ pub async fn revoke_key(pool: &DbPool, kid: &str) -> Result<Option<String>, Erro
                 made = Some(candidate.kid.clone());
                 signing_keys::insert(
                     conn,
-                    &row(StoredKey {
+                    &SigningKeyRow {
                         created_at: now,
                         ..candidate
-                    }),
+                    },
                 )?;
             }
             signing_keys::delete(conn, &kid)?;
@@ -201,13 +275,18 @@ fn stored(row: SigningKeyRow) -> StoredKey {
     }
 }
 
-fn row(key: StoredKey) -> SigningKeyRow {
-    SigningKeyRow {
+/// The row to store for a new key, its private key sealed when `kek` is set.
+fn row(key: StoredKey, kek: Option<&KeyEncryptionKey>) -> Result<SigningKeyRow, String> {
+    let private_key = match kek {
+        Some(kek) => tokens::seal_private_key(kek, &key.kid, &key.private_key)?,
+        None => key.private_key,
+    };
+    Ok(SigningKeyRow {
         kid: key.kid,
         algorithm: key.algorithm,
-        private_key: key.private_key,
+        private_key,
         public_key: key.public_key,
         created_at: key.created_at,
         retire_after: key.retire_after,
-    }
+    })
 }

@@ -14,6 +14,7 @@ mod hostile;
 mod jwks;
 mod key_lifecycle;
 mod keys;
+mod keys_at_rest;
 mod logs;
 mod oauth;
 mod observability;
