@@ -40,6 +40,14 @@ enum KeysCommand {
     /// sign with it within 60 seconds, and the old key stays published until
     /// every token it signed has expired.
     Rotate,
+    /// Revoke a compromised key: it leaves the JWKS at once and nothing
+    /// signs with it again (a new key is made first if it was the signing
+    /// key); the auth-service refuses its tokens at once.
+    Revoke {
+        /// The key's id (`--kid=K` for one that begins with `-`).
+        #[arg(long)]
+        kid: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,13 +155,38 @@ impl Cli {
             }
             Command::Keys(KeysCommand::Rotate) => {
                 let pool = db::open(&settings.database).await?;
-                let (kid, pruned) = service::rotate_keys(&pool, &settings)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let (kid, pruned) =
+                    service::rotate_keys(&pool, settings.key_encryption_key.as_ref())
+                        .await
+                        .map_err(key_error)?;
                 println!("new signing key {kid}; {pruned} expired key(s) removed");
                 Ok(())
             }
+            Command::Keys(KeysCommand::Revoke { kid }) => {
+                let pool = db::open(&settings.database).await?;
+                match service::revoke_key(&pool, &kid, settings.key_encryption_key.as_ref()).await {
+                    Ok(made) => {
+                        match made {
+                            Some(new) => println!("revoked key {kid}; new signing key {new}"),
+                            None => println!("revoked key {kid}"),
+                        }
+                        Ok(())
+                    }
+                    Err(crate::error::Error::NotFound) => {
+                        Err(format!("no signing key with kid {kid:?}"))
+                    }
+                    Err(other) => Err(key_error(other)),
+                }
+            }
         }
+    }
+}
+
+/// One line for a failed key command: a refused `KEY_ENCRYPTION_KEY` names it.
+fn key_error(error: crate::error::Error) -> String {
+    match error {
+        crate::error::Error::Internal(line) => line,
+        other => other.to_string(),
     }
 }
 

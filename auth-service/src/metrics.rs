@@ -71,6 +71,7 @@ pub struct Metrics {
     reuse_detected: IntCounter,
     registrations: IntCounter,
     signing_keys: IntGauge,
+    jwks_key_checks: IntCounter,
 }
 
 impl Metrics {
@@ -109,6 +110,10 @@ impl Metrics {
             "auth_signing_keys",
             "Signing keys published in the JWKS by this instance.",
         )?;
+        let jwks_key_checks = IntCounter::new(
+            "auth_jwks_key_checks_total",
+            "Reads of the signing keys made on behalf of JWKS requests (rationed).",
+        )?;
         for reason in LoginFailure::ALL {
             login_failures.with_label_values(&[reason.label()]);
         }
@@ -122,6 +127,7 @@ impl Metrics {
         registry.register(Box::new(reuse_detected.clone()))?;
         registry.register(Box::new(registrations.clone()))?;
         registry.register(Box::new(signing_keys.clone()))?;
+        registry.register(Box::new(jwks_key_checks.clone()))?;
         Ok(Self {
             registry,
             logins,
@@ -131,6 +137,7 @@ impl Metrics {
             reuse_detected,
             registrations,
             signing_keys,
+            jwks_key_checks,
         })
     }
 
@@ -168,6 +175,11 @@ impl Metrics {
             .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
+    /// A JWKS request read the signing keys from the database.
+    pub fn jwks_key_checked(&self) {
+        self.jwks_key_checks.inc();
+    }
+
     /// The registry, for the kit's HTTP series and `GET /metrics`.
     pub fn registry(&self) -> &Registry {
         &self.registry
@@ -198,6 +210,7 @@ mod tests {
             "auth_refresh_reuse_detected_total 0",
             "auth_registrations_total 0",
             "auth_signing_keys 0",
+            "auth_jwks_key_checks_total 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

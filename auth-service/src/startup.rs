@@ -36,6 +36,11 @@ impl Application {
             settings.summary(),
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
         );
+        if settings.key_encryption_key.is_none() {
+            log::warn!(
+                "KEY_ENCRYPTION_KEY is not set: private signing keys are stored unencrypted"
+            );
+        }
         let pool = db::open(&settings.database).await?;
         let keys = crate::service::load_or_create_keys(&pool, &settings).await?;
         let listener = Listener::bind(&settings.bind).map_err(|e| format!("AUTH_BIND: {e}"))?;
@@ -58,6 +63,7 @@ impl Application {
         let hasher = Hasher::with_queue_limit(settings.login_queue_limit);
         let state = web::Data::new(AppState::new(pool, settings, keys, metrics, hasher));
         let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
+        let purger = tokio::spawn(purge_periodically(state.clone()));
         let server = listener
             .serve(|socket| {
                 Ok(HttpServer::new(move || {
@@ -88,7 +94,8 @@ impl Application {
                 .run())
             })
             .map_err(|e| e.to_string())?
-            .with_task(key_reloader);
+            .with_task(key_reloader)
+            .with_task(purger);
         Ok(Self { server })
     }
 
@@ -108,15 +115,46 @@ impl Application {
     }
 }
 
-/// Picks up keys added by `keys rotate` (or by another replica) and drops
-/// keys whose tokens have all expired.
+/// Rotates when `KEY_ROTATION_INTERVAL` has passed, picks up keys added by
+/// `keys rotate` (or by another replica) and drops keys revoked or whose
+/// tokens have all expired.
 async fn reload_keys_periodically(state: web::Data<AppState>) {
     let mut ticks = tokio::time::interval(state.settings.key_reload_interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        let every = state.settings.key_rotation_interval;
+        if !every.is_zero() {
+            match crate::service::rotate_keys_if_due(&state, every).await {
+                Ok(Some(kid)) => log::info!("new signing key {kid}: KEY_ROTATION_INTERVAL passed"),
+                Ok(None) => {}
+                Err(e) => log::warn!("could not rotate the signing key: {e}"),
+            }
+        }
         if let Err(e) = crate::service::reload_keys(&state).await {
             log::warn!("could not reload signing keys: {e}");
+        }
+    }
+}
+
+/// Deletes what no request can use any more, every `purge_interval` give or
+/// take a fifth: the jitter keeps replicas started together from purging
+/// together. The first run comes one interval after start, not at start, so
+/// a fleet restarting at once does not purge at once either.
+async fn purge_periodically(state: web::Data<AppState>) {
+    use rand::Rng as _;
+    loop {
+        let jitter = rand::thread_rng().gen_range(0.8..1.2);
+        tokio::time::sleep(state.settings.purge_interval.mul_f64(jitter)).await;
+        match crate::service::purge_expired(&state).await {
+            Ok(purged) if purged != Default::default() => log::info!(
+                "purged {} expired refresh token(s), {} ended session(s), {} old login failure(s)",
+                purged.refresh_tokens,
+                purged.sessions,
+                purged.login_failures
+            ),
+            Ok(_) => {}
+            Err(e) => log::warn!("could not purge expired rows: {e}"),
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::metrics::Metrics;
 use crate::passwords::Hasher;
+use crate::service::KeyCheck;
 use crate::tokens::KeyRing;
 
 /// The pool, the settings, the signing keys, the password hasher, and the
@@ -23,6 +24,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// This instance's bcrypt threads.
     pub hasher: Hasher,
+    /// The ration of database checks the JWKS endpoint may make.
+    pub(crate) key_check: KeyCheck,
     /// A hash to verify against when the email is unknown; made on first use.
     pub(crate) dummy_hash: OnceLock<String>,
 }
@@ -43,6 +46,7 @@ impl AppState {
             keys,
             metrics,
             hasher,
+            key_check: KeyCheck::default(),
             dummy_hash: OnceLock::new(),
         }
     }

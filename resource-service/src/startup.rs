@@ -37,7 +37,8 @@ impl Application {
         Self::build_with(settings, JwksOptions::default()).await
     }
 
-    /// [`Application::build`] with other JWKS timings (tests shorten them).
+    /// [`Application::build`] with other JWKS timings (tests shorten them);
+    /// a `refresh_interval` left `None` is `JWKS_REFRESH_INTERVAL`'s.
     pub async fn build_with(settings: Settings, jwks: JwksOptions) -> std::io::Result<Self> {
         log::info!(
             "resource-service configuration: {} RUST_LOG={}",
@@ -49,6 +50,9 @@ impl Application {
         let metrics = Metrics::new().map_err(std::io::Error::other)?;
         let keys = KeyStore::default();
         let jwks = JwksOptions {
+            refresh_interval: jwks
+                .refresh_interval
+                .or(Some(settings.jwks_refresh_interval)),
             user_agent: jwks
                 .user_agent
                 .or_else(|| Some(concat!("resource-service/", env!("CARGO_PKG_VERSION")).into())),

@@ -31,6 +31,8 @@ pub struct Settings {
     pub refresh_reuse_grace: Duration,
     /// `SESSION_MAX_TTL`: absolute lifetime of a session.
     pub session_max_ttl: Duration,
+    /// `SESSION_HISTORY_TTL`: how long an ended session is kept, then purged.
+    pub session_history_ttl: Duration,
     /// `BCRYPT_COST`, within bcrypt's 4..=31.
     pub bcrypt_cost: u32,
     /// `LOGIN_MAX_FAILURES`.
@@ -55,6 +57,12 @@ pub struct Settings {
     /// `TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` names the
     /// client (API.md §1); empty, the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `KEY_ROTATION_INTERVAL`: running instances add a new signing key
+    /// once the newest is this old; zero: only `keys rotate` does.
+    pub key_rotation_interval: Duration,
+    /// `KEY_ENCRYPTION_KEY`: seals private signing keys at rest; `None`:
+    /// they are stored in plaintext (a warning at start says so).
+    pub key_encryption_key: Option<crate::tokens::KeyEncryptionKey>,
     /// How often a running instance reloads the signing keys from the
     /// database, so a `keys rotate` reaches it well within 60 seconds.
     /// Not an environment variable; tests shorten it.
@@ -63,6 +71,9 @@ pub struct Settings {
     /// the last token it can have signed: covers instances that have not yet
     /// reloaded and clock skew between services. Not an environment variable.
     pub key_retirement_margin: Duration,
+    /// How often the background purge runs (each wait jittered by ±20%,
+    /// so replicas spread out). Not an environment variable; tests shorten it.
+    pub purge_interval: Duration,
 }
 
 impl Settings {
@@ -93,6 +104,7 @@ impl Settings {
             refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", "7d")?,
             refresh_reuse_grace: env.duration("REFRESH_REUSE_GRACE", "0s")?,
             session_max_ttl: env.duration("SESSION_MAX_TTL", "30d")?,
+            session_history_ttl: env.duration("SESSION_HISTORY_TTL", "30d")?,
             bcrypt_cost: env.parse("BCRYPT_COST", 12, parse_bcrypt_cost)?,
             login_max_failures: env.parse("LOGIN_MAX_FAILURES", 5, |raw| {
                 raw.trim()
@@ -122,8 +134,13 @@ impl Settings {
                 service_kit::cors::normalize_origin(raw).map_err(|e| e.to_string())
             })?,
             trusted_proxies: env.parse("TRUSTED_PROXIES", Vec::new(), parse_proxies)?,
+            key_rotation_interval: env.duration("KEY_ROTATION_INTERVAL", "30d")?,
+            key_encryption_key: env.parse("KEY_ENCRYPTION_KEY", None, |raw| {
+                crate::tokens::KeyEncryptionKey::parse(raw).map(Some)
+            })?,
             key_reload_interval: Duration::from_secs(30),
             key_retirement_margin: Duration::from_secs(120),
+            purge_interval: Duration::from_secs(300),
         };
         settings.check()?;
         Ok(settings)
@@ -134,6 +151,7 @@ impl Settings {
             ("ACCESS_TOKEN_TTL", self.access_token_ttl),
             ("REFRESH_TOKEN_TTL", self.refresh_token_ttl),
             ("SESSION_MAX_TTL", self.session_max_ttl),
+            ("SESSION_HISTORY_TTL", self.session_history_ttl),
             ("LOGIN_FAILURE_WINDOW", self.login_failure_window),
         ];
         for (variable, value) in at_least_a_second {
@@ -149,7 +167,9 @@ impl Settings {
             ("REFRESH_TOKEN_TTL", self.refresh_token_ttl),
             ("REFRESH_REUSE_GRACE", self.refresh_reuse_grace),
             ("SESSION_MAX_TTL", self.session_max_ttl),
+            ("SESSION_HISTORY_TTL", self.session_history_ttl),
             ("LOGIN_FAILURE_WINDOW", self.login_failure_window),
+            ("KEY_ROTATION_INTERVAL", self.key_rotation_interval),
         ];
         for (variable, value) in bounded {
             if value > century {
@@ -181,6 +201,17 @@ impl Settings {
             ("LOGIN_MAX_FAILURES", self.login_max_failures.to_string()),
             ("LOGIN_FAILURE_WINDOW", d(self.login_failure_window)),
             ("LOGIN_QUEUE_LIMIT", self.login_queue_limit.to_string()),
+            ("SESSION_HISTORY_TTL", d(self.session_history_ttl)),
+            ("KEY_ROTATION_INTERVAL", d(self.key_rotation_interval)),
+            (
+                "KEY_ENCRYPTION_KEY",
+                if self.key_encryption_key.is_some() {
+                    "(set)"
+                } else {
+                    "(unset)"
+                }
+                .to_owned(),
+            ),
             ("ALLOW_REGISTRATION", self.allow_registration.to_string()),
             ("COOKIE_SECURE", self.cookie_secure.to_string()),
             ("CORS_ALLOWED_ORIGINS", self.cors_allowed_origins.join(",")),

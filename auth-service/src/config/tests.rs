@@ -26,12 +26,20 @@ fn defaults_match_the_contract() {
     assert_eq!(s.refresh_token_ttl, Duration::from_secs(7 * 86400));
     assert_eq!(s.refresh_reuse_grace, Duration::ZERO);
     assert_eq!(s.session_max_ttl, Duration::from_secs(30 * 86400));
+    assert_eq!(s.session_history_ttl, Duration::from_secs(30 * 86400));
+    assert_eq!(s.key_rotation_interval, Duration::from_secs(30 * 86400));
     assert_eq!(s.bcrypt_cost, 12);
     assert_eq!(s.login_max_failures, 5);
     assert_eq!(s.login_failure_window, Duration::from_secs(15 * 60));
     assert!(s.allow_registration);
     assert!(s.cookie_secure);
     assert!(s.cors_allowed_origins.is_empty());
+}
+
+#[test]
+fn a_zero_key_rotation_interval_leaves_rotation_to_the_command_line() {
+    let s = settings(&[("KEY_ROTATION_INTERVAL", "0s")]).expect("valid");
+    assert_eq!(s.key_rotation_interval, Duration::ZERO);
 }
 
 #[test]
@@ -58,6 +66,12 @@ fn a_bad_value_names_its_variable() {
         ("COOKIE_SECURE", "maybe"),
         ("LOGIN_MAX_FAILURES", "0"),
         ("SESSION_MAX_TTL", "0s"),
+        ("SESSION_HISTORY_TTL", "0s"),
+        ("SESSION_HISTORY_TTL", "a month"),
+        ("KEY_ROTATION_INTERVAL", "monthly"),
+        ("KEY_ENCRYPTION_KEY", "c2hvcnQ="),
+        ("KEY_ENCRYPTION_KEY", "not base64!"),
+        ("KEY_ROTATION_INTERVAL", "101y"),
         ("CORS_ALLOWED_ORIGINS", "https://app.example.com/login"),
         ("CORS_ALLOWED_ORIGINS", "*"),
         ("SESSION_MAX_TTL", "1000000y"),
@@ -136,6 +150,9 @@ fn the_summary_names_every_variable_without_the_password() {
         "BCRYPT_COST=12",
         "LOGIN_MAX_FAILURES=5",
         "LOGIN_FAILURE_WINDOW=15m",
+        "SESSION_HISTORY_TTL=30days",
+        "KEY_ROTATION_INTERVAL=30days",
+        "KEY_ENCRYPTION_KEY=(unset)",
         "ALLOW_REGISTRATION=true",
         "COOKIE_SECURE=true",
         "CORS_ALLOWED_ORIGINS=",

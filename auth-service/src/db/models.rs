@@ -73,6 +73,9 @@ pub struct SigningKeyRow {
     /// The raw 32-byte public key.
     pub public_key: Vec<u8>,
     pub created_at: NaiveDateTime,
+    /// The last moment a token it signed may be alive, as recorded by the
+    /// instances that sign with it; `None` until one has.
+    pub retire_after: Option<NaiveDateTime>,
 }
 
 impl std::fmt::Debug for SigningKeyRow {
@@ -81,6 +84,7 @@ impl std::fmt::Debug for SigningKeyRow {
             .field("kid", &self.kid)
             .field("algorithm", &self.algorithm)
             .field("created_at", &self.created_at)
+            .field("retire_after", &self.retire_after)
             .finish_non_exhaustive()
     }
 }

@@ -105,9 +105,27 @@ pub fn connect(url: &DatabaseUrl) -> Result<DbPool, String> {
     // (busy_timeout), so it may be as long as that.
     let (size, wait) = match url {
         DatabaseUrl::Sqlite(path) => {
+            // Owner-only from the start: the file holds password hashes and,
+            // without KEY_ENCRYPTION_KEY, the private signing keys; the
+            // default umask would make it world-readable. SQLite gives its
+            // -wal and -shm files the mode of the database file.
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
             }
             (4, Duration::from_secs(5))
         }

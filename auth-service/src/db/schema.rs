@@ -51,6 +51,7 @@ diesel::table! {
         private_key -> Binary,
         public_key -> Binary,
         created_at -> Timestamp,
+        retire_after -> Nullable<Timestamp>,
     }
 }
 

@@ -44,7 +44,81 @@ pub fn insert(conn: &mut AnyConnection, row: &SigningKeyRow) -> QueryResult<usiz
         .execute(conn)
 }
 
-/// Deletes every key not in `keep`: keys that can no longer have live tokens.
-pub fn delete_all_but(conn: &mut AnyConnection, keep: &[String]) -> QueryResult<usize> {
-    diesel::delete(signing_keys::table.filter(signing_keys::kid.ne_all(keep))).execute(conn)
+/// Takes the lock that serialises changes to the set of keys across
+/// processes (rotation, revocation, automatic rotation by replicas). Call it
+/// first inside [`super::write_transaction`]: on SQLite that transaction
+/// already holds the file's write lock; on PostgreSQL this takes a
+/// transaction-scoped advisory lock, after which every statement sees what
+/// the previous holder committed.
+pub fn lock(conn: &mut AnyConnection) -> QueryResult<()> {
+    /// An arbitrary number that names this lock ("SIGN").
+    const SIGNING_KEYS_LOCK: i64 = 0x5349_474e;
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({SIGNING_KEYS_LOCK})"))
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Raises the key's `retire_after` to `at`; never lowers it, so instances
+/// with different token lifetimes each keep the key as long as they need.
+pub fn raise_retirement(
+    conn: &mut AnyConnection,
+    kid: &str,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        signing_keys::table
+            .filter(signing_keys::kid.eq(kid))
+            .filter(
+                signing_keys::retire_after
+                    .is_null()
+                    .or(signing_keys::retire_after.lt(at)),
+            ),
+    )
+    .set(signing_keys::retire_after.eq(at))
+    .execute(conn)
+}
+
+/// Deletes the keys, other than `newest`, whose recorded last token expiry
+/// is before `now`. A key with none recorded stays: the serving instances
+/// record one when they next reload.
+pub fn delete_retired(
+    conn: &mut AnyConnection,
+    newest: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(
+        signing_keys::table
+            .filter(signing_keys::kid.ne(newest))
+            .filter(signing_keys::retire_after.lt(now)),
+    )
+    .execute(conn)
+}
+
+/// Deletes one key; whether it was there.
+pub fn delete(conn: &mut AnyConnection, kid: &str) -> QueryResult<bool> {
+    diesel::delete(signing_keys::table.filter(signing_keys::kid.eq(kid)))
+        .execute(conn)
+        .map(|deleted| deleted > 0)
+}
+
+/// Whether the key is stored: not revoked, and not pruned.
+pub fn exists(conn: &mut AnyConnection, kid: &str) -> QueryResult<bool> {
+    signing_keys::table
+        .filter(signing_keys::kid.eq(kid))
+        .count()
+        .get_result::<i64>(conn)
+        .map(|n| n > 0)
+}
+
+/// Replaces a key's stored private key (sealing it in place).
+pub fn set_private_key(
+    conn: &mut AnyConnection,
+    kid: &str,
+    private_key: &[u8],
+) -> QueryResult<usize> {
+    diesel::update(signing_keys::table.filter(signing_keys::kid.eq(kid)))
+        .set(signing_keys::private_key.eq(private_key))
+        .execute(conn)
 }

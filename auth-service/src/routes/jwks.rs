@@ -1,4 +1,4 @@
-use actix_web::http::header;
+use actix_web::http::header::{self, ContentType};
 use actix_web::{web, HttpResponse};
 use utoipa::ToSchema;
 
@@ -7,10 +7,12 @@ use crate::state::AppState;
 
 /// The public signing keys (RFC 7517).
 ///
-/// Read from the database on each request,
-/// so a `keys rotate` shows here at once; if the database is unreachable the
-/// keys in memory are served. Cached briefly by clients: a verifier that meets
-/// an unknown `kid` refetches anyway.
+/// Served from memory: the keys are reloaded periodically, and a request may
+/// reload them itself within a ration (a burst, then one a second, shared by
+/// concurrent requests), so a `keys rotate` shows here at once while a flood
+/// of requests cannot take the database from logins. Clients may cache the
+/// document as long as the reload interval: a verifier that meets an unknown
+/// `kid` refetches anyway.
 #[utoipa::path(
     get,
     path = "/.well-known/jwks.json",
@@ -18,17 +20,17 @@ use crate::state::AppState;
     tag = "discovery",
     responses(
         (status = 200, description = "Every public key whose tokens may still be alive.", body = JwkSet, headers(
-            ("Cache-Control" = String, description = "`public, max-age=60`."),
+            ("Cache-Control" = String, description = "`public, max-age=<seconds>`: the interval at which the service reloads its keys."),
         )),
     )
 )]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    if let Err(e) = service::reload_keys(&state).await {
-        log::warn!("serving the JWKS from memory: {e}");
-    }
+    service::check_keys_for_jwks(&state).await;
+    let max_age = state.settings.key_reload_interval.as_secs();
     HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
-        .json(state.keys.jwks())
+        .content_type(ContentType::json())
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
+        .body(state.keys.jwks_body())
 }
 
 /// The body of `GET /.well-known/jwks.json` (RFC 7517 §5). The handler

@@ -3,6 +3,7 @@
 // pub(crate): the OpenAPI document (crate::openapi) names their handlers.
 pub(crate) mod admin;
 pub(crate) mod auth;
+mod bearer;
 mod caller;
 pub(crate) mod health;
 pub(crate) mod jwks;
@@ -12,6 +13,7 @@ pub(crate) mod sessions;
 pub mod web_client;
 
 use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest};
 
 use crate::service::ClientInfo;
@@ -58,12 +60,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/login").route(web::post().to(auth::login)))
         .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
         .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
-        .service(web::resource("/auth/logout-all").route(web::post().to(auth::logout_all)))
-        .service(web::resource("/auth/me").route(web::get().to(auth::me)))
-        .service(web::resource("/auth/sessions").route(web::get().to(sessions::list)))
-        .service(web::resource("/auth/sessions/{id}").route(web::delete().to(sessions::revoke)))
-        .service(web::resource("/auth/password").route(web::post().to(sessions::change_password)))
-        .service(web::resource("/admin/users/{id}/role").route(web::put().to(admin::set_role)))
+        .service(
+            web::resource("/auth/logout-all")
+                .route(web::post().to(auth::logout_all))
+                .wrap(from_fn(bearer::refuse_revoked_keys)),
+        )
+        .service(
+            web::resource("/auth/me")
+                .route(web::get().to(auth::me))
+                .wrap(from_fn(bearer::refuse_revoked_keys)),
+        )
+        .service(
+            web::resource("/auth/sessions")
+                .route(web::get().to(sessions::list))
+                .wrap(from_fn(bearer::refuse_revoked_keys)),
+        )
+        .service(
+            web::resource("/auth/sessions/{id}")
+                .route(web::delete().to(sessions::revoke))
+                .wrap(from_fn(bearer::refuse_revoked_keys)),
+        )
+        .service(
+            web::resource("/auth/password")
+                .route(web::post().to(sessions::change_password))
+                .wrap(from_fn(bearer::refuse_revoked_keys)),
+        )
+        .service(
+            web::resource("/admin/users/{id}/role")
+                .route(web::put().to(admin::set_role))
+                .wrap(from_fn(bearer::refuse_revoked_keys)),
+        )
         .service(
             web::resource("/oauth/token")
                 .app_data(oauth::form_config())

@@ -3,9 +3,11 @@
 //! domain values ([`crate::domain`]); how the API shows them is the routes'.
 
 mod admin;
+mod key_check;
 mod keys;
 mod login;
 mod password;
+mod purge;
 mod refresh;
 mod register;
 mod sessions;
@@ -13,9 +15,14 @@ mod throttle;
 mod users;
 
 pub use admin::{delete_user_by_email, set_role, set_role_by_email};
-pub use keys::{load_or_create_keys, published_keys, reload_keys, rotate_keys};
+pub use key_check::{check_keys_for_jwks, KeyCheck};
+pub use keys::{
+    load_or_create_keys, published_keys, reload_keys, revoke_key, rotate_keys, rotate_keys_if_due,
+    signing_key_is_live,
+};
 pub use login::login;
 pub use password::change_password;
+pub use purge::purge_expired;
 pub use refresh::refresh;
 pub use register::register;
 pub use sessions::{list_sessions, live_caller, logout, logout_all, revoke_session};

@@ -1,5 +1,7 @@
 use std::sync::{Arc, RwLock};
 
+use actix_web::web::Bytes;
+
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, Header};
@@ -22,6 +24,9 @@ pub struct StoredKey {
     pub public_key: Vec<u8>,
     /// When the key was made; the newest signs.
     pub created_at: chrono::NaiveDateTime,
+    /// The last moment a token it signed may be alive, as the signing
+    /// instances recorded it; `None` until one has.
+    pub retire_after: Option<chrono::NaiveDateTime>,
 }
 
 impl std::fmt::Debug for StoredKey {
@@ -72,6 +77,7 @@ impl SigningKey {
             private_key,
             public_key: public.to_vec(),
             created_at: now,
+            retire_after: None,
         })
     }
 
@@ -141,29 +147,13 @@ fn public_jwk(public: &[u8; 32]) -> Result<(Jwk, String), String> {
     Ok((jwk, thumbprint))
 }
 
-/// The stored keys that may still verify live tokens, newest first.
-///
-/// The newest key signs. An older key was replaced when its successor was
-/// created; instances may sign with it until they reload, and its tokens live
-/// `access_ttl` after that, so it stays published until
-/// `successor.created_at + margin + access_ttl` (the margin covers the reload
-/// delay and clock skew).
-pub fn published(
-    rows: &[StoredKey],
-    now: chrono::NaiveDateTime,
-    access_ttl: chrono::Duration,
-    margin: chrono::Duration,
-) -> Vec<StoredKey> {
-    let mut kept = Vec::with_capacity(rows.len());
-    let mut successor_created: Option<chrono::NaiveDateTime> = None;
-    for row in rows {
-        let alive = successor_created.is_none_or(|replaced| now < replaced + margin + access_ttl);
-        if alive {
-            kept.push(row.clone());
-        }
-        successor_created = Some(row.created_at);
-    }
-    kept
+/// What one reload made: the keys, newest first, and the JWKS document
+/// serialised once, so the public endpoint costs neither a parse nor a
+/// serialisation per request.
+#[derive(Debug)]
+struct Loaded {
+    keys: Vec<Arc<SigningKey>>,
+    jwks_body: Bytes,
 }
 
 /// The keys this instance knows: the newest signs, all verify and are
@@ -171,7 +161,7 @@ pub fn published(
 /// them while requests run.
 #[derive(Debug)]
 pub struct KeyRing {
-    keys: RwLock<Arc<Vec<Arc<SigningKey>>>>,
+    loaded: RwLock<Arc<Loaded>>,
     store: KeyStore,
 }
 
@@ -179,17 +169,32 @@ impl KeyRing {
     /// A ring from stored rows, newest first. Fails on an empty list.
     pub fn from_rows(rows: &[StoredKey]) -> Result<Self, String> {
         let ring = KeyRing {
-            keys: RwLock::new(Arc::new(Vec::new())),
+            loaded: RwLock::new(Arc::new(Loaded {
+                keys: Vec::new(),
+                jwks_body: Bytes::new(),
+            })),
             store: KeyStore::default(),
         };
         ring.reload(rows)?;
         Ok(ring)
     }
 
-    /// Replaces the keys with `rows`, newest first.
-    pub fn reload(&self, rows: &[StoredKey]) -> Result<(), String> {
+    /// Replaces the keys with `rows`, newest first. The same kids in the
+    /// same order are the same keys (a kid is the thumbprint of the public
+    /// key), so then nothing is parsed or rebuilt and the answer is `false`.
+    pub fn reload(&self, rows: &[StoredKey]) -> Result<bool, String> {
         if rows.is_empty() {
             return Err("no signing key is stored".into());
+        }
+        let current = self.snapshot();
+        if current.keys.len() == rows.len()
+            && current
+                .keys
+                .iter()
+                .zip(rows)
+                .all(|(k, row)| k.kid == row.kid)
+        {
+            return Ok(false);
         }
         let keys = rows
             .iter()
@@ -199,17 +204,23 @@ impl KeyRing {
         for key in &keys {
             set.insert_ed25519(key.kid.clone(), &key.public);
         }
+        let jwks = JwkSet {
+            keys: keys.iter().map(|k| k.jwk.clone()).collect(),
+        };
+        let jwks_body = serde_json::to_vec(&jwks)
+            .map_err(|e| format!("cannot serialise the JWKS: {e}"))?
+            .into();
         self.store.replace(set);
-        let keys = Arc::new(keys);
-        match self.keys.write() {
-            Ok(mut guard) => *guard = keys,
-            Err(poisoned) => *poisoned.into_inner() = keys,
+        let loaded = Arc::new(Loaded { keys, jwks_body });
+        match self.loaded.write() {
+            Ok(mut guard) => *guard = loaded,
+            Err(poisoned) => *poisoned.into_inner() = loaded,
         }
-        Ok(())
+        Ok(true)
     }
 
-    fn snapshot(&self) -> Arc<Vec<Arc<SigningKey>>> {
-        match self.keys.read() {
+    fn snapshot(&self) -> Arc<Loaded> {
+        match self.loaded.read() {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
@@ -217,14 +228,24 @@ impl KeyRing {
 
     /// The key that signs new tokens: the newest.
     pub fn signer(&self) -> Option<Arc<SigningKey>> {
-        self.snapshot().first().cloned()
+        self.snapshot().keys.first().cloned()
+    }
+
+    /// The ids of the keys held, newest first.
+    pub fn kids(&self) -> Vec<String> {
+        self.snapshot().keys.iter().map(|k| k.kid.clone()).collect()
     }
 
     /// The public keys, as served at `/.well-known/jwks.json`.
     pub fn jwks(&self) -> JwkSet {
         JwkSet {
-            keys: self.snapshot().iter().map(|k| k.jwk.clone()).collect(),
+            keys: self.snapshot().keys.iter().map(|k| k.jwk.clone()).collect(),
         }
+    }
+
+    /// [`Self::jwks`] serialised, made once per change of the keys.
+    pub fn jwks_body(&self) -> Bytes {
+        self.snapshot().jwks_body.clone()
     }
 
     /// The verifying keys, for this service's own bearer-protected routes.
@@ -252,37 +273,29 @@ mod tests {
     }
 
     #[test]
-    fn a_replaced_key_stays_published_until_its_last_token_expires() {
-        let t0 = chrono::Utc::now().naive_utc();
-        let minute = chrono::Duration::minutes(1);
-        let mut old = SigningKey::generate(t0).expect("key");
-        old.created_at = t0;
-        let mut new = SigningKey::generate(t0).expect("key");
-        new.created_at = t0 + minute;
-        let rows = [new.clone(), old.clone()];
-        let ttl = chrono::Duration::minutes(15);
-        let margin = chrono::Duration::minutes(2);
-
-        let kids = |now| -> Vec<String> {
-            published(&rows, now, ttl, margin)
-                .into_iter()
-                .map(|r| r.kid)
-                .collect()
-        };
-        // Still published just before new.created_at + margin + ttl ...
-        let last_moment = new.created_at + margin + ttl - chrono::Duration::seconds(1);
-        assert_eq!(kids(last_moment), [new.kid.clone(), old.kid.clone()]);
-        // ... and gone after; the newest key always stays.
-        assert_eq!(kids(new.created_at + margin + ttl), [new.kid.clone()]);
-        assert_eq!(kids(t0 + chrono::Duration::days(365)), [new.kid]);
-    }
-
-    #[test]
     fn the_newest_key_signs() {
         let old = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
         let new = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
         let ring = KeyRing::from_rows(&[new.clone(), old]).expect("ring");
         assert_eq!(ring.signer().expect("signer").kid(), new.kid);
         assert_eq!(ring.jwks().keys.len(), 2);
+    }
+
+    #[test]
+    fn the_served_body_is_the_jwks_and_is_rebuilt_only_when_the_kids_change() {
+        let old = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
+        let new = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
+        let ring = KeyRing::from_rows(std::slice::from_ref(&old)).expect("ring");
+        let body = ring.jwks_body();
+        let served: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(served, serde_json::to_value(ring.jwks()).expect("json"));
+
+        assert!(!ring.reload(std::slice::from_ref(&old)).expect("same keys"));
+        assert_eq!(ring.jwks_body().as_ptr(), body.as_ptr(), "not rebuilt");
+
+        assert!(ring.reload(&[new.clone(), old.clone()]).expect("new key"));
+        assert_eq!(ring.kids(), [new.kid, old.kid]);
+        let served: serde_json::Value = serde_json::from_slice(&ring.jwks_body()).expect("json");
+        assert_eq!(served["keys"].as_array().expect("keys").len(), 2);
     }
 }

@@ -88,6 +88,7 @@ both_backends! {
             jwks_url,
             clock_leeway: Duration::ZERO,
             cors_allowed_origins: Vec::new(),
+            jwks_refresh_interval: Duration::from_secs(60),
         };
         let app = resource_service::startup::Application::build(settings).await.expect("start");
         let resource_url = format!("http://127.0.0.1:{}", app.port());

@@ -2,6 +2,7 @@
 //! or do not come as expected: each file races real threads or real requests
 //! against a real database on both backends.
 
+mod background_purge;
 mod exact_lockout;
 mod login_reservations;
 mod oauth_bodies;

@@ -26,15 +26,18 @@ pub const AUTH_JWKS_URL: &str = "AUTH_JWKS_URL";
 pub const CLOCK_LEEWAY: &str = "CLOCK_LEEWAY";
 /// Browser origins allowed to call the API, comma separated.
 pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
+/// How often the JWKS is fetched again, so that withdrawn keys are dropped.
+pub const JWKS_REFRESH_INTERVAL: &str = "JWKS_REFRESH_INTERVAL";
 
 /// Every variable this service reads.
-pub const VARIABLES: [&str; 6] = [
+pub const VARIABLES: [&str; 7] = [
     RESOURCE_BIND,
     AUTH_ISSUER,
     TOKEN_AUDIENCE,
     AUTH_JWKS_URL,
     CLOCK_LEEWAY,
     CORS_ALLOWED_ORIGINS,
+    JWKS_REFRESH_INTERVAL,
 ];
 
 const DEFAULT_BIND: &str = "127.0.0.1:8081";
@@ -42,6 +45,7 @@ const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
 const DEFAULT_AUDIENCE: &str = "resource-service";
 const DEFAULT_JWKS_URL: &str = "http://127.0.0.1:8080/.well-known/jwks.json";
 const DEFAULT_CLOCK_LEEWAY: Duration = Duration::from_secs(30);
+const DEFAULT_JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The resource-service's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +62,9 @@ pub struct Settings {
     pub clock_leeway: Duration,
     /// `CORS_ALLOWED_ORIGINS`: normalised origins (`scheme://host[:port]`).
     pub cors_allowed_origins: Vec<String>,
+    /// `JWKS_REFRESH_INTERVAL`: the JWKS is fetched again this often, and a
+    /// key that left it is no longer trusted.
+    pub jwks_refresh_interval: Duration,
 }
 
 impl Settings {
@@ -96,6 +103,22 @@ impl Settings {
                 leeway
             }
         };
+        let jwks_refresh_interval = match get(JWKS_REFRESH_INTERVAL)? {
+            None => DEFAULT_JWKS_REFRESH_INTERVAL,
+            Some(value) => {
+                let every = humantime::parse_duration(&value)
+                    .map_err(|error| invalid_duration(JWKS_REFRESH_INTERVAL, &value, error))?;
+                // Never refetching would trust a revoked key for ever.
+                if every < Duration::from_secs(1) {
+                    return Err(invalid(
+                        JWKS_REFRESH_INTERVAL,
+                        &value,
+                        "must be at least 1s",
+                    ));
+                }
+                every
+            }
+        };
         let cors_allowed_origins = match get(CORS_ALLOWED_ORIGINS)? {
             None => Vec::new(),
             Some(value) => parse_origins(&value)?,
@@ -108,6 +131,7 @@ impl Settings {
             jwks_url,
             clock_leeway,
             cors_allowed_origins,
+            jwks_refresh_interval,
         })
     }
 }
@@ -131,6 +155,12 @@ impl Settings {
                     .replace(' ', ""),
             ),
             (CORS_ALLOWED_ORIGINS, self.cors_allowed_origins.join(",")),
+            (
+                JWKS_REFRESH_INTERVAL,
+                humantime::format_duration(self.jwks_refresh_interval)
+                    .to_string()
+                    .replace(' ', ""),
+            ),
         ]
         .iter()
         .map(|(variable, value)| format!("{variable}={value}"))

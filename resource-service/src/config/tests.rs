@@ -22,6 +22,7 @@ fn unset_variables_take_the_documented_defaults() {
     assert_eq!(s.jwks_url, "http://127.0.0.1:8080/.well-known/jwks.json");
     assert_eq!(s.clock_leeway, Duration::from_secs(30));
     assert!(s.cors_allowed_origins.is_empty());
+    assert_eq!(s.jwks_refresh_interval, Duration::from_secs(60));
 }
 
 #[test]
@@ -84,6 +85,17 @@ fn a_value_that_is_not_utf8_is_refused_naming_its_variable() {
         .unwrap_err();
         assert_eq!(err, ConfigError::NotUnicode { variable });
         assert_eq!(err.to_string(), format!("{variable}: not valid UTF-8"));
+    }
+}
+
+#[test]
+fn the_jwks_refresh_interval_is_read_and_never_zero() {
+    let s = settings(&[(JWKS_REFRESH_INTERVAL, "5m")]).unwrap();
+    assert_eq!(s.jwks_refresh_interval, Duration::from_secs(300));
+    for bad in ["0s", "500ms", "hourly"] {
+        let err = settings(&[(JWKS_REFRESH_INTERVAL, bad)]).unwrap_err();
+        assert_eq!(err.variable(), JWKS_REFRESH_INTERVAL, "{bad}");
+        assert!(err.to_string().starts_with("JWKS_REFRESH_INTERVAL: "));
     }
 }
 

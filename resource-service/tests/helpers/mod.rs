@@ -219,6 +219,7 @@ pub async fn spawn_app_with(jwks_url: &str, options: JwksOptions) -> TestApp {
         jwks_url: jwks_url.to_owned(),
         clock_leeway: Duration::ZERO,
         cors_allowed_origins: vec![],
+        jwks_refresh_interval: Duration::from_secs(60),
     };
     let app = Application::build_with(settings, options).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -40,6 +40,7 @@ pub async fn spawn_resource_configured(
         jwks_url: jwks_url.into(),
         clock_leeway: Duration::ZERO,
         cors_allowed_origins: Vec::new(),
+        jwks_refresh_interval: Duration::from_secs(60),
     };
     configure(&mut settings);
     let app = resource_service::startup::Application::build_with(settings, options)
