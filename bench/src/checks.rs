@@ -16,7 +16,8 @@ pub fn targets(r: &Results, me_reused: &Row, me_cold: &Row, postgres: &AuthRows)
 }
 
 /// The resource-service against the hello server and against criterion's
-/// single-core verification.
+/// single-core bare Ed25519 signature check (`ed25519_verify`), and the
+/// jsonwebtoken path (`verify_cold`) against that same bare check.
 fn verification(r: &Results, me_reused: &Row, me_cold: &Row) -> Vec<Check> {
     let crit = &r.limits.criterion_ns;
     let ed25519_ns = crit.get("ed25519_verify").copied();
@@ -24,47 +25,56 @@ fn verification(r: &Results, me_reused: &Row, me_cold: &Row) -> Vec<Check> {
     let mut checks = Vec::new();
     checks.push(Check::at_least(
         "GET /api/me, one token reused",
-        "≥ 60% of the hello server's requests/s",
+        "≥ 70% of the hello server's requests/s",
         format!("hello {:.0} req/s", r.limits.hello_rps),
         format!("{:.0} req/s", me_reused.rps),
         me_reused.rps / r.limits.hello_rps,
-        0.60,
+        0.70,
     ));
-    let per_core = |rps: f64, cores: f64| rps / cores.max(1e-9);
-    // The reference is criterion's `verify_cold`: verifying a never-seen
-    // Ed25519-signed access token on one core (what a cold request must do).
-    // The bare signature check (`ed25519_verify`) is shown beside it.
-    let cold_per_core = per_core(me_cold.rps, me_cold.server_cpu_cores);
-    match jwt_cold_ns {
-        Some(ns) => {
-            let rate = 1e9 / ns;
-            let raw_note = ed25519_ns
-                .map(|e| {
-                    format!(
-                        "; against the bare signature check alone ({:.0}/s per core): {:.0}%",
-                        1e9 / e,
-                        100.0 * cold_per_core / (1e9 / e)
-                    )
-                })
-                .unwrap_or_default();
-            checks.push(Check::at_least(
-                "GET /api/me, a distinct token per request",
-                "≥ 80% of the single-core Ed25519 verify rate, per server core used",
-                format!("criterion verify_cold: {rate:.0} tokens/s on one core"),
-                format!(
-                    "{:.0} req/s on {:.2} server cores = {cold_per_core:.0}/s per core{raw_note}",
-                    me_cold.rps, me_cold.server_cpu_cores,
-                ),
-                cold_per_core / rate,
-                0.80,
+    let Some(raw_ns) = ed25519_ns else {
+        for scenario in [
+            "cold verification through jsonwebtoken",
+            "GET /api/me, a distinct token per request",
+        ] {
+            checks.push(Check::unknown(
+                scenario,
+                "a share of the single-core Ed25519 verify rate",
+                "criterion estimate ed25519_verify missing",
             ));
         }
+        return checks;
+    };
+    let raw_rate = 1e9 / raw_ns;
+    let raw_limit = format!("criterion ed25519_verify: {raw_rate:.0} signatures/s on one core");
+    // A never-seen token through the whole verifier (jsonwebtoken's decode,
+    // the key set, the cache's miss path), against the signature alone.
+    match jwt_cold_ns {
+        Some(ns) => checks.push(Check::at_least(
+            "cold verification through jsonwebtoken",
+            "≥ 85% of the single-core Ed25519 verify rate (criterion, one core)",
+            raw_limit.clone(),
+            format!("criterion verify_cold: {:.0} tokens/s", 1e9 / ns),
+            raw_ns / ns,
+            0.85,
+        )),
         None => checks.push(Check::unknown(
-            "GET /api/me, a distinct token per request",
-            "≥ 80% of the single-core Ed25519 verify rate, per server core used",
+            "cold verification through jsonwebtoken",
+            "≥ 85% of the single-core Ed25519 verify rate (criterion, one core)",
             "criterion estimate verify_cold missing",
         )),
     }
+    let cold_per_core = me_cold.rps / me_cold.server_cpu_cores.max(1e-9);
+    checks.push(Check::at_least(
+        "GET /api/me, a distinct token per request",
+        "≥ 80% of the single-core Ed25519 verify rate, per server core used",
+        raw_limit,
+        format!(
+            "{:.0} req/s on {:.2} server cores = {cold_per_core:.0}/s per core",
+            me_cold.rps, me_cold.server_cpu_cores,
+        ),
+        cold_per_core / raw_rate,
+        0.80,
+    ));
     checks
 }
 
