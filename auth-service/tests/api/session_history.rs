@@ -230,3 +230,23 @@ both_backends! {
         assert_error(response, 400, "invalid_request").await;
     }
 }
+
+both_backends! {
+    async fn metrics_count_ended_sessions_by_reason(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let (first, second) = two_sessions(&app).await;
+        assert_eq!(app.post_logout(&first.refresh).await.status(), 204);
+        assert_eq!(app.post_refresh(&second.refresh).await.status(), 200);
+        assert_eq!(app.post_refresh(&second.refresh).await.status(), 401);
+
+        let text = app.client.get(app.url("/metrics")).send().await.expect("request")
+            .text().await.expect("text");
+        for line in [
+            "auth_sessions_ended_total{reason=\"logout\"} 1",
+            "auth_sessions_ended_total{reason=\"reuse_detected\"} 1",
+            "auth_sessions_ended_total{reason=\"revoked\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+    }
+}
