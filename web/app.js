@@ -133,8 +133,37 @@ export async function deleteProject(id) {
 
 // --- auth-service sessions ---
 
+/** Why a session ended, in words (API.md §2 "Session history"). */
+export const END_REASONS = {
+  logout: 'ended: logged out',
+  revoked: 'ended: closed from another session, or by an administrator',
+  reuse_detected: 'ended: a refresh token was used twice, so the session was closed to protect you',
+  password_changed: 'ended: the password was changed in another session',
+  expired: 'ended: it expired',
+};
+
+const reasonInWords = (reason) => END_REASONS[reason] ?? `ended: ${reason}`;
+
+// The session this tab last had. The answer to a failed refresh says
+// nothing of why (it tells a token holder nothing), so the page asks the
+// history once it is logged in again.
+let lastSessionId = null;
+
+function explainPreviousSession(sessions) {
+  const current = sessions.find((s) => s.current);
+  const previous = lastSessionId;
+  lastSessionId = current?.id ?? lastSessionId;
+  if (!previous || previous === current?.id) return;
+  const ended = sessions.find((s) => s.id === previous && s.end_reason);
+  // Logging out is the user's own act: nothing to explain.
+  if (ended && ended.end_reason !== 'logout') {
+    showMessage(`Your previous session ${reasonInWords(ended.end_reason)}.`);
+  }
+}
+
 export async function loadSessions() {
-  const sessions = await json(await auth.fetch('/auth/sessions'), 'Loading sessions');
+  const all = await json(await auth.fetch('/auth/sessions?state=all'), 'Loading sessions');
+  const sessions = all.filter((s) => !s.end_reason);
   const list = $('sessions');
   list.replaceChildren();
   for (const session of sessions) {
@@ -146,6 +175,18 @@ export async function loadSessions() {
     item.append(label, button('Revoke', () => revokeSession(session), 'secondary'));
     list.append(item);
   }
+  const ended = $('ended-sessions');
+  ended.replaceChildren();
+  for (const session of all.filter((s) => s.end_reason)) {
+    const item = element('li', undefined, 'muted');
+    item.dataset.id = session.id;
+    const where = [session.user_agent ?? 'unknown client', session.ip].filter(Boolean).join(' · ');
+    const when = new Date(session.ended_at).toLocaleString();
+    item.append(element('span', `${where}, ${reasonInWords(session.end_reason)} (${when})`));
+    ended.append(item);
+  }
+  $('ended-heading').hidden = ended.childElementCount === 0;
+  explainPreviousSession(all);
   return sessions;
 }
 

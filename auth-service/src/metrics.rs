@@ -5,6 +5,8 @@
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
+use crate::domain::EndReason;
+
 /// Why a login was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginFailure {
@@ -72,6 +74,7 @@ pub struct Metrics {
     registrations: IntCounter,
     signing_keys: IntGauge,
     jwks_key_checks: IntCounter,
+    sessions_ended: IntCounterVec,
 }
 
 impl Metrics {
@@ -114,6 +117,16 @@ impl Metrics {
             "auth_jwks_key_checks_total",
             "Reads of the signing keys made on behalf of JWKS requests (rationed).",
         )?;
+        let sessions_ended = IntCounterVec::new(
+            Opts::new(
+                "auth_sessions_ended_total",
+                "Sessions ended, by reason: logout, revoked, reuse_detected, password_changed or expired.",
+            ),
+            &["reason"],
+        )?;
+        for reason in EndReason::ALL {
+            sessions_ended.with_label_values(&[reason.as_str()]);
+        }
         for reason in LoginFailure::ALL {
             login_failures.with_label_values(&[reason.label()]);
         }
@@ -128,6 +141,7 @@ impl Metrics {
         registry.register(Box::new(registrations.clone()))?;
         registry.register(Box::new(signing_keys.clone()))?;
         registry.register(Box::new(jwks_key_checks.clone()))?;
+        registry.register(Box::new(sessions_ended.clone()))?;
         Ok(Self {
             registry,
             logins,
@@ -138,6 +152,7 @@ impl Metrics {
             registrations,
             signing_keys,
             jwks_key_checks,
+            sessions_ended,
         })
     }
 
@@ -180,6 +195,13 @@ impl Metrics {
         self.jwks_key_checks.inc();
     }
 
+    /// `count` sessions ended for `reason`.
+    pub fn sessions_ended(&self, reason: EndReason, count: usize) {
+        self.sessions_ended
+            .with_label_values(&[reason.as_str()])
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+    }
+
     /// The registry, for the kit's HTTP series and `GET /metrics`.
     pub fn registry(&self) -> &Registry {
         &self.registry
@@ -211,6 +233,9 @@ mod tests {
             "auth_registrations_total 0",
             "auth_signing_keys 0",
             "auth_jwks_key_checks_total 0",
+            "auth_sessions_ended_total{reason=\"logout\"} 0",
+            "auth_sessions_ended_total{reason=\"reuse_detected\"} 0",
+            "auth_sessions_ended_total{reason=\"expired\"} 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

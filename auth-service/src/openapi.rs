@@ -8,9 +8,10 @@ use utoipa::OpenApi;
 
 use crate::routes::auth::User;
 use crate::routes::health::PROBES;
+use crate::routes::history::EventView;
 use crate::routes::jwks::{Jwk, JwkSet};
 use crate::routes::sessions::SessionView;
-use crate::routes::{admin, auth, jwks, oauth, sessions};
+use crate::routes::{admin, auth, history, jwks, oauth, sessions};
 
 /// The document: every route of API.md §3.
 #[derive(Debug, OpenApi)]
@@ -32,14 +33,17 @@ use crate::routes::{admin, auth, jwks, oauth, sessions};
         auth::me,
         sessions::list,
         sessions::revoke,
+        history::events,
         sessions::change_password,
         admin::set_role,
+        history::user_sessions,
+        history::end_user_sessions,
         oauth::token,
         oauth::revoke,
         oauth::metadata,
         jwks::jwks,
     ),
-    components(schemas(ErrorBody, Role, User, SessionView, JwkSet, Jwk)),
+    components(schemas(ErrorBody, Role, User, SessionView, EventView, JwkSet, Jwk)),
     modifiers(&Conventions, &PROBES),
     tags(
         (name = "auth", description = "Register, log in, refresh, log out."),

@@ -291,6 +291,32 @@ try {
     await second.context.close();
   });
 
+  await step('a refresh token used twice ends the session, and after the next login the page says why', async () => {
+    // The page's session, its refresh cookie presented twice from outside:
+    // the second time is reuse, and the server closes the session.
+    const cookies = await user.context.cookies(AUTH_URL + '/auth/refresh');
+    const stolen = cookies.find((c) => c.name === 'refresh_token').value;
+    const present = () =>
+      fetch(`${AUTH_URL}/auth/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refresh_token: stolen }),
+      });
+    assert.equal((await present()).status, 200);
+    assert.equal((await present()).status, 401);
+
+    await pastExpiry();
+    await tab1.click('#reload-profile');
+    await showsLoginForm(tab1);
+    await tab1.locator('#message', { hasText: 'Your session has ended' }).waitFor();
+
+    await logIn(tab1, USER_EMAIL);
+    const why = 'a refresh token was used twice, so the session was closed to protect you';
+    await tab1.locator('#message', { hasText: `Your previous session ended: ${why}` }).waitFor();
+    await tab1.locator('#ended-sessions li', { hasText: why }).first().waitFor();
+    await tab1.screenshot({ path: join(ARTIFACTS_DIR, 'session-ended-why.png'), fullPage: true });
+  });
+
   assert.deepEqual(user.errors, [], 'no uncaught errors in the pages');
 } catch (error) {
   console.error(`not ok ${stepNumber} - ${error.stack ?? error}`);

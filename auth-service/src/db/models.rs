@@ -37,6 +37,8 @@ pub struct SessionRow {
     pub revoked_at: Option<NaiveDateTime>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    pub ended_at: Option<NaiveDateTime>,
+    pub end_reason: Option<String>,
 }
 
 /// A new row of `sessions`.

@@ -12,7 +12,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{login_failures, refresh_tokens, sessions};
-use super::AnyConnection;
+use super::{history, write_transaction, AnyConnection};
 
 /// A batch size that keeps each statement short on both backends.
 pub const BATCH: i64 = 1_000;
@@ -20,6 +20,8 @@ pub const BATCH: i64 = 1_000;
 /// How many rows [`all`] deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
+    /// Sessions found run out and recorded as ended (`expired`).
+    pub expired_sessions: usize,
     /// Refresh tokens past their own expiry.
     pub refresh_tokens: usize,
     /// Sessions past their history, with the tokens they still had.
@@ -28,8 +30,10 @@ pub struct Purged {
     pub login_failures: usize,
 }
 
-/// Runs every purge: tokens first (so a session's purge has fewer rows to
-/// cascade to), then sessions, then login failures. A session ended at
+/// Runs every purge: first the sessions that ran out are recorded as ended
+/// (while their expired tokens still show it), then tokens (so a session's
+/// purge has fewer rows to cascade to), then sessions with their events,
+/// then login failures. A session ended at
 /// `now - history` or earlier goes; a failure at `now - failure_window` or
 /// earlier no longer counts, so it goes too.
 pub fn all(
@@ -40,9 +44,23 @@ pub fn all(
     batch: i64,
 ) -> QueryResult<Purged> {
     Ok(Purged {
+        expired_sessions: expire_sessions(conn, now, batch)?,
         refresh_tokens: expired_refresh_tokens(conn, now, batch)?,
         sessions: ended_sessions(conn, now - history, batch)?,
         login_failures: old_login_failures(conn, now - failure_window, batch)?,
+    })
+}
+
+/// Records as ended (`expired`, with its event) every session past its
+/// absolute end or without a live refresh token, a batch per transaction.
+pub fn expire_sessions(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    in_batches(batch, |batch| {
+        let ended = write_transaction(conn, |conn| history::end_expired(conn, None, now, batch))?;
+        Ok((ended.len(), ended.len()))
     })
 }
 
@@ -71,9 +89,9 @@ pub fn expired_refresh_tokens(
     })
 }
 
-/// Deletes sessions that ended before `ended_before`: revoked then, or past
-/// their absolute end then. Their refresh tokens go with them (the foreign
-/// key cascades).
+/// Deletes sessions that ended before `ended_before`: ended or revoked then,
+/// or past their absolute end then. Their refresh tokens and events go with
+/// them (the foreign keys cascade).
 pub fn ended_sessions(
     conn: &mut AnyConnection,
     ended_before: NaiveDateTime,
@@ -82,8 +100,9 @@ pub fn ended_sessions(
     in_batches(batch, |batch| {
         let ids: Vec<String> = sessions::table
             .filter(
-                sessions::revoked_at
+                sessions::ended_at
                     .lt(ended_before)
+                    .or(sessions::revoked_at.lt(ended_before))
                     .or(sessions::expires_at.lt(ended_before)),
             )
             .select(sessions::id)

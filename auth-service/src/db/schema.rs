@@ -20,6 +20,21 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    session_events (id) {
+        id -> BigInt,
+        session_id -> Text,
+        at -> Timestamp,
+        #[sql_name = "type"]
+        kind -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        reason -> Nullable<Text>,
     }
 }
 
@@ -57,10 +72,12 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(session_events -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     refresh_tokens,
+    session_events,
     signing_keys,
     login_failures
 );

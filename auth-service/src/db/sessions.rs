@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::history::{self, Origin};
 use super::models::{NewRefreshToken, NewSession, SessionRow, UserRow};
 use super::schema::{refresh_tokens, sessions, users};
 use super::AnyConnection;
+use crate::domain::{EndReason, EventKind};
 
 /// Stores a new session with its first refresh token, together or not at all.
 pub fn open(
@@ -20,7 +22,18 @@ pub fn open(
         diesel::insert_into(refresh_tokens::table)
             .values(token)
             .execute(conn)?;
-        Ok(())
+        let origin = Origin {
+            ip: session.ip,
+            user_agent: session.user_agent,
+        };
+        history::record(
+            conn,
+            session.id,
+            EventKind::Login,
+            None,
+            origin,
+            session.created_at,
+        )
     })
 }
 
@@ -55,6 +68,7 @@ const GRACE_ATTEMPTS: usize = 16;
 /// database settles races: of N requests presenting the same token, exactly
 /// one moves `used_at` from NULL; with a grace, each of the others supersedes
 /// the successor installed before it, so exactly one returned token stays live.
+/// The event of what happened (API.md §2, from `origin`) commits with it.
 pub fn rotate(
     conn: &mut AnyConnection,
     presented: &str,
@@ -62,6 +76,7 @@ pub fn rotate(
     now: NaiveDateTime,
     refresh_ttl: chrono::Duration,
     grace: chrono::Duration,
+    origin: Origin<'_>,
 ) -> QueryResult<Rotation> {
     // The common case, a live token presented once, is one statement on
     // PostgreSQL: a round trip is most of a refresh's cost there. Anything
@@ -70,7 +85,7 @@ pub fn rotate(
     if let AnyConnection::Postgresql(pg) = conn {
         let expires_at = now + refresh_ttl;
         if let Some(rotation) =
-            rotate_live_in_one_statement(pg, presented, successor, now, expires_at)?
+            rotate_live_in_one_statement(pg, presented, successor, now, expires_at, origin)?
         {
             return Ok(rotation);
         }
@@ -89,7 +104,8 @@ pub fn rotate(
             .get_result(conn)
             .optional()?;
         if let Some(session_id) = claimed {
-            return issue_successor(conn, &session_id, successor, now, refresh_ttl);
+            let kind = EventKind::Refresh;
+            return issue_successor(conn, &session_id, successor, now, refresh_ttl, kind, origin);
         }
 
         for _ in 0..GRACE_ATTEMPTS {
@@ -123,7 +139,7 @@ pub fn rotate(
             };
             let within_grace = grace > chrono::Duration::zero() && now < used_at + grace;
             let Some(current) = current.filter(|_| within_grace) else {
-                revoke(conn, &session_id, now)?;
+                end_for_reuse(conn, &session_id, origin, now)?;
                 return Ok(Rotation::Reused);
             };
             let replaced = diesel::update(refresh_tokens::table.find(&current))
@@ -135,7 +151,16 @@ pub fn rotate(
                 diesel::update(refresh_tokens::table.find(presented))
                     .set(refresh_tokens::successor_hash.eq(successor))
                     .execute(conn)?;
-                return issue_successor(conn, &session_id, successor, now, refresh_ttl);
+                let kind = EventKind::RefreshInGrace;
+                return issue_successor(
+                    conn,
+                    &session_id,
+                    successor,
+                    now,
+                    refresh_ttl,
+                    kind,
+                    origin,
+                );
             }
             // Either the successor was used (so this is reuse after all), or a
             // racing request superseded it first: look again.
@@ -145,12 +170,31 @@ pub fn rotate(
                 .first(conn)
                 .optional()?;
             if let Some(Some(_)) = successor_used {
-                revoke(conn, &session_id, now)?;
+                end_for_reuse(conn, &session_id, origin, now)?;
                 return Ok(Rotation::Reused);
             }
         }
         Ok(Rotation::Invalid)
     })
+}
+
+/// Ends a session whose used refresh token came back, with both events.
+fn end_for_reuse(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    origin: Origin<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    history::record(
+        conn,
+        session_id,
+        EventKind::ReuseDetected,
+        None,
+        origin,
+        now,
+    )?;
+    history::end(conn, session_id, EndReason::ReuseDetected, origin, now)?;
+    Ok(())
 }
 
 type EarlierUse = (
@@ -176,6 +220,8 @@ fn issue_successor(
     successor: &str,
     now: NaiveDateTime,
     refresh_ttl: chrono::Duration,
+    kind: EventKind,
+    origin: Origin<'_>,
 ) -> QueryResult<Rotation> {
     let live: Option<(String, NaiveDateTime)> = diesel::update(sessions::table.find(session_id))
         .filter(sessions::revoked_at.is_null())
@@ -204,6 +250,7 @@ fn issue_successor(
             expires_at,
         })
         .execute(conn)?;
+    history::record(conn, session_id, kind, None, origin, now)?;
     Ok(Rotation::Rotated {
         user,
         session_id: session_id.to_owned(),
@@ -233,17 +280,19 @@ struct ClaimedRow {
 
 /// [`rotate`]'s common case as one data-modifying CTE: claim the token if it
 /// is live, and if its session is live too, touch the session, store the
-/// successor and return the user. The same rows are locked in the same order
-/// as the general path (the token, then the session). `None` when nothing
-/// was claimed.
+/// successor, record the `refresh` event (and drop the session's events
+/// beyond the newest [`history::EVENTS_KEPT`]) and return the user. The same
+/// rows are locked in the same order as the general path (the token, then
+/// the session). `None` when nothing was claimed.
 fn rotate_live_in_one_statement(
     conn: &mut diesel::PgConnection,
     presented: &str,
     successor: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
+    origin: Origin<'_>,
 ) -> QueryResult<Option<Rotation>> {
-    use diesel::sql_types::{Text, Timestamp};
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
     let row: Option<ClaimedRow> = diesel::sql_query(
         "WITH claimed AS ( \
              UPDATE refresh_tokens SET used_at = $1, successor_hash = $2 \
@@ -259,6 +308,15 @@ fn rotate_live_in_one_statement(
              INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
              SELECT $2, live.id, $1, LEAST($4, live.expires_at) FROM live \
           RETURNING expires_at \
+         ), event AS ( \
+             INSERT INTO session_events (session_id, at, type, ip, user_agent) \
+             SELECT live.id, $1, 'refresh', $5, $6 FROM live \
+         ), trimmed AS ( \
+             DELETE FROM session_events \
+              WHERE session_id = (SELECT id FROM live) \
+                AND id <= (SELECT kept.id FROM session_events kept, live \
+                            WHERE kept.session_id = live.id \
+                            ORDER BY kept.id DESC OFFSET $7 LIMIT 1) \
          ) \
          SELECT claimed.session_id, successor.expires_at AS successor_expires_at, \
                 users.id AS user_id, users.email, users.password_hash, users.role, \
@@ -272,6 +330,11 @@ fn rotate_live_in_one_statement(
     .bind::<Text, _>(successor)
     .bind::<Text, _>(presented)
     .bind::<Timestamp, _>(expires_at)
+    .bind::<Nullable<Text>, _>(origin.ip)
+    .bind::<Nullable<Text>, _>(origin.user_agent)
+    // The statement sees the events as they were before its own insert, so
+    // it keeps one fewer of them.
+    .bind::<BigInt, _>(history::EVENTS_KEPT - 1)
     .get_result(conn)
     .optional()?;
     let Some(row) = row else {
@@ -309,48 +372,6 @@ fn rotate_live_in_one_statement(
     }))
 }
 
-/// Revokes one session. Revoking a revoked session changes nothing.
-pub fn revoke(
-    conn: &mut AnyConnection,
-    session_id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(sessions::table.find(session_id))
-        .filter(sessions::revoked_at.is_null())
-        .set(sessions::revoked_at.eq(now))
-        .execute(conn)
-}
-
-/// Revokes the session a refresh token (any of its tokens, used or not) belongs to.
-pub fn revoke_by_token(
-    conn: &mut AnyConnection,
-    token_hash: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    let session_id: Option<String> = refresh_tokens::table
-        .find(token_hash)
-        .select(refresh_tokens::session_id)
-        .first(conn)
-        .optional()?;
-    match session_id {
-        Some(session_id) => revoke(conn, &session_id, now),
-        None => Ok(0),
-    }
-}
-
-/// Revokes every session of a user.
-pub fn revoke_all_for_user(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(sessions::table)
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::revoked_at.is_null())
-        .set(sessions::revoked_at.eq(now))
-        .execute(conn)
-}
-
 /// A user's active sessions (not revoked, not over, with a live refresh
 /// token), newest first, each with when its live token expires.
 pub fn active_for_user(
@@ -371,32 +392,12 @@ pub fn active_for_user(
         .load(conn)
 }
 
-/// Revokes one of the user's own sessions; 0 if it is unknown, another
-/// user's, or already revoked.
-pub fn revoke_own(
+/// Revokes one session (reason `revoked`, no request behind it). Revoking
+/// an ended session changes nothing.
+pub fn revoke(
     conn: &mut AnyConnection,
-    user_id: &str,
     session_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(sessions::table.find(session_id))
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::revoked_at.is_null())
-        .set(sessions::revoked_at.eq(now))
-        .execute(conn)
-}
-
-/// Revokes every session of the user but `keep`.
-pub fn revoke_all_but(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    keep: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(sessions::table)
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::id.ne(keep))
-        .filter(sessions::revoked_at.is_null())
-        .set(sessions::revoked_at.eq(now))
-        .execute(conn)
+    conn.transaction(|conn| history::end(conn, session_id, EndReason::Revoked, Origin::NONE, now))
 }

@@ -4,12 +4,14 @@
 
 mod client_address;
 mod email;
+mod history;
 mod ids;
 mod password;
 mod user;
 
 pub use client_address::{client_address, lockout_key};
 pub use email::{Email, InvalidEmail};
+pub use history::{EndReason, EventKind, SessionEvent};
 pub use ids::{InvalidId, SessionId, UserId};
 pub use password::{Password, WeakPassword};
 pub use shared_claims::Role;

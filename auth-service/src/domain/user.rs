@@ -35,4 +35,8 @@ pub struct Session {
     pub ip: Option<String>,
     /// Whether the caller's own token belongs to it.
     pub current: bool,
+    /// When it ended; `None` while it is active.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it ended, as [`super::EndReason::as_str`] has it.
+    pub end_reason: Option<String>,
 }

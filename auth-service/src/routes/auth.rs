@@ -172,7 +172,7 @@ pub async fn refresh(
 ) -> Result<HttpResponse, Error> {
     let token = presented_refresh_token(&req, &body, &state)?
         .ok_or_else(|| Error::InvalidRequest("no refresh token in the body or cookie".into()))?;
-    match service::refresh(&state, token).await {
+    match service::refresh(&state, token, super::client_info(&req)).await {
         Ok(grant) => Ok(token_response(&state, grant)),
         Err(Error::InvalidGrant) => {
             // A dead token should not stay in the browser to be sent again.
@@ -220,7 +220,7 @@ pub async fn logout(
     body: web::Bytes,
 ) -> Result<HttpResponse, Error> {
     if let Some(token) = presented_refresh_token(&req, &body, &state)? {
-        service::logout(&state, token).await?;
+        service::logout(&state, token, super::client_info(&req)).await?;
     }
     Ok(HttpResponse::NoContent()
         .cookie(removal_cookie(&state))
@@ -248,8 +248,12 @@ pub async fn logout(
         )),
     )
 )]
-pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
-    service::logout_all(&state, caller.user.id).await?;
+pub async fn logout_all(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, Error> {
+    service::logout_all(&state, caller.user.id, super::client_info(&req)).await?;
     Ok(HttpResponse::NoContent()
         .cookie(removal_cookie(&state))
         .finish())

@@ -6,6 +6,7 @@ pub(crate) mod auth;
 mod bearer;
 mod caller;
 pub(crate) mod health;
+pub(crate) mod history;
 pub(crate) mod jwks;
 pub(crate) mod oauth;
 mod origin;
@@ -78,6 +79,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/auth/sessions/{id}")
                 .route(web::delete().to(sessions::revoke))
+                .wrap(from_fn(bearer::refuse_revoked_keys)),
+        )
+        .service(
+            web::resource("/auth/sessions/{id}/events")
+                .route(web::get().to(history::events))
+                .wrap(from_fn(bearer::refuse_revoked_keys)),
+        )
+        .service(
+            web::resource("/admin/users/{id}/sessions")
+                .route(web::get().to(history::user_sessions))
+                .route(web::delete().to(history::end_user_sessions))
                 .wrap(from_fn(bearer::refuse_revoked_keys)),
         )
         .service(

@@ -174,7 +174,8 @@ pub async fn token(
         }
         "refresh_token" => {
             let presented = required(form.refresh_token, "refresh_token")?;
-            service::refresh(&state, RefreshToken::presented(presented)).await?
+            let client = super::client_info(&req);
+            service::refresh(&state, RefreshToken::presented(presented), client).await?
         }
         _ => return Err(OAuthError::UnsupportedGrantType),
     };
@@ -227,6 +228,7 @@ pub struct RevokeRequest {
     )
 )]
 pub async fn revoke(
+    req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<RevokeRequest>,
 ) -> Result<HttpResponse, OAuthError> {
@@ -234,7 +236,12 @@ pub async fn revoke(
     // RFC 7009 §2.2: 200 whether or not the token was known, so the answer
     // tells nothing about which tokens exist. An access token is a stateless
     // JWT and stays valid until it expires (API.md §3).
-    service::logout(&state, RefreshToken::presented(token)).await?;
+    service::logout(
+        &state,
+        RefreshToken::presented(token),
+        super::client_info(&req),
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())

@@ -29,6 +29,11 @@ pub struct SessionView {
     pub ip: Option<String>,
     /// Whether the caller's own token belongs to it.
     pub current: bool,
+    /// When it ended; `null` while it is active.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it ended; `null` while it is active.
+    #[schema(value_type = Option<String>, example = "reuse_detected")]
+    pub end_reason: Option<String>,
 }
 
 impl From<Session> for SessionView {
@@ -41,19 +46,34 @@ impl From<Session> for SessionView {
             user_agent: session.user_agent,
             ip: session.ip,
             current: session.current,
+            ended_at: session.ended_at,
+            end_reason: session.end_reason,
         }
     }
 }
 
-/// The caller's active sessions.
+/// The query of `GET /auth/sessions`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// `active` (the default) or `all`: also the sessions ended within
+    /// `SESSION_HISTORY_TTL`, with `ended_at` and `end_reason`.
+    #[param(example = "all")]
+    state: Option<String>,
+}
+
+/// The caller's sessions: the active ones, or with `?state=all` also those
+/// ended within their history.
 #[utoipa::path(
     get,
     path = "/auth/sessions",
     operation_id = "list_sessions",
     tag = "sessions",
     security(("bearer" = [])),
+    params(ListQuery),
     responses(
-        (status = 200, description = "Active sessions only; `current` marks the caller's own.", body = Vec<SessionView>),
+        (status = 200, description = "Active sessions (`ended_at` and `end_reason` null), then with \
+            `?state=all` the ended ones, most recently ended first; `current` marks the caller's own.", body = Vec<SessionView>),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: `state` is neither `active` nor `all`."),
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
@@ -64,8 +84,18 @@ impl From<Session> for SessionView {
         )),
     )
 )]
-pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
-    let sessions = service::list_sessions(&state, caller.user.id, caller.session_id).await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, Error> {
+    let history = match query.into_inner().state.as_deref() {
+        None | Some("active") => false,
+        Some("all") => true,
+        Some(_) => return Err(Error::InvalidRequest("state is `active` or `all`".into())),
+    };
+    let (user, current) = (caller.user.id, Some(caller.session_id));
+    let sessions = service::list_sessions(&state, user, current, history).await?;
     let views: Vec<SessionView> = sessions.into_iter().map(SessionView::from).collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -92,6 +122,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     )
 )]
 pub async fn revoke(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
@@ -99,7 +130,8 @@ pub async fn revoke(
     // Ids are UUIDs (API.md §1): anything else names no session, and
     // arbitrary bytes never reach a query.
     let session_id = SessionId::parse(&path.into_inner()).map_err(|_| Error::NotFound)?;
-    service::revoke_session(&state, caller.user.id, session_id).await?;
+    let client = super::client_info(&req);
+    service::revoke_session(&state, caller.user.id, session_id, client).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

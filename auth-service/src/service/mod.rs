@@ -3,6 +3,7 @@
 //! domain values ([`crate::domain`]); how the API shows them is the routes'.
 
 mod admin;
+mod history;
 mod key_check;
 mod keys;
 mod login;
@@ -15,6 +16,7 @@ mod throttle;
 mod users;
 
 pub use admin::{delete_user_by_email, set_role, set_role_by_email};
+pub use history::{end_user_sessions, session_events, user_sessions};
 pub use key_check::{check_keys_for_jwks, KeyCheck};
 pub use keys::{
     load_or_create_keys, published_keys, reload_keys, revoke_key, rotate_keys, rotate_keys_if_due,
@@ -46,6 +48,14 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// The request behind a session event.
+    pub fn origin(&self) -> crate::db::history::Origin<'_> {
+        crate::db::history::Origin {
+            ip: self.ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+        }
+    }
+
     /// What the lockout counts this client as: its address, an IPv6
     /// address by its /64.
     pub fn lockout_address(&self) -> String {

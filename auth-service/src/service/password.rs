@@ -6,7 +6,7 @@ use super::login::{give_back_after_error, verify_password};
 use super::throttle::Lockout;
 use super::ClientInfo;
 use crate::db;
-use crate::domain::{Password, SessionId, UserId};
+use crate::domain::{EndReason, Password, SessionId, UserId};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -30,6 +30,7 @@ pub async fn change_password(
     // halfway, after the current password was checked.
     let check = state.hasher.admit()?;
     let rehash = state.hasher.admit_follow_up(&check);
+    let origin_of = client.clone();
     let (user, reserved) = {
         let user_id = user_id.clone();
         let lockout = Lockout::of(state);
@@ -54,12 +55,18 @@ pub async fn change_password(
     let hash = rehash
         .hash(new_password, state.settings.bcrypt_cost)
         .await?;
-    db::run(&state.pool, move |conn| {
+    let ended = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             db::users::set_password_hash(conn, user_id.as_str(), &hash)?;
-            db::sessions::revoke_all_but(conn, user_id.as_str(), current_sid.as_str(), db::now())
+            let (user, keep) = (user_id.as_str(), Some(current_sid.as_str()));
+            let reason = EndReason::PasswordChanged;
+            let origin = origin_of.origin();
+            db::history::end_all_of_user(conn, user, keep, reason, origin, db::now())
         })
     })
     .await?;
+    state
+        .metrics
+        .sessions_ended(EndReason::PasswordChanged, ended);
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! without bound.
 
 use crate::db::{self, purge};
+use crate::domain::EndReason;
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -13,8 +14,12 @@ use super::chrono_duration;
 pub async fn purge_expired(state: &AppState) -> Result<purge::Purged, Error> {
     let history = chrono_duration(state.settings.session_history_ttl);
     let window = chrono_duration(state.settings.login_failure_window);
-    db::run(&state.pool, move |conn| {
+    let purged = db::run(&state.pool, move |conn| {
         purge::all(conn, db::now(), history, window, purge::BATCH)
     })
-    .await
+    .await?;
+    state
+        .metrics
+        .sessions_ended(EndReason::Expired, purged.expired_sessions);
+    Ok(purged)
 }

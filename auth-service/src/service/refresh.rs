@@ -3,10 +3,10 @@
 //! [`crate::db::sessions::rotate`]'s: one statement or one transaction.
 
 use super::users::user_from_row;
-use super::{chrono_duration, grant, TokenGrant};
+use super::{chrono_duration, grant, ClientInfo, TokenGrant};
 use crate::db;
 use crate::db::sessions::Rotation;
-use crate::domain::SessionId;
+use crate::domain::{EndReason, SessionId};
 use crate::error::Error;
 use crate::metrics::RefreshOutcome;
 use crate::state::AppState;
@@ -14,7 +14,11 @@ use crate::tokens::RefreshToken;
 
 /// Rotates a refresh token: a new pair for the same session, or, for a token
 /// used before, the session revoked.
-pub async fn refresh(state: &AppState, presented: RefreshToken) -> Result<TokenGrant, Error> {
+pub async fn refresh(
+    state: &AppState,
+    presented: RefreshToken,
+    client: ClientInfo,
+) -> Result<TokenGrant, Error> {
     // A refresh waits on nobody's hash, so hashing leaves it a core.
     let _in_flight = state.hasher.latency_sensitive();
     let now = db::now();
@@ -31,6 +35,7 @@ pub async fn refresh(state: &AppState, presented: RefreshToken) -> Result<TokenG
             now,
             refresh_ttl,
             grace,
+            client.origin(),
         )
     })
     .await?;
@@ -56,6 +61,7 @@ pub async fn refresh(state: &AppState, presented: RefreshToken) -> Result<TokenG
         Rotation::Reused => {
             log::warn!("refresh token reuse detected: session revoked");
             state.metrics.refreshed(RefreshOutcome::Reuse);
+            state.metrics.sessions_ended(EndReason::ReuseDetected, 1);
             Err(Error::InvalidGrant)
         }
         Rotation::Invalid => {

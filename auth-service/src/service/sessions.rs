@@ -1,21 +1,29 @@
 //! Sessions: listing them, and ending one, all, or the one a refresh token
-//! belongs to.
+//! belongs to. Each ending records its reason and event (API.md §2).
 
 use super::users::{user_from_row, utc};
+use super::ClientInfo;
 use crate::db;
-use crate::domain::{Session, SessionId, User, UserId};
+use crate::db::models::SessionRow;
+use crate::domain::{EndReason, Session, SessionId, User, UserId};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
 /// Ends the session a refresh token belongs to (`POST /auth/logout`,
 /// `/oauth/revoke`). Unknown tokens are fine: logging out twice is not an error.
-pub async fn logout(state: &AppState, presented: RefreshToken) -> Result<(), Error> {
+pub async fn logout(
+    state: &AppState,
+    presented: RefreshToken,
+    client: ClientInfo,
+) -> Result<(), Error> {
     let hash = presented.hash();
-    db::run(&state.pool, move |conn| {
-        db::sessions::revoke_by_token(conn, hash.as_str(), db::now())
+    let ended = db::run(&state.pool, move |conn| {
+        let reason = EndReason::Logout;
+        db::history::end_by_token(conn, hash.as_str(), reason, client.origin(), db::now())
     })
     .await?;
+    state.metrics.sessions_ended(EndReason::Logout, ended);
     Ok(())
 }
 
@@ -36,41 +44,78 @@ pub async fn live_caller(
     user_from_row(row.ok_or(Error::SessionEnded)?)
 }
 
-/// Ends every session of a user (`POST /auth/logout-all`).
-pub async fn logout_all(state: &AppState, user_id: UserId) -> Result<(), Error> {
-    db::run(&state.pool, move |conn| {
-        db::sessions::revoke_all_for_user(conn, user_id.as_str(), db::now())
+/// Ends every session of a user (`POST /auth/logout-all`, and an admin's
+/// `DELETE /admin/users/{id}/sessions`) as `revoked`.
+pub async fn logout_all(
+    state: &AppState,
+    user_id: UserId,
+    client: ClientInfo,
+) -> Result<(), Error> {
+    let ended = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let reason = EndReason::Revoked;
+            let (user, origin) = (user_id.as_str(), client.origin());
+            db::history::end_all_of_user(conn, user, None, reason, origin, db::now())
+        })
     })
     .await?;
+    state.metrics.sessions_ended(EndReason::Revoked, ended);
     Ok(())
 }
 
 /// The user's active sessions (`GET /auth/sessions`), `current` marking
-/// `current_sid`.
+/// `current_sid`; with `history`, also those ended within
+/// `SESSION_HISTORY_TTL`, after recording the expiry of any that ran out.
 pub async fn list_sessions(
     state: &AppState,
     user_id: UserId,
-    current_sid: SessionId,
+    current_sid: Option<SessionId>,
+    history: bool,
 ) -> Result<Vec<Session>, Error> {
-    let rows = db::run(&state.pool, move |conn| {
-        db::sessions::active_for_user(conn, user_id.as_str(), db::now())
+    let horizon = db::now() - super::chrono_duration(state.settings.session_history_ttl);
+    let (active, ended, expired) = db::run(&state.pool, move |conn| {
+        let now = db::now();
+        let active = db::sessions::active_for_user(conn, user_id.as_str(), now)?;
+        if !history {
+            return Ok::<_, diesel::result::Error>((active, Vec::new(), 0));
+        }
+        // Listing the history is noticing that a session ran out.
+        let expired = db::write_transaction(conn, |conn| {
+            db::history::end_expired(conn, Some(user_id.as_str()), now, i64::MAX)
+        })?;
+        let ended = db::history::ended_for_user(conn, user_id.as_str(), horizon)?;
+        Ok((active, ended, expired.len()))
     })
     .await?;
-    rows.into_iter()
-        .map(|(session, expires_at)| {
-            let id = SessionId::parse(&session.id)
-                .map_err(|e| Error::Internal(format!("session {:?}: {e}", session.id)))?;
-            Ok(Session {
-                current: id == current_sid,
-                id,
-                created_at: utc(session.created_at),
-                last_used_at: utc(session.last_used_at),
-                expires_at: utc(expires_at),
-                user_agent: session.user_agent,
-                ip: session.ip,
-            })
-        })
-        .collect()
+    state.metrics.sessions_ended(EndReason::Expired, expired);
+    let current = |id: &SessionId| current_sid.as_ref() == Some(id);
+    let active = active.into_iter().map(|(row, token_expires_at)| {
+        let mut session = view(row)?;
+        session.expires_at = utc(token_expires_at);
+        session.current = current(&session.id);
+        Ok(session)
+    });
+    let ended = ended.into_iter().map(view);
+    active.chain(ended).collect()
+}
+
+/// A stored session as the API shows it; `current` false, `expires_at` its
+/// absolute end.
+fn view(row: SessionRow) -> Result<Session, Error> {
+    let id = SessionId::parse(&row.id)
+        .map_err(|e| Error::Internal(format!("session {:?}: {e}", row.id)))?;
+    Ok(Session {
+        id,
+        created_at: utc(row.created_at),
+        last_used_at: utc(row.last_used_at),
+        expires_at: utc(row.expires_at),
+        user_agent: row.user_agent,
+        ip: row.ip,
+        current: false,
+        ended_at: row.ended_at.map(utc),
+        end_reason: row.end_reason,
+    })
 }
 
 /// Ends one of the user's sessions (`DELETE /auth/sessions/{id}`). Another
@@ -79,13 +124,17 @@ pub async fn revoke_session(
     state: &AppState,
     user_id: UserId,
     session_id: SessionId,
+    client: ClientInfo,
 ) -> Result<(), Error> {
     let revoked = db::run(&state.pool, move |conn| {
-        db::sessions::revoke_own(conn, user_id.as_str(), session_id.as_str(), db::now())
+        let (user, session) = (user_id.as_str(), session_id.as_str());
+        let reason = EndReason::Revoked;
+        db::history::end_own(conn, user, session, reason, client.origin(), db::now())
     })
     .await?;
     if revoked == 0 {
         return Err(Error::NotFound);
     }
+    state.metrics.sessions_ended(EndReason::Revoked, revoked);
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod background_purge;
 mod exact_lockout;
+mod history;
 mod login_reservations;
 mod oauth_bodies;
 mod overload;

@@ -27,6 +27,7 @@ mod registration_and_login;
 mod reliability;
 mod rotation;
 mod service;
+mod session_history;
 mod sessions;
 mod shutdown;
 mod web_client;

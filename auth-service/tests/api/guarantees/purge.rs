@@ -216,7 +216,7 @@ both_backends! {
         // as tokens, and the 7 unexpired ones go with their sessions.
         assert_eq!(
             purged,
-            purge::Purged { refresh_tokens: 18, sessions: 7, login_failures: 9 }
+            purge::Purged { expired_sessions: 7, refresh_tokens: 18, sessions: 7, login_failures: 9 }
         );
         assert_eq!(on(&pool, session_ids), vec![keep]);
         assert_eq!(on(&pool, token_hashes).len(), 1);

@@ -7,6 +7,7 @@
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
+use auth_service::db::history::Origin;
 use auth_service::db::models::{NewRefreshToken, NewSession, NewUser};
 use auth_service::db::schema::refresh_tokens;
 use auth_service::db::sessions::{self, Rotation};
@@ -87,7 +88,15 @@ fn rotate_while_a_revoke_commits(pool: &DbPool, session_id: &str, presented: &st
         let (pool, presented) = (pool.clone(), presented.to_owned());
         std::thread::spawn(move || {
             on(&pool, |conn| {
-                sessions::rotate(conn, &presented, "successor", db::now(), TTL, GRACE)
+                sessions::rotate(
+                    conn,
+                    &presented,
+                    "successor",
+                    db::now(),
+                    TTL,
+                    GRACE,
+                    Origin::NONE,
+                )
             })
         })
     };
@@ -122,7 +131,7 @@ both_backends! {
     async fn a_token_within_its_grace_presented_while_a_revoke_commits_is_refused(backend: Backend) {
         let (_db, pool) = migrated(backend);
         let session_id = open_session(&pool, "first");
-        let rotated = on(&pool, |conn| sessions::rotate(conn, "first", "second", db::now(), TTL, GRACE));
+        let rotated = on(&pool, |conn| sessions::rotate(conn, "first", "second", db::now(), TTL, GRACE, Origin::NONE));
         assert!(matches!(rotated, Rotation::Rotated { .. }), "{rotated:?}");
 
         // "first" is used, so this takes the grace path, which reads the
