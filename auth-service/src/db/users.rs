@@ -48,6 +48,8 @@ pub fn find_by_active_session(
         .filter(sessions::id.eq(session_id))
         .filter(users::id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
+        // An expiry the service has noticed leaves `revoked_at` empty.
+        .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .select(users::all_columns)
         .first(conn)

@@ -144,14 +144,20 @@ both_backends! {
 
     async fn a_session_past_its_sliding_lifetime_is_listed_as_expired(backend: Backend) {
         let app = spawn_app_with(backend, |s| s.refresh_token_ttl = Duration::from_secs(1)).await;
-        let first = app.register_and_login(&email()).await;
+        let email = email();
+        let first = app.register_and_login(&email).await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
+        // A new session to look with: the expired one's access token is
+        // still unexpired, but no longer speaks for a session.
+        let viewer = Tokens::from_response(app.post_login(&email, PASSWORD).await).await;
 
         let sid = session_id_of(&first.access);
-        ended_as(&app.session_in_history(&first.access, &sid).await, "expired");
-        let events = app.events(&first.access, &sid).await;
+        ended_as(&app.session_in_history(&viewer.access, &sid).await, "expired");
+        let events = app.events(&viewer.access, &sid).await;
         last_event_ended_as(&events, "expired");
         assert!(events.last().expect("ended")["ip"].is_null(), "no request caused it");
+        let refused = app.get_me(&first.access).await;
+        assert_error(refused, 401, "invalid_token").await;
     }
 
     async fn a_sessions_events_come_oldest_first_with_their_addresses(backend: Backend) {
