@@ -29,7 +29,7 @@ pub use sessions::{list_sessions, live_caller, logout, logout_all, revoke_sessio
 pub use users::create_user;
 
 use chrono::NaiveDateTime;
-use shared_claims::AccessClaims;
+use shared_claims::{AccessClaims, Subject, FIRST_PARTY_CLIENT};
 
 use crate::domain::{SessionId, User};
 use crate::error::Error;
@@ -94,9 +94,12 @@ fn grant(
         iat,
         nbf: None,
         jti: uuid::Uuid::new_v4().to_string(),
-        sid: session_id.to_string(),
-        role: user.role,
-        email: user.email.clone(),
+        client_id: FIRST_PARTY_CLIENT.to_owned(),
+        subject: Subject::User {
+            sid: session_id.to_string(),
+            role: user.role,
+            email: user.email.to_string(),
+        },
     };
     let key = state
         .keys

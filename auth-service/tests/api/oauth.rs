@@ -107,6 +107,8 @@ both_backends! {
         let access = body["access_token"].as_str().expect("access_token");
         let me: Value = app.get_me(access).await.json().await.expect("json");
         assert_eq!(me["email"], email.as_str());
+        // RFC 9068 §2.2: a public client's tokens are the first party's.
+        assert_eq!(claims(access)["client_id"], "first-party");
     }
 
     async fn an_extra_client_id_is_accepted_and_the_username_is_an_email_in_any_case(backend: Backend) {
