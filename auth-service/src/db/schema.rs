@@ -55,6 +55,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -62,5 +71,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     signing_keys,
-    login_failures
+    login_failures,
+    clients
 );

@@ -5,6 +5,7 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 mod bearer;
 mod caller;
+mod client_auth;
 pub(crate) mod health;
 pub(crate) mod jwks;
 pub(crate) mod oauth;
