@@ -10,7 +10,7 @@ use crate::routes::auth::User;
 use crate::routes::health::PROBES;
 use crate::routes::jwks::{Jwk, JwkSet};
 use crate::routes::sessions::SessionView;
-use crate::routes::{admin, auth, jwks, oauth, sessions};
+use crate::routes::{admin, auth, jwks, metadata, oauth, sessions};
 
 /// The document: every route of API.md §3.
 #[derive(Debug, OpenApi)]
@@ -36,7 +36,7 @@ use crate::routes::{admin, auth, jwks, oauth, sessions};
         admin::set_role,
         oauth::token,
         oauth::revoke,
-        oauth::metadata,
+        metadata::metadata,
         jwks::jwks,
     ),
     components(schemas(ErrorBody, Role, User, SessionView, JwkSet, Jwk)),

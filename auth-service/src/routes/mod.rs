@@ -8,6 +8,7 @@ mod caller;
 mod client_auth;
 pub(crate) mod health;
 pub(crate) mod jwks;
+pub(crate) mod metadata;
 pub(crate) mod oauth;
 mod origin;
 pub(crate) mod sessions;
@@ -103,7 +104,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/.well-known/oauth-authorization-server")
-                .route(web::get().to(oauth::metadata)),
+                .route(web::get().to(metadata::metadata)),
         )
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)));
 }
