@@ -27,9 +27,12 @@ fn benches(c: &mut Criterion) {
         iat,
         nbf: None,
         jti: "0b4e7f2a-9a51-4a8e-b0a4-8f1de2c3a4b5".into(),
-        sid: "7d1e8c55-2b5e-4a39-8f02-6c3b1a2d4e5f".into(),
-        role: Role::User,
-        email: "ada@example.com".into(),
+        client_id: shared_claims::FIRST_PARTY_CLIENT.into(),
+        subject: shared_claims::Subject::User {
+            sid: "7d1e8c55-2b5e-4a39-8f02-6c3b1a2d4e5f".into(),
+            role: Role::User,
+            email: "ada@example.com".into(),
+        },
     };
 
     c.bench_function("mint_access_token", |b| {

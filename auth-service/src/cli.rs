@@ -32,6 +32,28 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage confidential clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register a confidential client; prints its id and secret as JSON.
+    /// The secret is shown only now.
+    Create {
+        /// What the client is, for the operator.
+        #[arg(long)]
+        name: String,
+    },
+    /// Print every client as a JSON array.
+    List,
+    /// Delete a client: it can no longer authenticate.
+    Delete {
+        /// The client's id.
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +175,7 @@ impl Cli {
                 );
                 Ok(())
             }
+            Command::Client(command) => run_client_command(&settings, command).await,
             Command::Keys(KeysCommand::Rotate) => {
                 let pool = db::open(&settings.database).await?;
                 let (kid, pruned) =
@@ -180,6 +203,51 @@ impl Cli {
             }
         }
     }
+}
+
+async fn run_client_command(settings: &Settings, command: ClientCommand) -> Result<(), String> {
+    let pool = db::open(&settings.database).await?;
+    match command {
+        ClientCommand::Create { name } => {
+            let (client, secret) = service::create_client(&pool, &name)
+                .await
+                .map_err(|e| format!("--name: {e}"))?;
+            let created = serde_json::json!({
+                "client_id": client.id,
+                "client_secret": secret.expose(),
+            });
+            println!("{created}");
+        }
+        ClientCommand::List => {
+            let clients = service::list_clients(&pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            let listed: Vec<_> = clients
+                .into_iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "client_id": c.id,
+                        "name": c.name,
+                        "created_at": chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(
+                            c.created_at,
+                            chrono::Utc,
+                        ),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(listed));
+        }
+        ClientCommand::Delete { id } => {
+            service::delete_client(&pool, &id)
+                .await
+                .map_err(|e| match e {
+                    crate::error::Error::NotFound => format!("no client with id {id:?}"),
+                    other => other.to_string(),
+                })?;
+            println!("deleted client {id}");
+        }
+    }
+    Ok(())
 }
 
 /// One line for a failed key command: a refused `KEY_ENCRYPTION_KEY` names it.

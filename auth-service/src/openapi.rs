@@ -11,7 +11,7 @@ use crate::routes::health::PROBES;
 use crate::routes::history::EventView;
 use crate::routes::jwks::{Jwk, JwkSet};
 use crate::routes::sessions::SessionView;
-use crate::routes::{admin, auth, history, jwks, oauth, sessions};
+use crate::routes::{admin, auth, history, jwks, metadata, oauth, sessions};
 
 /// The document: every route of API.md §3.
 #[derive(Debug, OpenApi)]
@@ -40,7 +40,7 @@ use crate::routes::{admin, auth, history, jwks, oauth, sessions};
         history::end_user_sessions,
         oauth::token,
         oauth::revoke,
-        oauth::metadata,
+        metadata::metadata,
         jwks::jwks,
     ),
     components(schemas(ErrorBody, Role, User, SessionView, EventView, JwkSet, Jwk)),

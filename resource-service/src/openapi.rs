@@ -3,7 +3,7 @@
 //! `GET /openapi.json`, with the Swagger UI at `/docs/`.
 
 use service_kit::openapi::Conventions;
-use shared_claims::{ErrorBody, Role};
+use shared_claims::{ErrorBody, Role, TokenRole};
 use utoipa::OpenApi;
 
 use crate::routes::health::PROBES;
@@ -26,7 +26,7 @@ use crate::routes::{me, projects, Project};
         projects::create,
         projects::delete,
     ),
-    components(schemas(ErrorBody, Role, Project)),
+    components(schemas(ErrorBody, Role, TokenRole, Project)),
     modifiers(&Conventions, &PROBES),
     tags(
         (name = "api", description = "Who the bearer of the token is."),

@@ -3,6 +3,10 @@
 #![expect(clippy::unwrap_used, reason = "a failing test shows the value it got")]
 
 mod helpers;
+// A crate root resolves modules beside itself, where cargo would take the
+// file for a test binary of its own.
+#[path = "api/service_tokens.rs"]
+mod service_tokens;
 
 use std::time::Duration;
 

@@ -94,9 +94,12 @@ impl Signer {
             iat: now,
             nbf: None,
             jti: format!("0b4e7f2a-9a51-4a8e-b0a4-{n:012}"),
-            sid: format!("7d1e8c55-2b5e-4a39-8f02-{n:012}"),
-            role: Role::User,
-            email: "ada@example.com".into(),
+            client_id: shared_claims::FIRST_PARTY_CLIENT.into(),
+            subject: shared_claims::Subject::User {
+                sid: format!("7d1e8c55-2b5e-4a39-8f02-{n:012}"),
+                role: Role::User,
+                email: "ada@example.com".into(),
+            },
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());

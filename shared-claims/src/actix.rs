@@ -97,7 +97,13 @@ impl Authenticated {
     /// }
     /// ```
     pub fn require(&self, required: Role) -> Result<&AccessClaims, Rejection> {
-        if self.claims.role.satisfies(required) {
+        // A service token satisfies no user role: admin routes refuse it.
+        let allowed = self
+            .claims
+            .subject
+            .user_role()
+            .is_some_and(|role| role.satisfies(required));
+        if allowed {
             Ok(&self.claims)
         } else {
             Err(Rejection {

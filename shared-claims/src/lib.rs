@@ -22,7 +22,9 @@ pub mod actix;
 pub mod jwks;
 
 pub use authority::{Authority, KeyRefresher, RefreshFuture, DEFAULT_CACHE_CAPACITY};
-pub use claims::{AccessClaims, ParseRoleError, Role, ACCESS_TOKEN_TYPE};
+pub use claims::{
+    AccessClaims, ParseRoleError, Role, Subject, TokenRole, ACCESS_TOKEN_TYPE, FIRST_PARTY_CLIENT,
+};
 pub use crypto::{install_crypto_provider, PreparedSigningKey};
 pub use error::{AuthError, ErrorBody};
 pub use keys::{KeySet, KeyStore};

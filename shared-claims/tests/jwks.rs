@@ -201,7 +201,10 @@ async fn a_token_is_accepted_once_the_keys_are_fetched() {
     client.fetch_until_ready().await;
 
     let token = key.sign(&claims(Role::User));
-    assert_eq!(authority.verify(&token).await.unwrap().role, Role::User);
+    assert_eq!(
+        authority.verify(&token).await.unwrap().subject.user_role(),
+        Some(Role::User)
+    );
     assert_eq!(server.fetches(), 1);
 }
 

@@ -1,6 +1,7 @@
 //! Storage: one Diesel schema over PostgreSQL or SQLite, an r2d2 pool, and
 //! [`run`], the only way handlers reach the database.
 
+pub mod clients;
 pub mod history;
 pub mod login_failures;
 pub mod models;

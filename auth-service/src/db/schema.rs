@@ -70,6 +70,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(session_events -> sessions (session_id));
@@ -79,5 +88,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     session_events,
     signing_keys,
-    login_failures
+    login_failures,
+    clients
 );

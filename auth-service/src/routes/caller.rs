@@ -61,6 +61,8 @@ impl FromRequest for Caller {
 fn ids(user: Authenticated) -> Result<(UserId, SessionId), Error> {
     let claims = user.into_claims();
     let user = UserId::parse(&claims.sub).map_err(|_| Error::UnknownUser)?;
-    let session = SessionId::parse(&claims.sid).map_err(|_| Error::UnknownUser)?;
+    // A service token has no session: it is no caller of the user routes.
+    let sid = claims.subject.sid().ok_or(Error::UnknownUser)?;
+    let session = SessionId::parse(sid).map_err(|_| Error::UnknownUser)?;
     Ok((user, session))
 }

@@ -5,9 +5,11 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 mod bearer;
 mod caller;
+mod client_auth;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod jwks;
+pub(crate) mod metadata;
 pub(crate) mod oauth;
 mod origin;
 pub(crate) mod sessions;
@@ -114,7 +116,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/.well-known/oauth-authorization-server")
-                .route(web::get().to(oauth::metadata)),
+                .route(web::get().to(metadata::metadata)),
         )
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)));
 }

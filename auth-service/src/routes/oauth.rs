@@ -12,6 +12,7 @@ use service_kit::MAX_BODY_BYTES;
 use shared_claims::ErrorBody;
 use utoipa::ToSchema;
 
+use super::client_auth;
 use crate::error::Error;
 use crate::service::{self, TokenGrant};
 use crate::state::AppState;
@@ -31,8 +32,16 @@ pub enum OAuthError {
     #[error("{0}")]
     InvalidGrant(&'static str),
     /// 400 `unsupported_grant_type`.
-    #[error("grant_type must be password or refresh_token")]
+    #[error("grant_type must be password, refresh_token or client_credentials")]
     UnsupportedGrantType,
+    /// 400 `unauthorized_client`: a confidential client asked for a grant it
+    /// may not use.
+    #[error("{0}")]
+    UnauthorizedClient(&'static str),
+    /// 401 `invalid_client` with a `Basic` challenge (RFC 6749 §5.2): client
+    /// authentication failed, or a grant that needs it came without it.
+    #[error("{0}")]
+    InvalidClient(&'static str),
     /// Passed through as the crate maps it: 413, 429 with `Retry-After`, 503, 500.
     #[error(transparent)]
     Engine(Error),
@@ -58,7 +67,9 @@ impl ResponseError for OAuthError {
             OAuthError::Engine(e) => e.status_code(),
             OAuthError::InvalidRequest(_)
             | OAuthError::InvalidGrant(_)
-            | OAuthError::UnsupportedGrantType => StatusCode::BAD_REQUEST,
+            | OAuthError::UnsupportedGrantType
+            | OAuthError::UnauthorizedClient(_) => StatusCode::BAD_REQUEST,
+            OAuthError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -68,8 +79,14 @@ impl ResponseError for OAuthError {
             OAuthError::InvalidRequest(_) => "invalid_request",
             OAuthError::InvalidGrant(_) => "invalid_grant",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
+            OAuthError::InvalidClient(_) => "invalid_client",
         };
-        HttpResponse::build(self.status_code())
+        let mut response = HttpResponse::build(self.status_code());
+        if let OAuthError::InvalidClient(_) = self {
+            response.insert_header((header::WWW_AUTHENTICATE, client_auth::CHALLENGE));
+        }
+        response
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
             .json(ErrorBody::new(code, error_description(&self.to_string())))
@@ -124,12 +141,18 @@ pub struct TokenRequest {
     password: Option<String>,
     /// For `grant_type=refresh_token`; rotated as by `POST /auth/refresh`.
     refresh_token: Option<String>,
+    /// `client_secret_post`: the client's id, with `client_secret`. Alone,
+    /// a public client's name, which is not read.
+    client_id: Option<String>,
+    /// `client_secret_post`: the client's secret.
+    client_secret: Option<String>,
 }
 
 /// The OAuth 2 token endpoint.
 ///
-/// `POST /oauth/token`: the token endpoint of RFC 6749 for a public client,
-/// with the resource owner password grant (§4.3) and the refresh grant (§6).
+/// `POST /oauth/token`: the token endpoint of RFC 6749: for a public client
+/// the resource owner password grant (§4.3) and the refresh grant (§6); for
+/// a confidential client the client-credentials grant (§4.4).
 /// The same users, sessions, rotation and lockout as `/auth/login` and
 /// `/auth/refresh`.
 #[utoipa::path(
@@ -145,7 +168,13 @@ pub struct TokenRequest {
         )),
         (status = 400, body = ErrorBody, description = "RFC 6749 §5.2: `invalid_request` (a missing, empty or \
             repeated parameter, or a body that is not `application/x-www-form-urlencoded`), `invalid_grant` (wrong credentials, or a refresh token that is unknown, \
-            used, expired or revoked) or `unsupported_grant_type`.", headers(
+            used, expired or revoked), `unsupported_grant_type`, or `unauthorized_client` (a confidential \
+            client asking for a user grant).", headers(
+            ("Cache-Control" = String, description = "`no-store`."),
+        )),
+        (status = 401, body = ErrorBody, description = "`invalid_client`: client authentication failed, or \
+            `client_credentials` came without it.", headers(
+            ("WWW-Authenticate" = String, description = "`Basic realm=\"auth-service\"`."),
             ("Cache-Control" = String, description = "`no-store`."),
         )),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
@@ -166,7 +195,29 @@ pub async fn token(
     form: web::Form<TokenRequest>,
 ) -> Result<HttpResponse, OAuthError> {
     let form = form.into_inner();
-    let grant = match required(form.grant_type, "grant_type")?.as_str() {
+    let client =
+        client_auth::authenticate(&req, &state, form.client_id, form.client_secret).await?;
+    let grant_type = required(form.grant_type, "grant_type")?;
+    if grant_type == "client_credentials" {
+        let client = client.ok_or(OAuthError::InvalidClient(
+            "client_credentials needs client authentication",
+        ))?;
+        let grant = service::client_credentials(&state, &client)?;
+        return Ok(tokens_response(&TokenResponse {
+            access_token: &grant.access_token,
+            token_type: "Bearer",
+            expires_in: grant.expires_in,
+            refresh_token: None,
+        }));
+    }
+    if client.is_some() && matches!(grant_type.as_str(), "password" | "refresh_token") {
+        // Until refresh tokens are bound to the client they were issued to,
+        // a confidential client gets only service tokens.
+        return Err(OAuthError::UnauthorizedClient(
+            "this grant is for public clients",
+        ));
+    }
+    let grant = match grant_type.as_str() {
         "password" => {
             let username = required(form.username, "username")?;
             let password = required(form.password, "password")?;
@@ -201,6 +252,10 @@ pub struct RevokeRequest {
         reason = "RFC 7009 §2.1 lets the server ignore it; it is here to be documented"
     )]
     token_type_hint: Option<String>,
+    /// `client_secret_post`: the client's id, with `client_secret`.
+    client_id: Option<String>,
+    /// `client_secret_post`: the client's secret.
+    client_secret: Option<String>,
 }
 
 /// Revokes a token.
@@ -221,6 +276,10 @@ pub struct RevokeRequest {
             is not `application/x-www-form-urlencoded`.", headers(
             ("Cache-Control" = String, description = "`no-store`."),
         )),
+        (status = 401, body = ErrorBody, description = "`invalid_client`: client authentication failed.", headers(
+            ("WWW-Authenticate" = String, description = "`Basic realm=\"auth-service\"`."),
+            ("Cache-Control" = String, description = "`no-store`."),
+        )),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
@@ -232,72 +291,26 @@ pub async fn revoke(
     state: web::Data<AppState>,
     form: web::Form<RevokeRequest>,
 ) -> Result<HttpResponse, OAuthError> {
-    let token = required(form.into_inner().token, "token")?;
+    let form = form.into_inner();
+    let client =
+        client_auth::authenticate(&req, &state, form.client_id, form.client_secret).await?;
+    let token = required(form.token, "token")?;
     // RFC 7009 §2.2: 200 whether or not the token was known, so the answer
     // tells nothing about which tokens exist. An access token is a stateless
-    // JWT and stays valid until it expires (API.md §3).
-    service::logout(
-        &state,
-        RefreshToken::presented(token),
-        super::client_info(&req),
-    )
-    .await?;
+    // JWT and stays valid until it expires (API.md §3). An authenticated
+    // client may revoke only its own tokens (§2.1), and confidential
+    // clients hold no refresh tokens (they get service tokens only).
+    if client.is_none() {
+        service::logout(
+            &state,
+            RefreshToken::presented(token),
+            super::client_info(&req),
+        )
+        .await?;
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
-}
-
-/// The authorization server's metadata.
-///
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
-#[utoipa::path(
-    get,
-    path = "/.well-known/oauth-authorization-server",
-    operation_id = "oauth_metadata",
-    tag = "discovery",
-    responses((status = 200, description = "RFC 8414 authorization server metadata.", body = Metadata))
-)]
-pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
-    let issuer = state.settings.issuer.as_str();
-    let base = issuer.trim_end_matches('/');
-    HttpResponse::Ok().json(Metadata {
-        // §3.3: identical to the issuer the client expects (and to the
-        // tokens' `iss`), so it is not normalised.
-        issuer,
-        token_endpoint: format!("{base}/oauth/token"),
-        revocation_endpoint: format!("{base}/oauth/revoke"),
-        jwks_uri: format!("{base}/.well-known/jwks.json"),
-        // Stated, because omitting it means `authorization_code` and `implicit` (§2).
-        grant_types_supported: &["password", "refresh_token"],
-        // Required by §2; there is no authorization endpoint, so no response type.
-        response_types_supported: &[],
-        // Public clients only; omitting these would mean `client_secret_basic`.
-        token_endpoint_auth_methods_supported: &["none"],
-        revocation_endpoint_auth_methods_supported: &["none"],
-    })
-}
-
-/// RFC 8414 §2 authorization server metadata.
-#[derive(Serialize, ToSchema)]
-#[schema(as = AuthorizationServerMetadata)]
-struct Metadata<'a> {
-    /// `AUTH_ISSUER`, as the tokens' `iss`.
-    issuer: &'a str,
-    token_endpoint: String,
-    revocation_endpoint: String,
-    jwks_uri: String,
-    /// `password` and `refresh_token`.
-    #[schema(value_type = Vec<String>)]
-    grant_types_supported: &'static [&'static str],
-    /// Empty: there is no authorization endpoint.
-    #[schema(value_type = Vec<String>)]
-    response_types_supported: &'static [&'static str],
-    /// `none`: public clients only.
-    #[schema(value_type = Vec<String>)]
-    token_endpoint_auth_methods_supported: &'static [&'static str],
-    /// `none`: public clients only.
-    #[schema(value_type = Vec<String>)]
-    revocation_endpoint_auth_methods_supported: &'static [&'static str],
 }
 
 /// A parameter that must be there. RFC 6749 §3.1: a parameter without a
@@ -319,21 +332,26 @@ struct TokenResponse<'a> {
     token_type: &'static str,
     /// Seconds until the access token expires.
     expires_in: u64,
-    /// An opaque, single-use refresh token.
-    refresh_token: &'a str,
+    /// An opaque, single-use refresh token; none for `client_credentials`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
 }
 
 fn token_response(grant: &TokenGrant) -> HttpResponse {
+    tokens_response(&TokenResponse {
+        access_token: &grant.access_token,
+        token_type: "Bearer",
+        expires_in: grant.expires_in,
+        refresh_token: Some(grant.refresh_token.expose()),
+    })
+}
+
+fn tokens_response(body: &TokenResponse<'_>) -> HttpResponse {
     HttpResponse::Ok()
         // RFC 6749 §5.1: a response with tokens must not be cached.
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .json(TokenResponse {
-            access_token: &grant.access_token,
-            token_type: "Bearer",
-            expires_in: grant.expires_in,
-            refresh_token: grant.refresh_token.expose(),
-        })
+        .json(body)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! domain values ([`crate::domain`]); how the API shows them is the routes'.
 
 mod admin;
+mod clients;
 mod history;
 mod key_check;
 mod keys;
@@ -16,6 +17,10 @@ mod throttle;
 mod users;
 
 pub use admin::{delete_user_by_email, set_role, set_role_by_email};
+pub use clients::{
+    authenticate_client, client_credentials, create_client, delete_client, list_clients,
+    ClientSecret, ServiceGrant,
+};
 pub use history::{end_user_sessions, session_events, user_sessions};
 pub use key_check::{check_keys_for_jwks, KeyCheck};
 pub use keys::{
@@ -31,7 +36,7 @@ pub use sessions::{list_sessions, live_caller, logout, logout_all, revoke_sessio
 pub use users::create_user;
 
 use chrono::NaiveDateTime;
-use shared_claims::AccessClaims;
+use shared_claims::{AccessClaims, Subject, FIRST_PARTY_CLIENT};
 
 use crate::domain::{SessionId, User};
 use crate::error::Error;
@@ -93,26 +98,18 @@ fn grant(
     now: NaiveDateTime,
     refresh_expires: NaiveDateTime,
 ) -> Result<TokenGrant, Error> {
-    let settings = &state.settings;
-    let iat = now.and_utc().timestamp();
-    let expires_in = settings.access_token_ttl.as_secs();
-    let claims = AccessClaims {
-        iss: settings.issuer.clone(),
-        aud: settings.audience.clone(),
-        sub: user.id.to_string(),
-        exp: iat + i64::try_from(expires_in).unwrap_or(i64::MAX / 2),
-        iat,
-        nbf: None,
-        jti: uuid::Uuid::new_v4().to_string(),
+    let subject = Subject::User {
         sid: session_id.to_string(),
         role: user.role,
-        email: user.email.clone(),
+        email: user.email.to_string(),
     };
-    let key = state
-        .keys
-        .signer()
-        .ok_or_else(|| Error::Internal("no signing key loaded".into()))?;
-    let access_token = mint_access_token(&key, &claims)?;
+    let (access_token, expires_in) = sign(
+        state,
+        user.id.to_string(),
+        FIRST_PARTY_CLIENT.to_owned(),
+        subject,
+        now,
+    )?;
     let refresh_expires_in = u64::try_from((refresh_expires - now).num_seconds()).unwrap_or(0);
     Ok(TokenGrant {
         access_token,
@@ -121,6 +118,36 @@ fn grant(
         refresh_expires_in,
         user,
     })
+}
+
+/// Signs an access token of `ACCESS_TOKEN_TTL` for `subject`; returns it
+/// with its lifetime in seconds.
+fn sign(
+    state: &AppState,
+    sub: String,
+    client_id: String,
+    subject: Subject,
+    now: NaiveDateTime,
+) -> Result<(String, u64), Error> {
+    let settings = &state.settings;
+    let iat = now.and_utc().timestamp();
+    let expires_in = settings.access_token_ttl.as_secs();
+    let claims = AccessClaims {
+        iss: settings.issuer.clone(),
+        aud: settings.audience.clone(),
+        sub,
+        exp: iat + i64::try_from(expires_in).unwrap_or(i64::MAX / 2),
+        iat,
+        nbf: None,
+        jti: uuid::Uuid::new_v4().to_string(),
+        client_id,
+        subject,
+    };
+    let key = state
+        .keys
+        .signer()
+        .ok_or_else(|| Error::Internal("no signing key loaded".into()))?;
+    Ok((mint_access_token(&key, &claims)?, expires_in))
 }
 
 /// A std duration as chrono's; durations from the settings always fit.

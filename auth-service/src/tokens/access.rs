@@ -26,9 +26,12 @@ mod tests {
             iat: now,
             nbf: None,
             jti: "jti-1".into(),
-            sid: "session-1".into(),
-            role: Role::User,
-            email: "ada@example.com".into(),
+            client_id: shared_claims::FIRST_PARTY_CLIENT.into(),
+            subject: shared_claims::Subject::User {
+                sid: "session-1".into(),
+                role: Role::User,
+                email: "ada@example.com".into(),
+            },
         }
     }
 

@@ -165,7 +165,7 @@ both_backends! {
         assert_eq!(header["alg"], "EdDSA");
         assert_eq!(header["typ"], "at+jwt");
         assert!(header["kid"].is_string());
-        for claim in ["iss", "aud", "sub", "exp", "iat", "jti", "sid", "role", "email"] {
+        for claim in ["iss", "aud", "sub", "exp", "iat", "jti", "sid", "role", "email", "client_id"] {
             assert!(claims.get(claim).is_some(), "missing {claim}");
         }
         assert_eq!(claims["iss"], ISSUER);
@@ -175,5 +175,7 @@ both_backends! {
         let (_, next, _) = parts(&again.access);
         assert_ne!(next["jti"], claims["jti"], "jti is unique per token");
         assert_eq!(next["sid"], claims["sid"], "a refresh stays in its session");
+        assert_eq!(claims["client_id"], "first-party");
+        assert_eq!(next["client_id"], "first-party");
     }
 }

@@ -254,6 +254,42 @@ impl Services {
             .expect("request");
     }
 
+    /// A client's credentials grant by each method, and one with a wrong
+    /// secret; the secret and the Basic credentials join the secrets.
+    async fn use_a_client(&mut self, db: &TestDb) {
+        let (id, secret) = crate::clients::create_client(db, "logged");
+        let basic = crate::clients::basic(&id, &secret);
+        let wrong = crate::clients::basic(&id, "not-the-secret-passphrase-5");
+        let form = [("grant_type", "client_credentials")];
+        for authorization in [&basic, &wrong] {
+            let response = self
+                .http
+                .post(self.auth("/oauth/token"))
+                .header("authorization", authorization.as_str())
+                .form(&form)
+                .send()
+                .await
+                .expect("request");
+            let body: Value = response.json().await.expect("json");
+            self.keep_tokens(&body);
+        }
+        let by_post = [
+            ("grant_type", "client_credentials"),
+            ("client_id", id.as_str()),
+            ("client_secret", secret.as_str()),
+        ];
+        let response = self
+            .http
+            .post(self.auth("/oauth/token"))
+            .form(&by_post)
+            .send()
+            .await;
+        self.keep_tokens(&response.expect("request").json().await.expect("json"));
+        let encoded = |b: &str| b.trim_start_matches("Basic ").to_owned();
+        self.tokens
+            .extend([secret, encoded(&basic), encoded(&wrong)]);
+    }
+
     async fn log_out(&self, refresh: &str) {
         post(
             &self.http,
@@ -330,6 +366,7 @@ both_backends! {
         services.rotate_then_reuse(&refresh).await;
         let session = services.change_the_password(&email).await;
         services.go_through_the_oauth_door(&email).await;
+        services.use_a_client(&db).await;
         services.log_out(&session).await;
         services.send_malformed_bodies(&email).await;
         let (logs, tokens) = services.stop();
@@ -337,7 +374,7 @@ both_backends! {
         let text = logs.join("\n");
         assert!(text.contains("POST /auth/login"), "the logs were captured: {} lines", logs.len());
         assert!(text.contains("reuse"), "reuse is logged");
-        assert!(tokens.len() >= 12, "{} tokens", tokens.len());
+        assert!(tokens.len() >= 17, "{} tokens", tokens.len());
         assert_no_secret_in(&logs, &tokens);
     }
 }

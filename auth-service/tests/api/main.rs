@@ -6,6 +6,7 @@ mod helpers;
 mod attacks;
 mod browser;
 mod cli;
+mod clients;
 mod cors;
 mod cross_service;
 mod grace_and_throttling;

@@ -5,22 +5,21 @@ use std::time::{Duration, SystemTime};
 use actix_web::HttpResponse;
 use serde::Serialize;
 use shared_claims::actix::Authenticated;
-use shared_claims::{ErrorBody, Role};
+use shared_claims::{ErrorBody, TokenRole};
 use utoipa::ToSchema;
 
 /// The body of `GET /api/me`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me<'a> {
-    /// The user's id.
-    #[schema(format = Uuid)]
+    /// The user's id, or a service token's client id.
     pub sub: &'a str,
-    /// The user's email when the token was issued.
-    pub email: &'a str,
-    /// The user's role when the token was issued.
-    pub role: Role,
-    /// The session the token belongs to.
+    /// The user's email when the token was issued; `null` for a service token.
+    pub email: Option<&'a str>,
+    /// The role when the token was issued: a user's, or `service`.
+    pub role: TokenRole,
+    /// The session the token belongs to; `null` for a service token.
     #[schema(format = Uuid)]
-    pub sid: &'a str,
+    pub sid: Option<&'a str>,
     /// When the token expires, RFC 3339 (API.md §1: times in bodies).
     #[schema(format = DateTime)]
     pub exp: String,
@@ -49,9 +48,9 @@ pub async fn me(user: Authenticated) -> HttpResponse {
     let claims = user.claims();
     HttpResponse::Ok().json(Me {
         sub: &claims.sub,
-        email: &claims.email,
-        role: claims.role,
-        sid: &claims.sid,
+        email: claims.subject.email(),
+        role: claims.role(),
+        sid: claims.subject.sid(),
         exp: rfc3339(claims.exp),
     })
 }

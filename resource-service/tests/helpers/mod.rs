@@ -99,9 +99,26 @@ pub fn claims(role: &str) -> Value {
         "exp": now + 300,
         "iat": now,
         "jti": Uuid::new_v4().to_string(),
+        "client_id": "first-party",
         "sid": Uuid::new_v4().to_string(),
         "role": role,
         "email": format!("{role}@example.com"),
+    })
+}
+
+/// Claims of a valid service token (client credentials) of a fresh client.
+pub fn service_claims() -> Value {
+    let now = now();
+    let client = Uuid::new_v4().to_string();
+    json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": client,
+        "client_id": client,
+        "exp": now + 300,
+        "iat": now,
+        "jti": Uuid::new_v4().to_string(),
+        "role": "service",
     })
 }
 

@@ -16,7 +16,9 @@ use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::json;
-use shared_claims::{AccessClaims, KeyRefresher, KeySet, KeyStore, RefreshFuture, Role, Verifier};
+use shared_claims::{
+    AccessClaims, KeyRefresher, KeySet, KeyStore, RefreshFuture, Role, Subject, Verifier,
+};
 
 pub const ISSUER: &str = "http://127.0.0.1:8080";
 pub const AUDIENCE: &str = "resource-service";
@@ -121,9 +123,12 @@ pub fn claims(role: Role) -> AccessClaims {
         iat,
         nbf: None,
         jti: "0b4e7f2a-9a51-4a8e-b0a4-8f1de2c3a4b5".to_owned(),
-        sid: "7d1e8c55-2b5e-4a39-8f02-6c3b1a2d4e5f".to_owned(),
-        role,
-        email: "ada@example.com".to_owned(),
+        client_id: shared_claims::FIRST_PARTY_CLIENT.to_owned(),
+        subject: Subject::User {
+            sid: "7d1e8c55-2b5e-4a39-8f02-6c3b1a2d4e5f".to_owned(),
+            role,
+            email: "ada@example.com".to_owned(),
+        },
     }
 }
 

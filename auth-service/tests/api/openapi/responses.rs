@@ -202,6 +202,8 @@ both_backends! {
             .expect("refresh_token")
             .to_owned();
         let o = send(&ad, token, form(&[("grant_type", "client_credentials")])).await;
+        expect(o, 401, Some("invalid_client"));
+        let o = send(&ad, token, form(&[("grant_type", "authorization_code")])).await;
         expect(o, 400, Some("unsupported_grant_type"));
         let o = send(&ad, token, form(&[("grant_type", "refresh_token"), ("refresh_token", "nope")])).await;
         expect(o, 400, Some("invalid_grant"));
