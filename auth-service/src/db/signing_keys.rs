@@ -122,3 +122,35 @@ pub fn set_private_key(
         .set(signing_keys::private_key.eq(private_key))
         .execute(conn)
 }
+
+/// Removes the old versions of replaced private keys that the database
+/// keeps beside the current ones: on PostgreSQL the dead row versions in
+/// the table's pages (`VACUUM FULL` rewrites the table); on SQLite the
+/// write-ahead log's page images (freed cells are already zeroed by
+/// `secure_delete`, see `pool`), by a checkpoint that truncates the log.
+/// Must run outside any transaction. Copies made before (backups,
+/// PostgreSQL's own WAL) are out of its reach.
+pub fn purge_old_versions(conn: &mut AnyConnection) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            diesel::sql_query("VACUUM FULL signing_keys").execute(pg)?;
+        }
+        AnyConnection::Sqlite(lite) => {
+            let checkpoint: Checkpoint =
+                diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(lite)?;
+            if checkpoint.busy != 0 {
+                // Another connection still reads an older snapshot: the log
+                // could not be emptied now.
+                return Err(diesel::result::Error::QueryBuilderError(
+                    "the write-ahead log is in use by another connection".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

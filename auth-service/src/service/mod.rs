@@ -5,6 +5,7 @@
 mod admin;
 mod key_check;
 mod keys;
+mod keys_at_rest;
 mod login;
 mod password;
 mod purge;
