@@ -4,6 +4,7 @@
 //! and revocation.
 
 use actix_web::web;
+use zeroize::Zeroizing;
 
 use super::chrono_duration;
 use super::keys_at_rest::{check_kek, seal_plaintext_keys};
@@ -24,20 +25,22 @@ fn lifetimes(settings: &Settings) -> Lifetimes {
 }
 
 /// The keys to load into a [`KeyRing`]: those that may still verify live
-/// tokens, their private keys opened with `KEY_ENCRYPTION_KEY` where sealed.
+/// tokens, their private keys opened with `KEY_ENCRYPTION_KEY` where sealed
+/// (and wiped once the caller has parsed them).
 pub fn published_keys(
     settings: &Settings,
     rows: &[SigningKeyRow],
-) -> Result<Vec<StoredKey>, String> {
+) -> Result<Zeroizing<Vec<StoredKey>>, String> {
     let stored: Vec<StoredKey> = rows.iter().cloned().map(stored).collect();
-    tokens::published(&stored, db::now(), &lifetimes(settings))
-        .into_iter()
-        .map(|mut key| {
-            let kek = settings.key_encryption_key.as_ref();
-            key.private_key = tokens::open_private_key(kek, &key.kid, &key.private_key)?;
-            Ok(key)
-        })
-        .collect()
+    let kek = settings.key_encryption_key.as_ref();
+    let published = tokens::published(&stored, db::now(), &lifetimes(settings));
+    // Sized once: a growing Vec would leave copies in the buffers it drops.
+    let mut opened = Zeroizing::new(Vec::with_capacity(published.len()));
+    for mut key in published {
+        key.private_key = tokens::open_private_key(kek, &key.kid, &key.private_key)?;
+        opened.push(key);
+    }
+    Ok(opened)
 }
 
 /// Reads the keys after recording, where needed, how long each must stay

@@ -2,6 +2,8 @@
 //! rest"): no command touches keys it cannot open, and keys found in
 //! plaintext are sealed in place without leaving their old bytes behind.
 
+use zeroize::Zeroizing;
+
 use crate::db::models::SigningKeyRow;
 use crate::db::{self, signing_keys, AnyConnection};
 use crate::tokens::{self, KeyEncryptionKey};
@@ -18,7 +20,8 @@ pub(super) fn check_kek(
         .iter()
         .filter(|row| tokens::is_sealed(&row.private_key))
     {
-        tokens::open_private_key(kek, &row.kid, &row.private_key)?;
+        // Opened only to prove that it opens: wiped at once.
+        Zeroizing::new(tokens::open_private_key(kek, &row.kid, &row.private_key)?);
     }
     Ok(())
 }
