@@ -375,3 +375,36 @@ async fn a_new_sqlite_database_its_logs_and_the_folder_made_for_it_are_owner_onl
     app.stop().await;
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// PostgreSQL's `VACUUM FULL` keeps a dead row version that an older
+/// transaction may still see: the purge waits for it to end.
+#[tokio::test]
+async fn an_older_transaction_delays_but_does_not_prevent_the_purge_on_postgres() {
+    use diesel::connection::SimpleConnection;
+
+    let plain = spawn_app(Backend::Postgres).await;
+    plain.stop().await;
+    let before = stored_keys(&plain.db);
+    let DatabaseUrl::Postgres(url) = &plain.db.url else {
+        unreachable!("a PostgreSQL database")
+    };
+    // A transaction with an id older than the sealing, ending a moment later.
+    let mut older = diesel::PgConnection::establish(url).expect("connect");
+    older
+        .batch_execute("BEGIN; SELECT txid_current();")
+        .expect("older transaction");
+    let ends = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(600));
+        older.batch_execute("COMMIT").expect("commit");
+    });
+
+    let mut settings = plain.settings.clone();
+    settings.key_encryption_key = Some(kek(&new_kek()));
+    let sealed = spawn_on(Arc::clone(&plain.db), settings).await;
+    ends.join().expect("older transaction ended");
+    let dump = file_dump(&sealed.db);
+    for (kid, plain_key) in &before {
+        assert_not_in_dump(&dump, kid, plain_key);
+    }
+    sealed.stop().await;
+}
