@@ -128,9 +128,9 @@ pub fn set_private_key(
 /// the table's pages (`VACUUM FULL` rewrites the table); on SQLite the
 /// write-ahead log's page images (freed cells are already zeroed by
 /// `secure_delete`, see `pool`), by a checkpoint that truncates the log.
-/// Must run outside any transaction, on a blocking thread (it may wait
-/// up to 5 s for transactions older than the sealing to end). Copies made before (backups,
-/// PostgreSQL's own WAL) are out of its reach.
+/// Must run outside any transaction, on a blocking thread (it may wait up
+/// to 5 s for transactions older than the sealing to end). Copies made
+/// before (backups, PostgreSQL's own WAL) are out of its reach.
 pub fn purge_old_versions(conn: &mut AnyConnection) -> QueryResult<()> {
     #[derive(QueryableByName)]
     struct Checkpoint {
