@@ -36,13 +36,15 @@ impl Application {
             settings.summary(),
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
         );
+        let pool = db::open(&settings.database).await?;
+        let keys = crate::service::load_or_create_keys(&pool, &settings).await?;
+        // After the keys loaded: sealed keys and no variable stop the start
+        // with a line of their own, not this warning beside it.
         if settings.key_encryption_key.is_none() {
             log::warn!(
                 "KEY_ENCRYPTION_KEY is not set: private signing keys are stored unencrypted"
             );
         }
-        let pool = db::open(&settings.database).await?;
-        let keys = crate::service::load_or_create_keys(&pool, &settings).await?;
         let listener = Listener::bind(&settings.bind).map_err(|e| format!("AUTH_BIND: {e}"))?;
         log::info!(
             "auth-service listening on {} (database {}, issuer {})",

@@ -83,9 +83,13 @@ impl Manager {
                 // foreign keys are off by default in SQLite. busy_timeout comes
                 // first: switching a new file to WAL takes a lock, and another
                 // process opening the file at the same moment must wait for it.
+                // secure_delete zeroes what a write frees, so a secret that is
+                // replaced or deleted (a signing key sealed in place, an old
+                // password hash) does not linger in the file's free space.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                     PRAGMA secure_delete = ON;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))

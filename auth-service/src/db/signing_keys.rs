@@ -122,3 +122,69 @@ pub fn set_private_key(
         .set(signing_keys::private_key.eq(private_key))
         .execute(conn)
 }
+
+/// Removes the old versions of replaced private keys that the database
+/// keeps beside the current ones: on PostgreSQL the dead row versions in
+/// the table's pages (`VACUUM FULL` rewrites the table); on SQLite the
+/// write-ahead log's page images (freed cells are already zeroed by
+/// `secure_delete`, see `pool`), by a checkpoint that truncates the log.
+/// Must run outside any transaction, on a blocking thread (it may wait up
+/// to 5 s for transactions older than the sealing to end). Copies made
+/// before (backups, PostgreSQL's own WAL) are out of its reach.
+pub fn purge_old_versions(conn: &mut AnyConnection) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    #[derive(QueryableByName)]
+    struct Mark {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        next: String,
+    }
+    #[derive(QueryableByName)]
+    struct Ended {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ended: bool,
+    }
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            // VACUUM FULL keeps a dead version that a transaction older than
+            // the sealing may still see: wait (a little) for those to end.
+            let mark: Mark =
+                diesel::sql_query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS next")
+                    .get_result(pg)?;
+            let mut ended = false;
+            for _ in 0..25 {
+                ended = diesel::sql_query(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS ended",
+                )
+                .bind::<diesel::sql_types::Text, _>(&mark.next)
+                .get_result::<Ended>(pg)?
+                .ended;
+                if ended {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            diesel::sql_query("VACUUM FULL signing_keys").execute(pg)?;
+            if !ended {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    "a transaction older than the sealing is still open".into(),
+                ));
+            }
+        }
+        AnyConnection::Sqlite(lite) => {
+            let checkpoint: Checkpoint =
+                diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(lite)?;
+            if checkpoint.busy != 0 {
+                // Another connection still reads an older snapshot: the log
+                // could not be emptied now.
+                return Err(diesel::result::Error::QueryBuilderError(
+                    "the write-ahead log is in use by another connection".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

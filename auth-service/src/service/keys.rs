@@ -4,8 +4,10 @@
 //! and revocation.
 
 use actix_web::web;
+use zeroize::Zeroizing;
 
 use super::chrono_duration;
+use super::keys_at_rest::{check_kek, seal_plaintext_keys};
 use crate::config::Settings;
 use crate::db::models::SigningKeyRow;
 use crate::db::{self, signing_keys, AnyConnection, DbPool};
@@ -23,49 +25,22 @@ fn lifetimes(settings: &Settings) -> Lifetimes {
 }
 
 /// The keys to load into a [`KeyRing`]: those that may still verify live
-/// tokens, their private keys opened with `KEY_ENCRYPTION_KEY` where sealed.
+/// tokens, their private keys opened with `KEY_ENCRYPTION_KEY` where sealed
+/// (and wiped once the caller has parsed them).
 pub fn published_keys(
     settings: &Settings,
     rows: &[SigningKeyRow],
-) -> Result<Vec<StoredKey>, String> {
+) -> Result<Zeroizing<Vec<StoredKey>>, String> {
     let stored: Vec<StoredKey> = rows.iter().cloned().map(stored).collect();
-    tokens::published(&stored, db::now(), &lifetimes(settings))
-        .into_iter()
-        .map(|mut key| {
-            let kek = settings.key_encryption_key.as_ref();
-            key.private_key = tokens::open_private_key(kek, &key.kid, &key.private_key)?;
-            Ok(key)
-        })
-        .collect()
-}
-
-/// Refuses to go on unless every sealed key opens with `kek`, so that no
-/// command adds a key sealed with another key (or none) beside them.
-fn check_kek(rows: &[SigningKeyRow], kek: Option<&KeyEncryptionKey>) -> Result<(), String> {
-    for row in rows
-        .iter()
-        .filter(|row| tokens::is_sealed(&row.private_key))
-    {
-        tokens::open_private_key(kek, &row.kid, &row.private_key)?;
+    let kek = settings.key_encryption_key.as_ref();
+    let published = tokens::published(&stored, db::now(), &lifetimes(settings));
+    // Sized once: a growing Vec would leave copies in the buffers it drops.
+    let mut opened = Zeroizing::new(Vec::with_capacity(published.len()));
+    for mut key in published {
+        key.private_key = tokens::open_private_key(kek, &key.kid, &key.private_key)?;
+        opened.push(key);
     }
-    Ok(())
-}
-
-/// Seals the keys still stored in plaintext, in place.
-fn seal_plaintext_keys(
-    conn: &mut AnyConnection,
-    rows: &[SigningKeyRow],
-    kek: &KeyEncryptionKey,
-) -> Result<(), String> {
-    for row in rows
-        .iter()
-        .filter(|row| !tokens::is_sealed(&row.private_key))
-    {
-        let sealed = tokens::seal_private_key(kek, &row.kid, &row.private_key)?;
-        signing_keys::set_private_key(conn, &row.kid, &sealed)
-            .map_err(|e| format!("cannot encrypt signing key {}: {e}", row.kid))?;
-    }
-    Ok(())
+    Ok(opened)
 }
 
 /// Reads the keys after recording, where needed, how long each must stay
@@ -93,30 +68,36 @@ fn record_and_load(
 }
 
 /// The signing keys to serve with, first storing a new one if there is
-/// none: what `serve` needs and no other command.
+/// none: what `serve` needs and no other command. With
+/// `KEY_ENCRYPTION_KEY`, keys found in plaintext are sealed first.
 pub async fn load_or_create_keys(pool: &DbPool, settings: &Settings) -> Result<KeyRing, String> {
     let pool = pool.clone();
     let url = settings.database.clone();
     let lifetimes = lifetimes(settings);
     let kek = settings.key_encryption_key.clone();
+    let candidate = row(SigningKey::generate(db::now())?, kek.as_ref())?;
+    // The outer error is the database's; the inner one, a refused
+    // KEY_ENCRYPTION_KEY, is a line of its own.
     let rows = web::block(move || {
         db::with_connection(&pool, |conn| {
             let load = |e| format!("cannot load signing keys: {e}");
             // Checked before anything is written: a wrong key must never
             // lead to a key stored beside the others, or re-created.
-            check_kek(&signing_keys::all(conn).map_err(load)?, kek.as_ref())?;
-            let candidate = SigningKey::generate(db::now())?;
-            let rows =
-                signing_keys::ensure_one(conn, row(candidate, kek.as_ref())?).map_err(load)?;
-            if let Some(kek) = &kek {
-                seal_plaintext_keys(conn, &rows, kek)?;
+            if let Err(refused) = check_kek(&signing_keys::all(conn).map_err(load)?, kek.as_ref()) {
+                return Ok(Err(refused));
             }
-            record_and_load(conn, &lifetimes).map_err(load)
+            signing_keys::ensure_one(conn, candidate).map_err(load)?;
+            if let Some(kek) = &kek {
+                if let Err(refused) = seal_plaintext_keys(conn, kek).map_err(load)? {
+                    return Ok(Err(refused));
+                }
+            }
+            record_and_load(conn, &lifetimes).map(Ok).map_err(load)
         })
         .map_err(|e| format!("DATABASE_URL ({}): {e}", url.redacted()))
     })
     .await
-    .map_err(|e| e.to_string())??;
+    .map_err(|e| e.to_string())???;
     KeyRing::from_rows(&published_keys(settings, &rows)?)
 }
 

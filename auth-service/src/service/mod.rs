@@ -7,6 +7,7 @@ mod clients;
 mod history;
 mod key_check;
 mod keys;
+mod keys_at_rest;
 mod login;
 mod password;
 mod purge;

@@ -29,6 +29,14 @@ pub struct StoredKey {
     pub retire_after: Option<chrono::NaiveDateTime>,
 }
 
+/// Wipes the private key only: the rest is public. Lets the keys opened
+/// from their sealed form be held in a `Zeroizing` until they are parsed.
+impl zeroize::Zeroize for StoredKey {
+    fn zeroize(&mut self) {
+        self.private_key.zeroize();
+    }
+}
+
 impl std::fmt::Debug for StoredKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoredKey")
