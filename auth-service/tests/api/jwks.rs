@@ -9,24 +9,6 @@ use serde_json::Value;
 use crate::both_backends;
 use crate::helpers::*;
 
-/// The value of a counter without labels in `GET /metrics`.
-async fn counter(app: &TestApp, name: &str) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{name} in\n{text}"))
-        .parse()
-        .expect("a number")
-}
-
 both_backends! {
     async fn a_jwks_flood_reads_the_database_only_within_its_ration(backend: Backend) {
         // No periodic reload during the test: every database read counted
@@ -60,7 +42,7 @@ both_backends! {
 
         assert_eq!(login.status(), 200, "a login proceeds during the flood");
         assert!(bodies.iter().all(|body| *body == expected));
-        let checks = counter(&app, "auth_jwks_key_checks_total").await;
+        let checks = app.counter("auth_jwks_key_checks_total").await;
         // The first request's check, a burst of 5, then one a second.
         let ration = 1.0 + 5.0 + elapsed.as_secs_f64().ceil();
         assert!(checks >= 1.0, "the first requests read the database");

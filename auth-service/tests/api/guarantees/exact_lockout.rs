@@ -103,23 +103,6 @@ fn stored_failures(app: &TestApp, email: &str) -> usize {
     .len()
 }
 
-/// A counter of `GET /metrics`, by its name and labels as they are printed.
-async fn counter(app: &TestApp, series: &str) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{series} in\n{text}"))
-}
-
 const CHECKED_AND_WRONG: &str = "auth_login_failures_total{reason=\"invalid_credentials\"}";
 const LOCKED: &str = "auth_login_failures_total{reason=\"locked\"}";
 
@@ -147,8 +130,8 @@ both_backends! {
         assert_eq!(stored_failures(&app, &email), MAX as usize, "{backend:?}");
         // Every password check that failed is counted as such, every refusal
         // before one as a lockout: MAX checks in all.
-        assert_eq!(counter(&app, CHECKED_AND_WRONG).await, f64::from(MAX));
-        assert_eq!(counter(&app, LOCKED).await, (ATTEMPTS - MAX as usize) as f64);
+        assert_eq!(app.counter(CHECKED_AND_WRONG).await, f64::from(MAX));
+        assert_eq!(app.counter(LOCKED).await, (ATTEMPTS - MAX as usize) as f64);
     }
 
     async fn simultaneous_logins_for_an_unknown_email_are_checked_at_most_max_times(backend: Backend) {

@@ -129,6 +129,24 @@ impl TestApp {
             .await
     }
 
+    /// A counter of `GET /metrics`, by its name and labels as they are
+    /// printed (`auth_login_failures_total{reason="locked"}`).
+    pub async fn counter(&self, series: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} in\n{text}"))
+    }
+
     pub async fn get_me(&self, access_token: &str) -> Response {
         self.client
             .get(self.url("/auth/me"))
