@@ -120,3 +120,37 @@ async fn the_binary_logs_a_line_per_request_with_its_id_and_no_query() {
     assert!(access.contains("ms request_id=startup-test-7"), "{access}");
     assert!(!seen.iter().any(|l| l.contains("q-secret")), "{seen:#?}");
 }
+
+#[test]
+fn the_binary_refuses_half_an_introspection_client_with_one_line_naming_the_variable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_resource-service"))
+        .env("RESOURCE_BIND", "127.0.0.1:0")
+        .env("INTROSPECTION_CLIENT_ID", "projects-api")
+        .env_remove("INTROSPECTION_CLIENT_SECRET")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("resource-service: INTROSPECTION_CLIENT_SECRET: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_binary_refuses_a_bad_introspection_cache_ttl() {
+    let output = Command::new(env!("CARGO_BIN_EXE_resource-service"))
+        .env("RESOURCE_BIND", "127.0.0.1:0")
+        .env("INTROSPECTION_CACHE_TTL", "ten seconds")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("resource-service: INTROSPECTION_CACHE_TTL: "),
+        "{stderr}"
+    );
+}

@@ -41,6 +41,9 @@ pub async fn spawn_resource_configured(
         clock_leeway: Duration::ZERO,
         cors_allowed_origins: Vec::new(),
         jwks_refresh_interval: Duration::from_secs(60),
+        introspection_url: "http://127.0.0.1:1/oauth/introspect".into(),
+        introspection_client: None,
+        introspection_cache_ttl: Duration::from_secs(10),
     };
     configure(&mut settings);
     let app = resource_service::startup::Application::build_with(settings, options)
