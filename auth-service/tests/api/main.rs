@@ -12,6 +12,7 @@ mod cross_service;
 mod grace_and_throttling;
 mod guarantees;
 mod hostile;
+mod introspection;
 mod jwks;
 mod key_lifecycle;
 mod keys;
