@@ -41,6 +41,8 @@ async fn lines_of_a_run_with_one_request() -> Vec<String> {
             "http://jwks-reader:s3cret-pass@127.0.0.1:1/.well-known/jwks.json",
         )
         .env("CLOCK_LEEWAY", "90s")
+        .env("INTROSPECTION_CLIENT_ID", "projects-api")
+        .env("INTROSPECTION_CLIENT_SECRET", "s3cret-of-the-client")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -104,6 +106,8 @@ async fn the_binary_logs_its_effective_configuration_once_without_secrets() {
         "RESOURCE_BIND=127.0.0.1:0 ",
         "AUTH_JWKS_URL=http://jwks-reader:***@127.0.0.1:1/.well-known/jwks.json ",
         "CLOCK_LEEWAY=1m30s ",
+        "INTROSPECTION_CLIENT_ID=projects-api ",
+        "INTROSPECTION_CLIENT_SECRET=*** ",
         "RUST_LOG=info",
     ] {
         assert!(line.contains(expected), "{expected} in {line}");

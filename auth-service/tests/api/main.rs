@@ -29,6 +29,7 @@ mod registration_and_login;
 mod reliability;
 mod rotation;
 mod service;
+mod session_checked;
 mod session_history;
 mod sessions;
 mod shutdown;
