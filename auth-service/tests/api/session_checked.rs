@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::both_backends;
+use crate::cli::{auth_service, stderr};
 use crate::clients::create_client;
 use crate::helpers::*;
 
@@ -101,6 +102,23 @@ both_backends! {
 
         assert_eq!(resource.counter(ACTIVE_CALLS).await, 1.0);
         assert_eq!(calls(&resource).await, 1.0);
+    }
+
+    async fn a_resource_service_whose_client_was_deleted_answers_503_rather_than_trust_the_token(backend: Backend) {
+        let auth = spawn_app(backend).await;
+        let resource = spawn_checked_resource(&auth, Duration::from_secs(10)).await;
+        let admin = auth.create_admin_and_login(&email()).await;
+        let project = resource.post_project(&admin.access, "kept").await;
+        let listed = auth_service(&auth.db, &["client", "list"], None, &[]);
+        let clients: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+        let id = clients[0]["client_id"].as_str().expect("client_id");
+        let deleted = auth_service(&auth.db, &["client", "delete", "--id", id], None, &[]);
+        assert!(deleted.status.success(), "{}", stderr(&deleted));
+
+        let response = resource.delete_project(&admin.access, &project).await;
+
+        assert_error(response, 503, "not_ready").await;
+        assert_eq!(resource.counter(FAILED_CALLS).await, 1.0);
     }
 
     async fn without_introspection_credentials_delete_stays_stateless(backend: Backend) {
