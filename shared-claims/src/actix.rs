@@ -39,6 +39,11 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 
 use crate::{AccessClaims, AuthError, Authority, Role};
 
+#[cfg(feature = "introspection")]
+mod session_checked;
+#[cfg(feature = "introspection")]
+pub use session_checked::SessionChecked;
+
 /// A request whose bearer token was verified. Extracting it needs a
 /// `web::Data<Authority>` in the app.
 ///

@@ -230,7 +230,7 @@ fn unix_now() -> i64 {
 
 /// The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1: the
 /// scheme is case-insensitive).
-fn bearer_token(authorization: Option<&str>) -> Option<&str> {
+pub(crate) fn bearer_token(authorization: Option<&str>) -> Option<&str> {
     let value = authorization?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();

@@ -70,6 +70,16 @@ pub enum AuthError {
         /// The role the route demands.
         required: Role,
     },
+    /// The token verified, but the issuer says it is no longer active (its
+    /// session ended): the answer of a session-checked route. 401
+    /// `invalid_token`, with the same challenge as any refused token.
+    #[error("the access token is no longer active")]
+    Inactive,
+    /// A session-checked route could not ask the issuer (down, slow, or
+    /// refusing this server's credentials). 503 `not_ready`: the request may
+    /// be retried, and is not told its token is bad.
+    #[error("the token's session cannot be checked now")]
+    CheckUnavailable,
 }
 
 impl AuthError {
@@ -81,8 +91,9 @@ impl AuthError {
     /// ```
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::MissingToken | AuthError::InvalidToken(_) => 401,
+            AuthError::MissingToken | AuthError::InvalidToken(_) | AuthError::Inactive => 401,
             AuthError::InsufficientRole { .. } => 403,
+            AuthError::CheckUnavailable => 503,
         }
     }
 
@@ -94,8 +105,9 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             AuthError::MissingToken => "unauthorized",
-            AuthError::InvalidToken(_) => "invalid_token",
+            AuthError::InvalidToken(_) | AuthError::Inactive => "invalid_token",
             AuthError::InsufficientRole { .. } => "insufficient_role",
+            AuthError::CheckUnavailable => "not_ready",
         }
     }
 
@@ -114,6 +126,10 @@ impl AuthError {
             AuthError::InsufficientRole {
                 required: Role::User,
             } => "this needs the user role",
+            AuthError::Inactive => "the access token is no longer active",
+            AuthError::CheckUnavailable => {
+                "the session of the access token cannot be checked now; try again later"
+            }
         }
     }
 
@@ -132,16 +148,20 @@ impl AuthError {
     /// ```
     /// use shared_claims::{AuthError, Role};
     /// assert!(AuthError::InsufficientRole { required: Role::Admin }.www_authenticate("api").is_none());
+    /// assert_eq!(
+    ///     AuthError::Inactive.www_authenticate("api").as_deref(),
+    ///     Some(r#"Bearer realm="api", error="invalid_token", error_description="the access token is no longer active""#)
+    /// );
     /// ```
     pub fn www_authenticate(&self, realm: &str) -> Option<String> {
         let realm = quote_safe(realm);
         match self {
             AuthError::MissingToken => Some(format!("Bearer realm=\"{realm}\"")),
-            AuthError::InvalidToken(e) => Some(format!(
+            AuthError::InvalidToken(_) | AuthError::Inactive => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"",
-                e.description()
+                self.description()
             )),
-            AuthError::InsufficientRole { .. } => None,
+            AuthError::InsufficientRole { .. } | AuthError::CheckUnavailable => None,
         }
     }
 }

@@ -18,6 +18,8 @@ mod verify;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "introspection")]
+pub mod introspection;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 

@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod history;
+pub mod introspection;
 pub mod login_failures;
 pub mod models;
 mod pool;

@@ -8,6 +8,7 @@ mod caller;
 mod client_auth;
 pub(crate) mod health;
 pub(crate) mod history;
+pub(crate) mod introspection;
 pub(crate) mod jwks;
 pub(crate) mod metadata;
 pub(crate) mod oauth;
@@ -113,6 +114,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/oauth/revoke")
                 .app_data(oauth::form_config())
                 .route(web::post().to(oauth::revoke)),
+        )
+        .service(
+            web::resource("/oauth/introspect")
+                .app_data(oauth::form_config())
+                .route(web::post().to(introspection::introspect)),
         )
         .service(
             web::resource("/.well-known/oauth-authorization-server")

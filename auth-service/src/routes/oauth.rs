@@ -315,7 +315,7 @@ pub async fn revoke(
 
 /// A parameter that must be there. RFC 6749 §3.1: a parameter without a
 /// value counts as omitted.
-fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
+pub(super) fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
     value
         .filter(|v| !v.is_empty())
         .ok_or_else(|| OAuthError::InvalidRequest(format!("missing parameter: {name}")))

@@ -79,12 +79,18 @@ pub async fn delete_client(pool: &DbPool, id: &str) -> Result<(), Error> {
 
 /// Whether `secret` is the secret of client `id`.
 pub async fn authenticate_client(pool: &DbPool, id: &str, secret: &str) -> Result<bool, Error> {
-    let presented = sha256_hex(secret.as_bytes());
     let id = id.to_owned();
     let stored = db::run(pool, move |conn| db::clients::secret_hash(conn, &id)).await?;
+    Ok(secret_matches(stored.as_deref(), secret))
+}
+
+/// Whether `secret` hashes to `stored`, the stored hash of the client it
+/// claims to be (`None`: no such client).
+pub(super) fn secret_matches(stored: Option<&str>, secret: &str) -> bool {
+    let presented = sha256_hex(secret.as_bytes());
     // Constant time, so the answer's timing tells nothing of how much of
     // the hash matched.
-    Ok(stored.is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(presented.as_bytes()))))
+    stored.is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(presented.as_bytes())))
 }
 
 /// A service token, the outcome of the client-credentials grant.

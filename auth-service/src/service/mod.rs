@@ -5,6 +5,7 @@
 mod admin;
 mod clients;
 mod history;
+mod introspection;
 mod key_check;
 mod keys;
 mod keys_at_rest;
@@ -23,6 +24,7 @@ pub use clients::{
     ClientSecret, ServiceGrant,
 };
 pub use history::{end_user_sessions, session_events, user_sessions};
+pub use introspection::{introspect, ClientCredentials, Introspection};
 pub use key_check::{check_keys_for_jwks, KeyCheck};
 pub use keys::{
     load_or_create_keys, published_keys, reload_keys, revoke_key, rotate_keys, rotate_keys_if_due,

@@ -237,6 +237,9 @@ pub async fn spawn_app_with(jwks_url: &str, options: JwksOptions) -> TestApp {
         clock_leeway: Duration::ZERO,
         cors_allowed_origins: vec![],
         jwks_refresh_interval: Duration::from_secs(60),
+        introspection_url: "http://127.0.0.1:1/oauth/introspect".into(),
+        introspection_client: None,
+        introspection_cache_ttl: Duration::from_secs(10),
     };
     let app = Application::build_with(settings, options).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
