@@ -6,17 +6,19 @@ use diesel::prelude::*;
 use super::history::{self, Origin};
 use super::models::{NewRefreshToken, NewSession, SessionRow, UserRow};
 use super::one_statement_rotation::rotate_live_in_one_statement;
-use super::schema::{refresh_tokens, sessions, users};
+use super::schema::{clients, refresh_tokens, sessions, users};
 use super::AnyConnection;
 use crate::domain::{EndReason, EventKind};
 
-/// Stores a new session with its first refresh token, together or not at all.
+/// Stores a new session with its first refresh token, together or not at
+/// all; `false` (nothing stored) when the session's client is no longer
+/// registered.
 pub fn open(
     conn: &mut AnyConnection,
     session: &NewSession<'_>,
     token: &NewRefreshToken<'_>,
-) -> QueryResult<()> {
-    conn.transaction(|conn| {
+) -> QueryResult<bool> {
+    let opened = conn.transaction(|conn| {
         diesel::insert_into(sessions::table)
             .values(session)
             .execute(conn)?;
@@ -34,8 +36,42 @@ pub fn open(
             None,
             origin,
             session.created_at,
-        )
-    })
+        )?;
+        match session.client_id {
+            Some(client_id) if !client_held(conn, client_id)? => {
+                Err(diesel::result::Error::RollbackTransaction)
+            }
+            _ => Ok(()),
+        }
+    });
+    match opened {
+        Ok(()) => Ok(true),
+        Err(diesel::result::Error::RollbackTransaction) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether client `id` is registered, held so until the transaction ends.
+/// A `client delete` ends the client's sessions after removing it, in one
+/// transaction: on PostgreSQL the share lock makes it either wait for this
+/// session to commit (and then end it) or commit first (and this finds no
+/// client); SQLite's single writer orders the two just the same. So no
+/// session outlives its client.
+fn client_held(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
+    let held = match conn {
+        AnyConnection::Postgresql(pg) => clients::table
+            .find(id)
+            .select(clients::id)
+            .for_share()
+            .first::<String>(pg)
+            .optional()?,
+        AnyConnection::Sqlite(_) => clients::table
+            .find(id)
+            .select(clients::id)
+            .first::<String>(conn)
+            .optional()?,
+    };
+    Ok(held.is_some())
 }
 
 /// What presenting a refresh token led to.

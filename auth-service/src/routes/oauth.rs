@@ -52,6 +52,8 @@ impl From<Error> for OAuthError {
                 OAuthError::InvalidGrant("the refresh token is invalid, expired or revoked")
             }
             Error::InvalidRequest(description) => OAuthError::InvalidRequest(description),
+            // With the Basic challenge RFC 6749 §5.2 asks for.
+            Error::UnknownClient => OAuthError::InvalidClient("client authentication failed"),
             other => OAuthError::Engine(other),
         }
     }

@@ -74,8 +74,11 @@ pub async fn delete_client(pool: &DbPool, id: &str) -> Result<(), Error> {
     let id = id.to_owned();
     let deleted = db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
+            // The client first: its row lock orders this against a login
+            // opening a session for it (db::sessions::open).
+            let deleted = db::clients::delete(conn, &id)?;
             db::history::end_all_of_client(conn, &id, db::now())?;
-            db::clients::delete(conn, &id)
+            Ok(deleted)
         })
     })
     .await?;

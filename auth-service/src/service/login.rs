@@ -89,7 +89,7 @@ pub async fn login(
     {
         let session_id = session_id.clone();
         let user_id = user.id.clone();
-        db::run(&state.pool, move |conn| {
+        let opened = db::run(&state.pool, move |conn| {
             let user_agent = client
                 .user_agent
                 .as_deref()
@@ -115,6 +115,10 @@ pub async fn login(
             )
         })
         .await?;
+        if !opened {
+            // The client was deleted while its user logged in.
+            return Err(Error::UnknownClient);
+        }
     }
     let granted = grant(
         state,
