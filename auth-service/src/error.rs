@@ -39,6 +39,10 @@ pub enum Error {
         /// Seconds until a login is possible again.
         retry_after: u64,
     },
+    /// 401 `invalid_client`: the client that authenticated the request was
+    /// deleted before its session could be opened.
+    #[error("client authentication failed")]
+    UnknownClient,
     /// 401 `invalid_grant`: the refresh token is unknown, expired, used or revoked.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidGrant,
@@ -90,6 +94,7 @@ impl Error {
             Error::EmailTaken => "email_taken",
             Error::InvalidCredentials => "invalid_credentials",
             Error::InvalidGrant => "invalid_grant",
+            Error::UnknownClient => "invalid_client",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::UnknownUser | Error::SessionEnded => "invalid_token",
             Error::InvalidOrigin => "invalid_origin",
@@ -114,6 +119,7 @@ impl ResponseError for Error {
             Error::EmailTaken => StatusCode::CONFLICT,
             Error::InvalidCredentials
             | Error::InvalidGrant
+            | Error::UnknownClient
             | Error::UnknownUser
             | Error::SessionEnded => StatusCode::UNAUTHORIZED,
             Error::Rejected(r) => r.status_code(),

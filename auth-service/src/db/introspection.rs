@@ -72,6 +72,8 @@ pub struct LiveRefreshToken {
     pub session_id: String,
     /// When the token expires.
     pub expires_at: NaiveDateTime,
+    /// The client it was issued to; `None`: first-party.
+    pub client_id: Option<String>,
 }
 
 /// The stored secret hash of the presenting client, and the refresh token
@@ -96,7 +98,12 @@ pub fn refresh_token(
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.gt(now))
-        .select((sessions::user_id, sessions::id, refresh_tokens::expires_at))
+        .select((
+            sessions::user_id,
+            sessions::id,
+            refresh_tokens::expires_at,
+            sessions::client_id,
+        ))
         .first(conn)
         .optional()?;
     Ok((secret, live))

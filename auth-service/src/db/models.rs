@@ -39,6 +39,8 @@ pub struct SessionRow {
     pub ip: Option<String>,
     pub ended_at: Option<NaiveDateTime>,
     pub end_reason: Option<String>,
+    /// The client its refresh tokens were issued to; `None`: first-party.
+    pub client_id: Option<String>,
 }
 
 /// A new row of `sessions`.
@@ -52,6 +54,8 @@ pub struct NewSession<'a> {
     pub expires_at: NaiveDateTime,
     pub user_agent: Option<&'a str>,
     pub ip: Option<&'a str>,
+    /// The authenticated client the session is for; `None`: first-party.
+    pub client_id: Option<&'a str>,
 }
 
 /// A new row of `refresh_tokens`: only the token's hash.

@@ -68,10 +68,21 @@ pub async fn list_clients(pool: &DbPool) -> Result<Vec<ClientRow>, Error> {
     db::run(pool, db::clients::list).await
 }
 
-/// Removes a client: it can no longer authenticate. `NotFound` for an unknown id.
+/// Removes a client: it can no longer authenticate, and the sessions it
+/// opened end with it (their history stays). `NotFound` for an unknown id.
 pub async fn delete_client(pool: &DbPool, id: &str) -> Result<(), Error> {
     let id = id.to_owned();
-    match db::run(pool, move |conn| db::clients::delete(conn, &id)).await? {
+    let deleted = db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            // The client first: its row lock orders this against a login
+            // opening a session for it (db::sessions::open).
+            let deleted = db::clients::delete(conn, &id)?;
+            db::history::end_all_of_client(conn, &id, db::now())?;
+            Ok(deleted)
+        })
+    })
+    .await?;
+    match deleted {
         0 => Err(Error::NotFound),
         _ => Ok(()),
     }

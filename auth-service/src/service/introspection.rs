@@ -167,7 +167,9 @@ async fn access_lookup(authority: &Authority, token: &str) -> Lookup {
 
 fn refresh_view(live: LiveRefreshToken) -> Introspection {
     Introspection::Refresh {
-        client_id: FIRST_PARTY_CLIENT.to_owned(),
+        client_id: live
+            .client_id
+            .unwrap_or_else(|| FIRST_PARTY_CLIENT.to_owned()),
         sub: live.user_id,
         sid: live.session_id,
         exp: live.expires_at.and_utc().timestamp(),

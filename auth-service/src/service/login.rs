@@ -85,10 +85,11 @@ pub async fn login(
         (now + chrono_duration(state.settings.refresh_token_ttl)).min(session_expires);
     let refresh_token = RefreshToken::generate();
     let token_hash = refresh_token.hash();
+    let client_id = client.client_id.clone();
     {
         let session_id = session_id.clone();
         let user_id = user.id.clone();
-        db::run(&state.pool, move |conn| {
+        let opened = db::run(&state.pool, move |conn| {
             let user_agent = client
                 .user_agent
                 .as_deref()
@@ -103,6 +104,7 @@ pub async fn login(
                     expires_at: session_expires,
                     user_agent,
                     ip: client.ip.as_deref(),
+                    client_id: client.client_id.as_deref(),
                 },
                 &NewRefreshToken {
                     token_hash: token_hash.as_str(),
@@ -113,11 +115,16 @@ pub async fn login(
             )
         })
         .await?;
+        if !opened {
+            // The client was deleted while its user logged in.
+            return Err(Error::UnknownClient);
+        }
     }
     let granted = grant(
         state,
         user,
         &session_id,
+        client_id.as_deref(),
         refresh_token,
         now,
         refresh_expires,

@@ -53,6 +53,10 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+    /// The confidential client that authenticated the request (API.md §8);
+    /// `None` for a first-party client. A session opened by a client is
+    /// bound to it: only it may refresh or revoke the session's tokens.
+    pub client_id: Option<String>,
 }
 
 impl ClientInfo {
@@ -91,12 +95,13 @@ pub struct TokenGrant {
     pub user: User,
 }
 
-/// Signs an access token for `user` in `session_id` and pairs it with
-/// `refresh_token`.
+/// Signs an access token for `user` in `session_id`, issued to `client_id`
+/// (`None`: first-party), and pairs it with `refresh_token`.
 fn grant(
     state: &AppState,
     user: User,
     session_id: &SessionId,
+    client_id: Option<&str>,
     refresh_token: RefreshToken,
     now: NaiveDateTime,
     refresh_expires: NaiveDateTime,
@@ -109,7 +114,7 @@ fn grant(
     let (access_token, expires_in) = sign(
         state,
         user.id.to_string(),
-        FIRST_PARTY_CLIENT.to_owned(),
+        client_id.unwrap_or(FIRST_PARTY_CLIENT).to_owned(),
         subject,
         now,
     )?;

@@ -27,6 +27,7 @@ pub async fn refresh(
     let successor_hash = successor.hash();
     let refresh_ttl = chrono_duration(state.settings.refresh_token_ttl);
     let grace = chrono_duration(state.settings.refresh_reuse_grace);
+    let client_id = client.client_id.clone();
     let rotation = db::run(&state.pool, move |conn| {
         db::sessions::rotate(
             conn,
@@ -35,6 +36,7 @@ pub async fn refresh(
             now,
             refresh_ttl,
             grace,
+            client.client_id.as_deref(),
             client.origin(),
         )
     })
@@ -51,6 +53,7 @@ pub async fn refresh(
                 state,
                 user_from_row(user)?,
                 &session_id,
+                client_id.as_deref(),
                 successor,
                 now,
                 expires_at,

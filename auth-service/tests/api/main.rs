@@ -4,6 +4,7 @@
 mod helpers;
 
 mod attacks;
+mod bound_refresh;
 mod browser;
 mod cli;
 mod clients;

@@ -49,6 +49,7 @@ fn session(
             expires_at,
             user_agent: Some("agent"),
             ip: Some("192.0.2.1"),
+            client_id: None,
         };
         let token = NewRefreshToken {
             token_hash: hash,
@@ -106,6 +107,7 @@ fn rotate(conn: &mut AnyConnection, presented: &str, successor: &str) -> QueryRe
         db::now(),
         TTL,
         Duration::zero(),
+        None,
         Origin::NONE,
     )
 }
