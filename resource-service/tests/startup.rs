@@ -158,3 +158,19 @@ fn the_binary_refuses_a_bad_introspection_cache_ttl() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bad_public_url_stops_the_binary_with_a_line_naming_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_resource-service"))
+        .env("RESOURCE_BIND", "127.0.0.1:0")
+        .env("RESOURCE_PUBLIC_URL", "ftp://api.example.com")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("resource-service: RESOURCE_PUBLIC_URL: "),
+        "{stderr}"
+    );
+}

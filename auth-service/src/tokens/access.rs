@@ -32,6 +32,7 @@ mod tests {
                 role: Role::User,
                 email: "ada@example.com".into(),
             },
+            cnf: None,
         }
     }
 

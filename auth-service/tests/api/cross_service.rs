@@ -92,6 +92,7 @@ both_backends! {
             introspection_url: "http://127.0.0.1:1/oauth/introspect".into(),
             introspection_client: None,
             introspection_cache_ttl: Duration::from_secs(10),
+            public_url: None,
         };
         let app = resource_service::startup::Application::build(settings).await.expect("start");
         let resource_url = format!("http://127.0.0.1:{}", app.port());

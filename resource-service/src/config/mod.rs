@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use reqwest::Url;
+use shared_claims::dpop::PublicUrl;
 
 pub use env::ConfigError;
 use env::{invalid, invalid_duration, Env};
@@ -36,9 +37,12 @@ pub const INTROSPECTION_CLIENT_ID: &str = "INTROSPECTION_CLIENT_ID";
 pub const INTROSPECTION_CLIENT_SECRET: &str = "INTROSPECTION_CLIENT_SECRET";
 /// How long an introspection answer is remembered.
 pub const INTROSPECTION_CACHE_TTL: &str = "INTROSPECTION_CACHE_TTL";
+/// The URL clients address this service by; a DPoP proof's `htu` is it
+/// followed by the request's path.
+pub const RESOURCE_PUBLIC_URL: &str = "RESOURCE_PUBLIC_URL";
 
 /// Every variable this service reads.
-pub const VARIABLES: [&str; 11] = [
+pub const VARIABLES: [&str; 12] = [
     RESOURCE_BIND,
     AUTH_ISSUER,
     TOKEN_AUDIENCE,
@@ -50,6 +54,7 @@ pub const VARIABLES: [&str; 11] = [
     INTROSPECTION_CLIENT_ID,
     INTROSPECTION_CLIENT_SECRET,
     INTROSPECTION_CACHE_TTL,
+    RESOURCE_PUBLIC_URL,
 ];
 
 const DEFAULT_BIND: &str = "127.0.0.1:8081";
@@ -107,6 +112,10 @@ pub struct Settings {
     /// `INTROSPECTION_CACHE_TTL`: how long an introspection answer is
     /// remembered, so how long a session's end may go unseen.
     pub introspection_cache_ttl: Duration,
+    /// `RESOURCE_PUBLIC_URL`: the base of every DPoP proof's `htu`. `None`
+    /// (unset): `http://` + `RESOURCE_BIND`, with the port actually bound
+    /// when that is `0`.
+    pub public_url: Option<PublicUrl>,
 }
 
 impl Settings {
@@ -161,6 +170,13 @@ impl Settings {
                 every
             }
         };
+        let public_url = match get(RESOURCE_PUBLIC_URL)? {
+            None => None,
+            Some(value) => Some(
+                PublicUrl::parse(value.trim())
+                    .map_err(|error| invalid(RESOURCE_PUBLIC_URL, &value, error))?,
+            ),
+        };
         let cors_allowed_origins = match get(CORS_ALLOWED_ORIGINS)? {
             None => Vec::new(),
             Some(value) => parse_origins(&value)?,
@@ -206,6 +222,28 @@ impl Settings {
             introspection_url,
             introspection_client,
             introspection_cache_ttl,
+            public_url,
+        })
+    }
+
+    /// The base of DPoP proofs' `htu` once bound to `port`:
+    /// `RESOURCE_PUBLIC_URL`, or else `http://` + `RESOURCE_BIND`'s host and
+    /// `port`.
+    pub fn public_url_for(&self, port: u16) -> Result<PublicUrl, ConfigError> {
+        if let Some(url) = &self.public_url {
+            return Ok(url.clone());
+        }
+        let host = self
+            .bind
+            .rsplit_once(':')
+            .map_or(self.bind.as_str(), |(host, _)| host);
+        let url = format!("http://{host}:{port}");
+        PublicUrl::parse(&url).map_err(|error| {
+            invalid(
+                RESOURCE_PUBLIC_URL,
+                &url,
+                format!("{error} (derived from {RESOURCE_BIND}; set {RESOURCE_PUBLIC_URL})"),
+            )
         })
     }
 }
@@ -251,6 +289,12 @@ impl Settings {
                 humantime::format_duration(self.introspection_cache_ttl)
                     .to_string()
                     .replace(' ', ""),
+            ),
+            (
+                RESOURCE_PUBLIC_URL,
+                self.public_url
+                    .as_ref()
+                    .map_or_else(|| format!("http://{}", self.bind), ToString::to_string),
             ),
         ]
         .iter()

@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::{Authenticated, Rejection};
-use crate::authority::bearer_token;
+use crate::authority::access_token;
 use crate::introspection::IntrospectionClient;
 use crate::{AccessClaims, AuthError, Authority, Role};
 
@@ -120,7 +120,7 @@ impl FromRequest for SessionChecked {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| bearer_token(Some(v)))
+            .and_then(|v| access_token(Some(v)))
             .map(str::to_owned);
         Box::pin(async move {
             let user = stateless.await?;

@@ -44,6 +44,7 @@ pub async fn spawn_resource_configured(
         introspection_url: "http://127.0.0.1:1/oauth/introspect".into(),
         introspection_client: None,
         introspection_cache_ttl: Duration::from_secs(10),
+        public_url: None,
     };
     configure(&mut settings);
     let app = resource_service::startup::Application::build_with(settings, options)
