@@ -39,6 +39,8 @@ pub struct SessionRow {
     pub ip: Option<String>,
     pub ended_at: Option<NaiveDateTime>,
     pub end_reason: Option<String>,
+    /// The thumbprint of the DPoP key the session is bound to (API.md §7).
+    pub dpop_jkt: Option<String>,
 }
 
 /// A new row of `sessions`.
@@ -52,6 +54,9 @@ pub struct NewSession<'a> {
     pub expires_at: NaiveDateTime,
     pub user_agent: Option<&'a str>,
     pub ip: Option<&'a str>,
+    /// The thumbprint of the key the login's DPoP proof was signed with;
+    /// `None` for an unbound session.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// A new row of `refresh_tokens`: only the token's hash.

@@ -48,7 +48,12 @@ pub enum Rotation {
         session_id: String,
         /// When the successor expires.
         expires_at: NaiveDateTime,
+        /// The thumbprint of the key the session is bound to, if it is.
+        dpop_jkt: Option<String>,
     },
+    /// The session is bound to a DPoP key and the request proved another
+    /// one, or none: nothing changed, the token is not used up.
+    WrongKey,
     /// The token had been used before: the whole session is now revoked.
     Reused,
     /// Unknown, expired, or its session is revoked or over.
@@ -69,6 +74,12 @@ const GRACE_ATTEMPTS: usize = 16;
 /// one moves `used_at` from NULL; with a grace, each of the others supersedes
 /// the successor installed before it, so exactly one returned token stays live.
 /// The event of what happened (API.md §2, from `origin`) commits with it.
+///
+/// `proved_jkt` is the thumbprint of the key the request's DPoP proof was
+/// signed with. A session bound to a key moves only for a proof by that key;
+/// otherwise the answer is [`Rotation::WrongKey`] and nothing is touched, so
+/// a refresh token stolen without its key cannot even be used up (API.md §7).
+#[expect(clippy::too_many_arguments, reason = "each is one fact of the request")]
 pub fn rotate(
     conn: &mut AnyConnection,
     presented: &str,
@@ -77,6 +88,7 @@ pub fn rotate(
     refresh_ttl: chrono::Duration,
     grace: chrono::Duration,
     origin: Origin<'_>,
+    proved_jkt: Option<&str>,
 ) -> QueryResult<Rotation> {
     // The common case, a live token presented once, is one statement on
     // PostgreSQL: a round trip is most of a refresh's cost there. Anything
@@ -84,9 +96,14 @@ pub fn rotate(
     // looks at the token afresh.
     if let AnyConnection::Postgresql(pg) = conn {
         let expires_at = now + refresh_ttl;
-        if let Some(rotation) =
-            rotate_live_in_one_statement(pg, presented, successor, now, expires_at, origin)?
-        {
+        let claim = Claim {
+            presented,
+            successor,
+            now,
+            expires_at,
+            proved_jkt,
+        };
+        if let Some(rotation) = rotate_live_in_one_statement(pg, &claim, origin)? {
             return Ok(rotation);
         }
     }
@@ -96,6 +113,19 @@ pub fn rotate(
             .filter(refresh_tokens::used_at.is_null())
             .filter(refresh_tokens::superseded_at.is_null())
             .filter(refresh_tokens::expires_at.gt(now))
+            // Only in an unbound session or one bound to the proved key. A
+            // binding never changes after login, so this cannot go stale.
+            .filter(
+                refresh_tokens::session_id.eq_any(
+                    sessions::table
+                        .filter(
+                            sessions::dpop_jkt
+                                .is_null()
+                                .or(sessions::dpop_jkt.eq(proved_jkt)),
+                        )
+                        .select(sessions::id),
+                ),
+            )
             .set((
                 refresh_tokens::used_at.eq(now),
                 refresh_tokens::successor_hash.eq(successor),
@@ -128,6 +158,17 @@ pub fn rotate(
             let Some((session_id, used_at, current, superseded_at)) = earlier else {
                 return Ok(Rotation::Invalid);
             };
+            // Before anything that could use the token up or end the
+            // session: whoever lacks the key may not touch either.
+            let bound: Option<String> = sessions::table
+                .find(&session_id)
+                .select(sessions::dpop_jkt)
+                .first(conn)
+                .optional()?
+                .flatten();
+            if bound.is_some_and(|bound| Some(bound.as_str()) != proved_jkt) {
+                return Ok(Rotation::WrongKey);
+            }
             // A superseded successor is dead, but presenting it is a client
             // that lost a race, not a thief: refuse without revoking.
             if superseded_at.is_some() {
@@ -223,14 +264,15 @@ fn issue_successor(
     kind: EventKind,
     origin: Origin<'_>,
 ) -> QueryResult<Rotation> {
-    let live: Option<(String, NaiveDateTime)> = diesel::update(sessions::table.find(session_id))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(now))
-        .set(sessions::last_used_at.eq(now))
-        .returning((sessions::user_id, sessions::expires_at))
-        .get_result(conn)
-        .optional()?;
-    let Some((user_id, session_expires_at)) = live else {
+    let live: Option<(String, NaiveDateTime, Option<String>)> =
+        diesel::update(sessions::table.find(session_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .set(sessions::last_used_at.eq(now))
+            .returning((sessions::user_id, sessions::expires_at, sessions::dpop_jkt))
+            .get_result(conn)
+            .optional()?;
+    let Some((user_id, session_expires_at, dpop_jkt)) = live else {
         return Ok(Rotation::Invalid);
     };
     let Some(user) = users::table
@@ -255,6 +297,7 @@ fn issue_successor(
         user,
         session_id: session_id.to_owned(),
         expires_at,
+        dpop_jkt,
     })
 }
 
@@ -276,6 +319,18 @@ struct ClaimedRow {
     role: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
     user_created_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    dpop_jkt: Option<String>,
+}
+
+/// What the one-statement rotation is asked to claim.
+struct Claim<'a> {
+    presented: &'a str,
+    successor: &'a str,
+    now: NaiveDateTime,
+    /// When the successor expires, unless its session ends sooner.
+    expires_at: NaiveDateTime,
+    proved_jkt: Option<&'a str>,
 }
 
 /// [`rotate`]'s common case as one data-modifying CTE: claim the token if it
@@ -283,13 +338,11 @@ struct ClaimedRow {
 /// successor, record the `refresh` event (and drop the session's events
 /// beyond the newest [`history::EVENTS_KEPT`]) and return the user. The same
 /// rows are locked in the same order as the general path (the token, then
-/// the session). `None` when nothing was claimed.
+/// the session). A token whose session is bound to another key than
+/// `proved_jkt` is not claimed. `None` when nothing was claimed.
 fn rotate_live_in_one_statement(
     conn: &mut diesel::PgConnection,
-    presented: &str,
-    successor: &str,
-    now: NaiveDateTime,
-    expires_at: NaiveDateTime,
+    claim: &Claim<'_>,
     origin: Origin<'_>,
 ) -> QueryResult<Option<Rotation>> {
     use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
@@ -298,12 +351,14 @@ fn rotate_live_in_one_statement(
              UPDATE refresh_tokens SET used_at = $1, successor_hash = $2 \
               WHERE token_hash = $3 AND used_at IS NULL AND superseded_at IS NULL \
                 AND expires_at > $1 \
+                AND session_id IN (SELECT id FROM sessions \
+                                    WHERE dpop_jkt IS NULL OR dpop_jkt = $8) \
           RETURNING session_id \
          ), live AS ( \
              UPDATE sessions SET last_used_at = $1 FROM claimed \
               WHERE sessions.id = claimed.session_id AND sessions.revoked_at IS NULL \
                 AND sessions.expires_at > $1 \
-          RETURNING sessions.id, sessions.user_id, sessions.expires_at \
+          RETURNING sessions.id, sessions.user_id, sessions.expires_at, sessions.dpop_jkt \
          ), successor AS ( \
              INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
              SELECT $2, live.id, $1, LEAST($4, live.expires_at) FROM live \
@@ -320,21 +375,22 @@ fn rotate_live_in_one_statement(
          ) \
          SELECT claimed.session_id, successor.expires_at AS successor_expires_at, \
                 users.id AS user_id, users.email, users.password_hash, users.role, \
-                users.created_at AS user_created_at \
+                users.created_at AS user_created_at, live.dpop_jkt \
            FROM claimed \
            LEFT JOIN live ON TRUE \
            LEFT JOIN users ON users.id = live.user_id \
            LEFT JOIN successor ON TRUE",
     )
-    .bind::<Timestamp, _>(now)
-    .bind::<Text, _>(successor)
-    .bind::<Text, _>(presented)
-    .bind::<Timestamp, _>(expires_at)
+    .bind::<Timestamp, _>(claim.now)
+    .bind::<Text, _>(claim.successor)
+    .bind::<Text, _>(claim.presented)
+    .bind::<Timestamp, _>(claim.expires_at)
     .bind::<Nullable<Text>, _>(origin.ip)
     .bind::<Nullable<Text>, _>(origin.user_agent)
     // The statement sees the events as they were before its own insert, so
     // it keeps one fewer of them.
     .bind::<BigInt, _>(history::EVENTS_KEPT - 1)
+    .bind::<Nullable<Text>, _>(claim.proved_jkt)
     .get_result(conn)
     .optional()?;
     let Some(row) = row else {
@@ -366,6 +422,7 @@ fn rotate_live_in_one_statement(
             },
             session_id: row.session_id,
             expires_at,
+            dpop_jkt: row.dpop_jkt,
         },
         // Claimed, but the session is revoked or over (or its user gone).
         _ => Rotation::Invalid,

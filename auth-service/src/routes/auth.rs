@@ -325,10 +325,12 @@ fn presented_refresh_token(
 /// The token response of `/auth/login` and `/auth/refresh`.
 #[derive(Serialize, ToSchema)]
 struct TokenResponse<'a> {
-    /// An EdDSA-signed JWT (`typ: at+jwt`), for `Authorization: Bearer`.
+    /// An EdDSA-signed JWT (`typ: at+jwt`), for `Authorization: Bearer`,
+    /// or, when bound, for `Authorization: DPoP` with a proof.
     access_token: &'a str,
-    /// Always `Bearer`.
-    #[schema(example = "Bearer", pattern = "^Bearer$")]
+    /// `Bearer`, or `DPoP` when the request carried a valid `DPoP` proof
+    /// and the session is bound to its key (API.md §7).
+    #[schema(example = "Bearer", pattern = "^(Bearer|DPoP)$")]
     token_type: &'static str,
     /// Seconds until the access token expires.
     expires_in: u64,
@@ -361,7 +363,7 @@ fn token_response(state: &AppState, grant: TokenGrant) -> HttpResponse {
         .cookie(cookie)
         .json(TokenResponse {
             access_token: &grant.access_token,
-            token_type: "Bearer",
+            token_type: grant.token_type.as_str(),
             expires_in: grant.expires_in,
             refresh_token: grant.refresh_token.expose(),
             refresh_expires_in: grant.refresh_expires_in,

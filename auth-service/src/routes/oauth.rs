@@ -202,10 +202,10 @@ pub async fn token(
         let client = client.ok_or(OAuthError::InvalidClient(
             "client_credentials needs client authentication",
         ))?;
-        let grant = service::client_credentials(&state, &client)?;
+        let grant = service::client_credentials(&state, &client, None)?;
         return Ok(tokens_response(&TokenResponse {
             access_token: &grant.access_token,
-            token_type: "Bearer",
+            token_type: grant.token_type.as_str(),
             expires_in: grant.expires_in,
             refresh_token: None,
         }));
@@ -327,8 +327,9 @@ fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
 struct TokenResponse<'a> {
     /// An EdDSA-signed JWT (`typ: at+jwt`).
     access_token: &'a str,
-    /// Always `Bearer`.
-    #[schema(example = "Bearer", pattern = "^Bearer$")]
+    /// `Bearer`, or `DPoP` for tokens bound to the key of the request's
+    /// `DPoP` proof (RFC 9449 §5).
+    #[schema(example = "Bearer", pattern = "^(Bearer|DPoP)$")]
     token_type: &'static str,
     /// Seconds until the access token expires.
     expires_in: u64,
@@ -340,7 +341,7 @@ struct TokenResponse<'a> {
 fn token_response(grant: &TokenGrant) -> HttpResponse {
     tokens_response(&TokenResponse {
         access_token: &grant.access_token,
-        token_type: "Bearer",
+        token_type: grant.token_type.as_str(),
         expires_in: grant.expires_in,
         refresh_token: Some(grant.refresh_token.expose()),
     })

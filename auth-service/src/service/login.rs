@@ -4,7 +4,7 @@
 
 use super::throttle::{Reserved, Throttle};
 use super::users::user_from_row;
-use super::{chrono_duration, grant, ClientInfo, TokenGrant};
+use super::{chrono_duration, grant, ClientInfo, GrantedSession, TokenGrant};
 use crate::db;
 use crate::db::models::{NewRefreshToken, NewSession, UserRow};
 use crate::domain::{Email, Password, SessionId};
@@ -85,6 +85,7 @@ pub async fn login(
         (now + chrono_duration(state.settings.refresh_token_ttl)).min(session_expires);
     let refresh_token = RefreshToken::generate();
     let token_hash = refresh_token.hash();
+    let dpop_jkt = client.dpop_jkt.clone();
     {
         let session_id = session_id.clone();
         let user_id = user.id.clone();
@@ -103,6 +104,7 @@ pub async fn login(
                     expires_at: session_expires,
                     user_agent,
                     ip: client.ip.as_deref(),
+                    dpop_jkt: client.dpop_jkt.as_deref(),
                 },
                 &NewRefreshToken {
                     token_hash: token_hash.as_str(),
@@ -114,14 +116,11 @@ pub async fn login(
         })
         .await?;
     }
-    let granted = grant(
-        state,
-        user,
-        &session_id,
-        refresh_token,
-        now,
-        refresh_expires,
-    )?;
+    let session = GrantedSession {
+        id: &session_id,
+        dpop_jkt: dpop_jkt.as_deref(),
+    };
+    let granted = grant(state, user, session, refresh_token, now, refresh_expires)?;
     state.metrics.login_succeeded();
     Ok(granted)
 }

@@ -42,7 +42,7 @@ use shared_claims::{AccessClaims, Subject, FIRST_PARTY_CLIENT};
 use crate::domain::{SessionId, User};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::tokens::{mint_access_token, RefreshToken};
+use crate::tokens::{mint_access_token, mint_bound_access_token, RefreshToken};
 
 /// Who is logging in, as far as the connection tells.
 #[derive(Debug, Clone, Default)]
@@ -51,6 +51,9 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+    /// The RFC 7638 thumbprint of the key whose DPoP proof this request
+    /// carried, once the routes have verified the proof (API.md §7).
+    pub dpop_jkt: Option<String>,
 }
 
 impl ClientInfo {
@@ -87,20 +90,56 @@ pub struct TokenGrant {
     pub refresh_expires_in: u64,
     /// The user the tokens are for.
     pub user: User,
+    /// Whether the tokens are bound to a DPoP key.
+    pub token_type: TokenType,
 }
 
-/// Signs an access token for `user` in `session_id` and pairs it with
-/// `refresh_token`.
+/// How an access token is presented (RFC 9449 §5): as it stands, or only
+/// with a DPoP proof by the key its `cnf.jkt` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// `Authorization: DPoP`, with a proof.
+    DPoP,
+}
+
+impl TokenType {
+    /// What a token response's `token_type` says.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Bearer => "Bearer",
+            TokenType::DPoP => "DPoP",
+        }
+    }
+
+    fn of(dpop_jkt: Option<&str>) -> Self {
+        if dpop_jkt.is_some() {
+            TokenType::DPoP
+        } else {
+            TokenType::Bearer
+        }
+    }
+}
+
+/// The session a grant is for: its id and the DPoP key it is bound to.
+struct GrantedSession<'a> {
+    id: &'a SessionId,
+    dpop_jkt: Option<&'a str>,
+}
+
+/// Signs an access token for `user` in `session` (bound to the session's
+/// key, if it has one) and pairs it with `refresh_token`.
 fn grant(
     state: &AppState,
     user: User,
-    session_id: &SessionId,
+    session: GrantedSession<'_>,
     refresh_token: RefreshToken,
     now: NaiveDateTime,
     refresh_expires: NaiveDateTime,
 ) -> Result<TokenGrant, Error> {
     let subject = Subject::User {
-        sid: session_id.to_string(),
+        sid: session.id.to_string(),
         role: user.role,
         email: user.email.to_string(),
     };
@@ -109,6 +148,7 @@ fn grant(
         user.id.to_string(),
         FIRST_PARTY_CLIENT.to_owned(),
         subject,
+        session.dpop_jkt,
         now,
     )?;
     let refresh_expires_in = u64::try_from((refresh_expires - now).num_seconds()).unwrap_or(0);
@@ -118,16 +158,19 @@ fn grant(
         refresh_token,
         refresh_expires_in,
         user,
+        token_type: TokenType::of(session.dpop_jkt),
     })
 }
 
-/// Signs an access token of `ACCESS_TOKEN_TTL` for `subject`; returns it
-/// with its lifetime in seconds.
+/// Signs an access token of `ACCESS_TOKEN_TTL` for `subject`, bound to the
+/// DPoP key of thumbprint `dpop_jkt` if there is one; returns it with its
+/// lifetime in seconds.
 fn sign(
     state: &AppState,
     sub: String,
     client_id: String,
     subject: Subject,
+    dpop_jkt: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(String, u64), Error> {
     let settings = &state.settings;
@@ -148,7 +191,11 @@ fn sign(
         .keys
         .signer()
         .ok_or_else(|| Error::Internal("no signing key loaded".into()))?;
-    Ok((mint_access_token(&key, &claims)?, expires_in))
+    let token = match dpop_jkt {
+        Some(jkt) => mint_bound_access_token(&key, &claims, jkt)?,
+        None => mint_access_token(&key, &claims)?,
+    };
+    Ok((token, expires_in))
 }
 
 /// A std duration as chrono's; durations from the settings always fit.

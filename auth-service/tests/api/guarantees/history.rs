@@ -49,6 +49,7 @@ fn session(
             expires_at,
             user_agent: Some("agent"),
             ip: Some("192.0.2.1"),
+            dpop_jkt: None,
         };
         let token = NewRefreshToken {
             token_hash: hash,
@@ -107,6 +108,7 @@ fn rotate(conn: &mut AnyConnection, presented: &str, successor: &str) -> QueryRe
         TTL,
         Duration::zero(),
         Origin::NONE,
+        None,
     )
 }
 

@@ -1,0 +1,3 @@
+//! Sender-constrained tokens (API.md §7, RFC 9449) at the auth-service.
+
+mod binding;
