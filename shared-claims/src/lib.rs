@@ -12,6 +12,7 @@ mod authority;
 mod cache;
 mod claims;
 mod crypto;
+pub mod dpop;
 mod error;
 mod keys;
 mod verify;
