@@ -90,7 +90,8 @@ pub async fn register(
 /// Logs in.
 ///
 /// Starts a session and answers with a token pair, the refresh token also in
-/// an `HttpOnly` cookie for browsers. After `LOGIN_MAX_FAILURES` failed
+/// an `HttpOnly` cookie for browsers. With a `DPoP` proof (RFC 9449), the
+/// session and its tokens are bound to the proof's key. After `LOGIN_MAX_FAILURES` failed
 /// logins for one email from one address, that address is locked out for
 /// `LOGIN_FAILURE_WINDOW`.
 #[utoipa::path(
@@ -105,7 +106,9 @@ pub async fn register(
             ("Set-Cookie" = String, description = "`refresh_token=<token>; HttpOnly; SameSite=Strict; \
                 Path=/auth; Max-Age=<refresh_expires_in>`, plus `Secure` unless `COOKIE_SECURE=false`."),
         )),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body or a missing field."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body or a missing field; \
+            `invalid_dpop_proof`: a `DPoP` header that is not a valid proof for this request (checked \
+            before the password)."),
         (status = 401, body = ErrorBody, description = "`invalid_credentials`: an unknown email or a wrong \
             password, told apart nowhere."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
@@ -127,7 +130,8 @@ pub async fn login(
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, Error> {
     let Credentials { email, password } = body.into_inner();
-    let client = super::client_info(&req);
+    let mut client = super::client_info(&req);
+    client.dpop_jkt = super::dpop::token_request_key(&req, &state)?;
     let grant = service::login(&state, &email, password, client).await?;
     Ok(token_response(&state, grant))
 }
@@ -151,7 +155,9 @@ pub async fn login(
             ("Cache-Control" = String, description = "`no-store`: the body carries tokens."),
             ("Set-Cookie" = String, description = "The new `refresh_token` cookie."),
         )),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: no refresh token at all, or a malformed body."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: no refresh token at all, or a malformed \
+            body; `invalid_dpop_proof`: a `DPoP` header that is not a valid proof for this request, or a \
+            session bound to a DPoP key refreshed without a proof by that key (the token is not used up)."),
         (status = 401, body = ErrorBody, description = "`invalid_grant`: the refresh token is unknown, expired, \
             revoked or used (reuse, which revokes the session).", headers(
             ("Set-Cookie" = String, description = "Clears the `refresh_token` cookie."),
@@ -172,7 +178,9 @@ pub async fn refresh(
 ) -> Result<HttpResponse, Error> {
     let token = presented_refresh_token(&req, &body, &state)?
         .ok_or_else(|| Error::InvalidRequest("no refresh token in the body or cookie".into()))?;
-    match service::refresh(&state, token, super::client_info(&req)).await {
+    let mut client = super::client_info(&req);
+    client.dpop_jkt = super::dpop::token_request_key(&req, &state)?;
+    match service::refresh(&state, token, client).await {
         Ok(grant) => Ok(token_response(&state, grant)),
         Err(Error::InvalidGrant) => {
             // A dead token should not stay in the browser to be sent again.

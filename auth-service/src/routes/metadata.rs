@@ -33,6 +33,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         response_types_supported: &[],
         token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        dpop_signing_alg_values_supported: &shared_claims::dpop::ALGORITHMS,
     })
 }
 
@@ -60,4 +61,8 @@ struct Metadata<'a> {
     /// `none`, `client_secret_basic`, `client_secret_post`.
     #[schema(value_type = Vec<String>)]
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
+    /// The `alg`s of DPoP proofs this server accepts (RFC 9449 §5.1):
+    /// `ES256` and `EdDSA`.
+    #[schema(value_type = Vec<String>)]
+    dpop_signing_alg_values_supported: &'static [&'static str],
 }

@@ -6,6 +6,7 @@ pub(crate) mod auth;
 mod bearer;
 mod caller;
 mod client_auth;
+mod dpop;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod jwks;

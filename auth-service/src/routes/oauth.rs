@@ -169,7 +169,8 @@ pub struct TokenRequest {
         (status = 400, body = ErrorBody, description = "RFC 6749 §5.2: `invalid_request` (a missing, empty or \
             repeated parameter, or a body that is not `application/x-www-form-urlencoded`), `invalid_grant` (wrong credentials, or a refresh token that is unknown, \
             used, expired or revoked), `unsupported_grant_type`, or `unauthorized_client` (a confidential \
-            client asking for a user grant).", headers(
+            client asking for a user grant); `invalid_dpop_proof` (a `DPoP` header that is not a valid proof for \
+            this request, or a refresh of a session bound to a DPoP key without a proof by that key).", headers(
             ("Cache-Control" = String, description = "`no-store`."),
         )),
         (status = 401, body = ErrorBody, description = "`invalid_client`: client authentication failed, or \
@@ -198,11 +199,13 @@ pub async fn token(
     let client =
         client_auth::authenticate(&req, &state, form.client_id, form.client_secret).await?;
     let grant_type = required(form.grant_type, "grant_type")?;
+    // Before any grant: an invalid proof costs no password check.
+    let dpop_jkt = super::dpop::token_request_key(&req, &state)?;
     if grant_type == "client_credentials" {
         let client = client.ok_or(OAuthError::InvalidClient(
             "client_credentials needs client authentication",
         ))?;
-        let grant = service::client_credentials(&state, &client, None)?;
+        let grant = service::client_credentials(&state, &client, dpop_jkt.as_deref())?;
         return Ok(tokens_response(&TokenResponse {
             access_token: &grant.access_token,
             token_type: grant.token_type.as_str(),
@@ -217,15 +220,16 @@ pub async fn token(
             "this grant is for public clients",
         ));
     }
+    let mut client = super::client_info(&req);
+    client.dpop_jkt = dpop_jkt;
     let grant = match grant_type.as_str() {
         "password" => {
             let username = required(form.username, "username")?;
             let password = required(form.password, "password")?;
-            service::login(&state, &username, password, super::client_info(&req)).await?
+            service::login(&state, &username, password, client).await?
         }
         "refresh_token" => {
             let presented = required(form.refresh_token, "refresh_token")?;
-            let client = super::client_info(&req);
             service::refresh(&state, RefreshToken::presented(presented), client).await?
         }
         _ => return Err(OAuthError::UnsupportedGrantType),

@@ -1,3 +1,5 @@
 //! Sender-constrained tokens (API.md §7, RFC 9449) at the auth-service.
 
 mod binding;
+pub mod proofs;
+mod token_requests;
