@@ -186,6 +186,7 @@ fn sign(
         jti: uuid::Uuid::new_v4().to_string(),
         client_id,
         subject,
+        cnf: None,
     };
     let key = state
         .keys

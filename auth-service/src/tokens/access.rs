@@ -61,6 +61,7 @@ mod tests {
                 role: Role::User,
                 email: "ada@example.com".into(),
             },
+            cnf: None,
         }
     }
 

@@ -131,6 +131,7 @@ pub fn claims(role: Role) -> AccessClaims {
             role,
             email: "ada@example.com".to_owned(),
         },
+        cnf: None,
     }
 }
 
