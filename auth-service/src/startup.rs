@@ -74,16 +74,21 @@ impl Application {
             .serve(|socket| {
                 Ok(HttpServer::new(move || {
                     let state = state.clone();
-                    let authority = web::Data::new(Authority::new(
-                        crate::REALM,
-                        // The issuer checks its own tokens; its clock is the reference.
-                        Verifier::new(
-                            &state.settings.issuer,
-                            &state.settings.audience,
-                            Duration::ZERO,
-                        ),
-                        state.keys.store(),
-                    ));
+                    let authority = web::Data::new(
+                        Authority::new(
+                            crate::REALM,
+                            // The issuer checks its own tokens; its clock is the reference.
+                            Verifier::new(
+                                &state.settings.issuer,
+                                &state.settings.audience,
+                                Duration::ZERO,
+                            ),
+                            state.keys.store(),
+                        )
+                        // The same verifier as the token endpoints': one replay
+                        // cache per instance.
+                        .with_dpop(state.dpop.clone()),
+                    );
                     plumbing
                         .app::<Error>()
                         .app_data(state)

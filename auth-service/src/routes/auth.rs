@@ -249,7 +249,9 @@ pub async fn logout(
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
@@ -279,7 +281,9 @@ pub async fn logout_all(
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended or its user is gone).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),

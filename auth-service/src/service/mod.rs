@@ -37,12 +37,12 @@ pub use sessions::{list_sessions, live_caller, logout, logout_all, revoke_sessio
 pub use users::create_user;
 
 use chrono::NaiveDateTime;
-use shared_claims::{AccessClaims, Subject, FIRST_PARTY_CLIENT};
+use shared_claims::{AccessClaims, Confirmation, Subject, FIRST_PARTY_CLIENT};
 
 use crate::domain::{SessionId, User};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::tokens::{mint_access_token, mint_bound_access_token, RefreshToken};
+use crate::tokens::{mint_access_token, RefreshToken};
 
 /// Who is logging in, as far as the connection tells.
 #[derive(Debug, Clone, Default)]
@@ -186,17 +186,16 @@ fn sign(
         jti: uuid::Uuid::new_v4().to_string(),
         client_id,
         subject,
-        cnf: None,
+        // RFC 9449 §6.1: the key the token is bound to.
+        cnf: dpop_jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     let key = state
         .keys
         .signer()
         .ok_or_else(|| Error::Internal("no signing key loaded".into()))?;
-    let token = match dpop_jkt {
-        Some(jkt) => mint_bound_access_token(&key, &claims, jkt)?,
-        None => mint_access_token(&key, &claims)?,
-    };
-    Ok((token, expires_in))
+    Ok((mint_access_token(&key, &claims)?, expires_in))
 }
 
 /// A std duration as chrono's; durations from the settings always fit.

@@ -1,4 +1,3 @@
-use serde::Serialize;
 use shared_claims::AccessClaims;
 
 use super::SigningKey;
@@ -10,34 +9,6 @@ pub fn mint_access_token(
 ) -> jsonwebtoken::errors::Result<String> {
     // jsonwebtoken::encode, with the key parsed when it was loaded.
     key.prepared().encode(key.header(), claims)
-}
-
-/// Signs `claims` as [`mint_access_token`] does, bound to the DPoP key of
-/// RFC 7638 thumbprint `jkt`: the token carries `cnf: {"jkt": …}` (RFC 9449
-/// §6.1), so it is accepted only with a proof by that key.
-pub fn mint_bound_access_token(
-    key: &SigningKey,
-    claims: &AccessClaims,
-    jkt: &str,
-) -> jsonwebtoken::errors::Result<String> {
-    let bound = Bound {
-        claims,
-        cnf: Confirmation { jkt },
-    };
-    key.prepared().encode(key.header(), &bound)
-}
-
-/// Access-token claims with a confirmation (RFC 7800 §3.1).
-#[derive(Serialize)]
-struct Bound<'a> {
-    #[serde(flatten)]
-    claims: &'a AccessClaims,
-    cnf: Confirmation<'a>,
-}
-
-#[derive(Serialize)]
-struct Confirmation<'a> {
-    jkt: &'a str,
 }
 
 #[cfg(test)]
@@ -92,9 +63,14 @@ mod tests {
     fn a_bound_token_carries_its_key_thumbprint_and_still_verifies() {
         let row = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
         let key = SigningKey::from_row(&row).expect("load");
-        let issued = claims();
+        let issued = AccessClaims {
+            cnf: Some(shared_claims::Confirmation {
+                jkt: "thumbprint".into(),
+            }),
+            ..claims()
+        };
 
-        let token = mint_bound_access_token(&key, &issued, "thumbprint").expect("mint");
+        let token = mint_access_token(&key, &issued).expect("mint");
 
         let payload = token.split('.').nth(1).expect("a JWS payload");
         use base64::Engine as _;
@@ -103,7 +79,6 @@ mod tests {
             .expect("base64url");
         let claims: serde_json::Value = serde_json::from_slice(&payload).expect("json");
         assert_eq!(claims["cnf"], serde_json::json!({ "jkt": "thumbprint" }));
-        assert_eq!(claims["sid"], "session-1");
         let mut keys = shared_claims::KeySet::new();
         let public: [u8; 32] = row.public_key.as_slice().try_into().expect("32 bytes");
         keys.insert_ed25519(row.kid.clone(), &public);

@@ -6,7 +6,7 @@ mod keys;
 mod refresh;
 mod retirement;
 
-pub use access::{mint_access_token, mint_bound_access_token};
+pub use access::mint_access_token;
 pub use at_rest::{
     is_sealed, open as open_private_key, seal as seal_private_key, KeyEncryptionKey,
 };
