@@ -1,6 +1,6 @@
 //! The `DPoP` proof of a token request (API.md §7, RFC 9449 §5): checked
-//! before anything else of the request, so an invalid proof costs no
-//! password check, no lockout reservation and no refresh token.
+//! before the flow starts, so an invalid proof costs no password check, no
+//! lockout reservation and no refresh token.
 
 use actix_web::HttpRequest;
 use shared_claims::dpop::{DpopError, ProofRequest};
@@ -13,8 +13,9 @@ const DPOP: &str = "dpop";
 
 /// The thumbprint of the key whose proof the token request carries, or
 /// `None` without a `DPoP` header. A proof that is present but not valid
-/// for this request (`htm`, `htu` = `AUTH_ISSUER` + path, `iat`, a `jti`
-/// seen before, no `ath` at a token request) is `400 invalid_dpop_proof`.
+/// for this request (signature, `htm`, `htu` = `AUTH_ISSUER` + path, `iat`,
+/// a `jti` seen before) is `400 invalid_dpop_proof`. No access token comes
+/// with a token request, so no `ath` is asked for.
 pub(super) fn token_request_key(
     req: &HttpRequest,
     state: &AppState,
