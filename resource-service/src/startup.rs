@@ -9,6 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, HttpServer};
 use service_kit::server::Listener;
 use service_kit::{Plumbing, Server};
+use shared_claims::dpop::{ProofVerifier, ReplayCache};
 use shared_claims::jwks::{JwksClient, JwksOptions, JwksTask};
 use shared_claims::{Authority, KeyStore, Verifier};
 use utoipa::OpenApi;
@@ -46,6 +47,9 @@ impl Application {
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
         );
         let listener = Listener::bind(&settings.bind)?;
+        let public_url = settings
+            .public_url_for(listener.port())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
 
         let metrics = Metrics::new().map_err(std::io::Error::other)?;
         let keys = KeyStore::default();
@@ -75,7 +79,10 @@ impl Application {
             Verifier::new(&settings.issuer, &settings.audience, settings.clock_leeway),
             keys,
         )
-        .with_refresher(jwks_client.clone());
+        .with_refresher(jwks_client.clone())
+        // One replay cache for the instance: every worker shares it through
+        // the one Authority, so a proof's jti is accepted once here.
+        .with_dpop(ProofVerifier::new(public_url, ReplayCache::default()));
         let jwks_task = jwks_client.start();
 
         // Built once, outside the factory: every worker must share them.

@@ -120,3 +120,19 @@ async fn the_binary_logs_a_line_per_request_with_its_id_and_no_query() {
     assert!(access.contains("ms request_id=startup-test-7"), "{access}");
     assert!(!seen.iter().any(|l| l.contains("q-secret")), "{seen:#?}");
 }
+
+#[test]
+fn a_bad_public_url_stops_the_binary_with_a_line_naming_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_resource-service"))
+        .env("RESOURCE_BIND", "127.0.0.1:0")
+        .env("RESOURCE_PUBLIC_URL", "ftp://api.example.com")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("resource-service: RESOURCE_PUBLIC_URL: "),
+        "{stderr}"
+    );
+}

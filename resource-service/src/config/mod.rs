@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use reqwest::Url;
+use shared_claims::dpop::PublicUrl;
 
 pub use env::ConfigError;
 use env::{invalid, invalid_duration, Env};
@@ -28,9 +29,12 @@ pub const CLOCK_LEEWAY: &str = "CLOCK_LEEWAY";
 pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
 /// How often the JWKS is fetched again, so that withdrawn keys are dropped.
 pub const JWKS_REFRESH_INTERVAL: &str = "JWKS_REFRESH_INTERVAL";
+/// The URL clients address this service by; a DPoP proof's `htu` is it
+/// followed by the request's path.
+pub const RESOURCE_PUBLIC_URL: &str = "RESOURCE_PUBLIC_URL";
 
 /// Every variable this service reads.
-pub const VARIABLES: [&str; 7] = [
+pub const VARIABLES: [&str; 8] = [
     RESOURCE_BIND,
     AUTH_ISSUER,
     TOKEN_AUDIENCE,
@@ -38,6 +42,7 @@ pub const VARIABLES: [&str; 7] = [
     CLOCK_LEEWAY,
     CORS_ALLOWED_ORIGINS,
     JWKS_REFRESH_INTERVAL,
+    RESOURCE_PUBLIC_URL,
 ];
 
 const DEFAULT_BIND: &str = "127.0.0.1:8081";
@@ -65,6 +70,10 @@ pub struct Settings {
     /// `JWKS_REFRESH_INTERVAL`: the JWKS is fetched again this often, and a
     /// key that left it is no longer trusted.
     pub jwks_refresh_interval: Duration,
+    /// `RESOURCE_PUBLIC_URL`: the base of every DPoP proof's `htu`. `None`
+    /// (unset): `http://` + `RESOURCE_BIND`, with the port actually bound
+    /// when that is `0`.
+    pub public_url: Option<PublicUrl>,
 }
 
 impl Settings {
@@ -119,6 +128,13 @@ impl Settings {
                 every
             }
         };
+        let public_url = match get(RESOURCE_PUBLIC_URL)? {
+            None => None,
+            Some(value) => Some(
+                PublicUrl::parse(value.trim())
+                    .map_err(|error| invalid(RESOURCE_PUBLIC_URL, &value, error))?,
+            ),
+        };
         let cors_allowed_origins = match get(CORS_ALLOWED_ORIGINS)? {
             None => Vec::new(),
             Some(value) => parse_origins(&value)?,
@@ -132,6 +148,28 @@ impl Settings {
             clock_leeway,
             cors_allowed_origins,
             jwks_refresh_interval,
+            public_url,
+        })
+    }
+
+    /// The base of DPoP proofs' `htu` once bound to `port`:
+    /// `RESOURCE_PUBLIC_URL`, or else `http://` + `RESOURCE_BIND`'s host and
+    /// `port`.
+    pub fn public_url_for(&self, port: u16) -> Result<PublicUrl, ConfigError> {
+        if let Some(url) = &self.public_url {
+            return Ok(url.clone());
+        }
+        let host = self
+            .bind
+            .rsplit_once(':')
+            .map_or(self.bind.as_str(), |(host, _)| host);
+        let url = format!("http://{host}:{port}");
+        PublicUrl::parse(&url).map_err(|error| {
+            invalid(
+                RESOURCE_PUBLIC_URL,
+                &url,
+                format!("{error} (derived from {RESOURCE_BIND}; set {RESOURCE_PUBLIC_URL})"),
+            )
         })
     }
 }
@@ -160,6 +198,12 @@ impl Settings {
                 humantime::format_duration(self.jwks_refresh_interval)
                     .to_string()
                     .replace(' ', ""),
+            ),
+            (
+                RESOURCE_PUBLIC_URL,
+                self.public_url
+                    .as_ref()
+                    .map_or_else(|| format!("http://{}", self.bind), ToString::to_string),
             ),
         ]
         .iter()

@@ -128,6 +128,49 @@ fn a_bind_without_a_port_is_refused() {
 }
 
 #[test]
+fn the_public_url_defaults_to_http_and_the_bound_address() {
+    let s = settings(&[]).unwrap();
+    assert_eq!(s.public_url, None);
+    assert_eq!(
+        s.public_url_for(8081).unwrap().as_str(),
+        "http://127.0.0.1:8081/"
+    );
+    let ephemeral = settings(&[(RESOURCE_BIND, "[::1]:0")]).unwrap();
+    assert_eq!(
+        ephemeral.public_url_for(40123).unwrap().as_str(),
+        "http://[::1]:40123/"
+    );
+}
+
+#[test]
+fn the_public_url_is_read_normalised() {
+    let s = settings(&[(RESOURCE_PUBLIC_URL, "HTTPS://API.Example.com:443/resource")]).unwrap();
+    let url = s.public_url_for(8081).unwrap();
+    assert_eq!(url.as_str(), "https://api.example.com/resource");
+    assert!(s
+        .summary()
+        .contains("RESOURCE_PUBLIC_URL=https://api.example.com/resource"));
+}
+
+#[test]
+fn a_bad_public_url_names_the_variable() {
+    for bad in [
+        "not a url",
+        "ftp://api.example.com",
+        "/api",
+        "https://api.example.com/?q=1",
+        "https://user:pw@api.example.com",
+    ] {
+        let err = settings(&[(RESOURCE_PUBLIC_URL, bad)]).unwrap_err();
+        assert_eq!(err.variable(), RESOURCE_PUBLIC_URL, "{bad}");
+        assert!(
+            err.to_string().starts_with("RESOURCE_PUBLIC_URL: "),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn the_jwks_url_must_be_http_or_https() {
     for bad in ["not a url", "ftp://auth.example.com/jwks", "/jwks.json"] {
         let err = settings(&[(AUTH_JWKS_URL, bad)]).unwrap_err();

@@ -41,6 +41,7 @@ pub async fn spawn_resource_configured(
         clock_leeway: Duration::ZERO,
         cors_allowed_origins: Vec::new(),
         jwks_refresh_interval: Duration::from_secs(60),
+        public_url: None,
     };
     configure(&mut settings);
     let app = resource_service::startup::Application::build_with(settings, options)
