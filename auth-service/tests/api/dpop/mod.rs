@@ -2,5 +2,6 @@
 
 mod bearer_routes;
 mod binding;
+mod cross_service;
 pub mod proofs;
 mod token_requests;
