@@ -43,6 +43,10 @@ pub enum Error {
     /// deleted before its session could be opened.
     #[error("client authentication failed")]
     UnknownClient,
+    /// 400 `invalid_dpop_proof`: a token request's `DPoP` proof is invalid,
+    /// or a bound session's refresh came without a proof by its key (API.md §7).
+    #[error("{0}")]
+    InvalidDpopProof(String),
     /// 401 `invalid_grant`: the refresh token is unknown, expired, used or revoked.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidGrant,
@@ -95,6 +99,7 @@ impl Error {
             Error::InvalidCredentials => "invalid_credentials",
             Error::InvalidGrant => "invalid_grant",
             Error::UnknownClient => "invalid_client",
+            Error::InvalidDpopProof(_) => "invalid_dpop_proof",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::UnknownUser | Error::SessionEnded => "invalid_token",
             Error::InvalidOrigin => "invalid_origin",
@@ -112,9 +117,10 @@ impl Error {
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
-            Error::InvalidRequest(_) | Error::InvalidEmail(_) | Error::WeakPassword(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Error::InvalidRequest(_)
+            | Error::InvalidEmail(_)
+            | Error::WeakPassword(_)
+            | Error::InvalidDpopProof(_) => StatusCode::BAD_REQUEST,
             Error::RegistrationDisabled | Error::InvalidOrigin => StatusCode::FORBIDDEN,
             Error::EmailTaken => StatusCode::CONFLICT,
             Error::InvalidCredentials

@@ -41,6 +41,8 @@ pub struct SessionRow {
     pub end_reason: Option<String>,
     /// The client its refresh tokens were issued to; `None`: first-party.
     pub client_id: Option<String>,
+    /// The thumbprint of the DPoP key the session is bound to (API.md §7).
+    pub dpop_jkt: Option<String>,
 }
 
 /// A new row of `sessions`.
@@ -56,6 +58,9 @@ pub struct NewSession<'a> {
     pub ip: Option<&'a str>,
     /// The authenticated client the session is for; `None`: first-party.
     pub client_id: Option<&'a str>,
+    /// The thumbprint of the key the login's DPoP proof was signed with;
+    /// `None` for an unbound session.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// A new row of `refresh_tokens`: only the token's hash.

@@ -27,6 +27,21 @@ struct ClaimedRow {
     role: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
     user_created_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    dpop_jkt: Option<String>,
+}
+
+/// What the one-statement rotation is asked to claim.
+pub(super) struct Claim<'a> {
+    pub(super) presented: &'a str,
+    pub(super) successor: &'a str,
+    pub(super) now: NaiveDateTime,
+    /// When the successor expires, unless its session ends sooner.
+    pub(super) expires_at: NaiveDateTime,
+    /// The client presenting the token (`None`: first-party).
+    pub(super) client: Option<&'a str>,
+    /// The thumbprint of the key the request's DPoP proof was signed with.
+    pub(super) proved_jkt: Option<&'a str>,
 }
 
 /// [`super::sessions::rotate`]'s common case as one data-modifying CTE: claim the token if it
@@ -34,15 +49,12 @@ struct ClaimedRow {
 /// successor, record the `refresh` event (and drop the session's events
 /// beyond the newest [`history::EVENTS_KEPT`]) and return the user. The same
 /// rows are locked in the same order as the general path (the token, then
-/// the session). A token of another client's session is not claimed.
-/// `None` when nothing was claimed.
+/// the session). A token of another client's session, or of a session bound
+/// to another key than `proved_jkt`, is not claimed. `None` when nothing was
+/// claimed.
 pub(super) fn rotate_live_in_one_statement(
     conn: &mut diesel::PgConnection,
-    presented: &str,
-    successor: &str,
-    now: NaiveDateTime,
-    expires_at: NaiveDateTime,
-    client: Option<&str>,
+    claim: &Claim<'_>,
     origin: Origin<'_>,
 ) -> QueryResult<Option<Rotation>> {
     use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
@@ -53,13 +65,14 @@ pub(super) fn rotate_live_in_one_statement(
                 AND expires_at > $1 \
                 AND EXISTS (SELECT 1 FROM sessions bound \
                              WHERE bound.id = refresh_tokens.session_id \
-                               AND bound.client_id IS NOT DISTINCT FROM $8) \
+                               AND bound.client_id IS NOT DISTINCT FROM $8 \
+                               AND (bound.dpop_jkt IS NULL OR bound.dpop_jkt = $9)) \
           RETURNING session_id \
          ), live AS ( \
              UPDATE sessions SET last_used_at = $1 FROM claimed \
               WHERE sessions.id = claimed.session_id AND sessions.revoked_at IS NULL \
                 AND sessions.expires_at > $1 \
-          RETURNING sessions.id, sessions.user_id, sessions.expires_at \
+          RETURNING sessions.id, sessions.user_id, sessions.expires_at, sessions.dpop_jkt \
          ), successor AS ( \
              INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
              SELECT $2, live.id, $1, LEAST($4, live.expires_at) FROM live \
@@ -76,22 +89,23 @@ pub(super) fn rotate_live_in_one_statement(
          ) \
          SELECT claimed.session_id, successor.expires_at AS successor_expires_at, \
                 users.id AS user_id, users.email, users.password_hash, users.role, \
-                users.created_at AS user_created_at \
+                users.created_at AS user_created_at, live.dpop_jkt \
            FROM claimed \
            LEFT JOIN live ON TRUE \
            LEFT JOIN users ON users.id = live.user_id \
            LEFT JOIN successor ON TRUE",
     )
-    .bind::<Timestamp, _>(now)
-    .bind::<Text, _>(successor)
-    .bind::<Text, _>(presented)
-    .bind::<Timestamp, _>(expires_at)
+    .bind::<Timestamp, _>(claim.now)
+    .bind::<Text, _>(claim.successor)
+    .bind::<Text, _>(claim.presented)
+    .bind::<Timestamp, _>(claim.expires_at)
     .bind::<Nullable<Text>, _>(origin.ip)
     .bind::<Nullable<Text>, _>(origin.user_agent)
     // The statement sees the events as they were before its own insert, so
     // it keeps one fewer of them.
     .bind::<BigInt, _>(history::EVENTS_KEPT - 1)
-    .bind::<Nullable<Text>, _>(client)
+    .bind::<Nullable<Text>, _>(claim.client)
+    .bind::<Nullable<Text>, _>(claim.proved_jkt)
     .get_result(conn)
     .optional()?;
     let Some(row) = row else {
@@ -123,6 +137,7 @@ pub(super) fn rotate_live_in_one_statement(
             },
             session_id: row.session_id,
             expires_at,
+            dpop_jkt: row.dpop_jkt,
         },
         // Claimed, but the session is revoked or over (or its user gone).
         _ => Rotation::Invalid,

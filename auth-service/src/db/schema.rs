@@ -23,6 +23,7 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
         client_id -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::history::{self, Origin};
 use super::models::{NewRefreshToken, NewSession, SessionRow, UserRow};
-use super::one_statement_rotation::rotate_live_in_one_statement;
+use super::one_statement_rotation::{rotate_live_in_one_statement, Claim};
 use super::schema::{clients, refresh_tokens, sessions, users};
 use super::AnyConnection;
 use crate::domain::{EndReason, EventKind};
@@ -85,7 +85,12 @@ pub enum Rotation {
         session_id: String,
         /// When the successor expires.
         expires_at: NaiveDateTime,
+        /// The thumbprint of the key the session is bound to, if it is.
+        dpop_jkt: Option<String>,
     },
+    /// The session is bound to a DPoP key and the request proved another
+    /// one, or none: nothing changed, the token is not used up.
+    WrongKey,
     /// The token had been used before: the whole session is now revoked.
     Reused,
     /// Unknown, expired, or its session is revoked or over.
@@ -110,6 +115,11 @@ const GRACE_ATTEMPTS: usize = 16;
 /// A token is bound to the client its session was opened by (RFC 6749 §6):
 /// presented by any other `client` (`None`: first-party) it is `Invalid`
 /// and nothing changes: not used up, no reuse detected.
+///
+/// `proved_jkt` is the thumbprint of the key the request's DPoP proof was
+/// signed with. A session bound to a key moves only for a proof by that key;
+/// otherwise the answer is [`Rotation::WrongKey`] and nothing is touched, so
+/// a refresh token stolen without its key cannot even be used up (API.md §7).
 #[expect(
     clippy::too_many_arguments,
     reason = "each is one fact of the request; a struct would only rename them"
@@ -123,6 +133,7 @@ pub fn rotate(
     grace: chrono::Duration,
     client: Option<&str>,
     origin: Origin<'_>,
+    proved_jkt: Option<&str>,
 ) -> QueryResult<Rotation> {
     // The common case, a live token presented once, is one statement on
     // PostgreSQL: a round trip is most of a refresh's cost there. Anything
@@ -130,9 +141,15 @@ pub fn rotate(
     // looks at the token afresh.
     if let AnyConnection::Postgresql(pg) = conn {
         let expires_at = now + refresh_ttl;
-        if let Some(rotation) =
-            rotate_live_in_one_statement(pg, presented, successor, now, expires_at, client, origin)?
-        {
+        let claim = Claim {
+            presented,
+            successor,
+            now,
+            expires_at,
+            client,
+            proved_jkt,
+        };
+        if let Some(rotation) = rotate_live_in_one_statement(pg, &claim, origin)? {
             return Ok(rotation);
         }
     }
@@ -148,6 +165,19 @@ pub fn rotate(
             .filter(refresh_tokens::used_at.is_null())
             .filter(refresh_tokens::superseded_at.is_null())
             .filter(refresh_tokens::expires_at.gt(now))
+            // Only in an unbound session or one bound to the proved key. A
+            // binding never changes after login, so this cannot go stale.
+            .filter(
+                refresh_tokens::session_id.eq_any(
+                    sessions::table
+                        .filter(
+                            sessions::dpop_jkt
+                                .is_null()
+                                .or(sessions::dpop_jkt.eq(proved_jkt)),
+                        )
+                        .select(sessions::id),
+                ),
+            )
             .set((
                 refresh_tokens::used_at.eq(now),
                 refresh_tokens::successor_hash.eq(successor),
@@ -180,6 +210,17 @@ pub fn rotate(
             let Some((session_id, used_at, current, superseded_at)) = earlier else {
                 return Ok(Rotation::Invalid);
             };
+            // Before anything that could use the token up or end the
+            // session: whoever lacks the key may not touch either.
+            let bound: Option<String> = sessions::table
+                .find(&session_id)
+                .select(sessions::dpop_jkt)
+                .first(conn)
+                .optional()?
+                .flatten();
+            if bound.is_some_and(|bound| Some(bound.as_str()) != proved_jkt) {
+                return Ok(Rotation::WrongKey);
+            }
             // A superseded successor is dead, but presenting it is a client
             // that lost a race, not a thief: refuse without revoking.
             if superseded_at.is_some() {
@@ -291,14 +332,15 @@ fn issue_successor(
     kind: EventKind,
     origin: Origin<'_>,
 ) -> QueryResult<Rotation> {
-    let live: Option<(String, NaiveDateTime)> = diesel::update(sessions::table.find(session_id))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(now))
-        .set(sessions::last_used_at.eq(now))
-        .returning((sessions::user_id, sessions::expires_at))
-        .get_result(conn)
-        .optional()?;
-    let Some((user_id, session_expires_at)) = live else {
+    let live: Option<(String, NaiveDateTime, Option<String>)> =
+        diesel::update(sessions::table.find(session_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .set(sessions::last_used_at.eq(now))
+            .returning((sessions::user_id, sessions::expires_at, sessions::dpop_jkt))
+            .get_result(conn)
+            .optional()?;
+    let Some((user_id, session_expires_at, dpop_jkt)) = live else {
         return Ok(Rotation::Invalid);
     };
     let Some(user) = users::table
@@ -323,6 +365,7 @@ fn issue_successor(
         user,
         session_id: session_id.to_owned(),
         expires_at,
+        dpop_jkt,
     })
 }
 

@@ -36,6 +36,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
         // Without `none`: introspection answers authenticated clients only.
         introspection_endpoint_auth_methods_supported: &CLIENT_AUTH_METHODS[1..],
+        dpop_signing_alg_values_supported: &shared_claims::dpop::ALGORITHMS,
     })
 }
 
@@ -67,4 +68,8 @@ struct Metadata<'a> {
     /// `client_secret_basic`, `client_secret_post`.
     #[schema(value_type = Vec<String>)]
     introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    /// The `alg`s of DPoP proofs this server accepts (RFC 9449 §5.1):
+    /// `ES256` and `EdDSA`.
+    #[schema(value_type = Vec<String>)]
+    dpop_signing_alg_values_supported: &'static [&'static str],
 }

@@ -6,6 +6,7 @@ pub(crate) mod auth;
 mod bearer;
 mod caller;
 mod client_auth;
+mod dpop;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod introspection;
@@ -53,6 +54,7 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         client_id: None,
+        dpop_jkt: None,
     }
 }
 

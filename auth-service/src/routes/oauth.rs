@@ -166,7 +166,9 @@ pub struct TokenRequest {
         (status = 400, body = ErrorBody, description = "RFC 6749 §5.2: `invalid_request` (a missing, empty or \
             repeated parameter, or a body that is not `application/x-www-form-urlencoded`), `invalid_grant` (wrong credentials, or a refresh token that is unknown, \
             used, expired or revoked), or `unsupported_grant_type`. A refresh token issued to a client, \
-            presented by anyone else, is an `invalid_grant` and is not used up.", headers(
+            presented by anyone else, is an `invalid_grant` and is not used up. `invalid_dpop_proof`: a `DPoP` \
+            header that is not a valid proof for this request, or a refresh of a session bound to a DPoP key \
+            without a proof by that key.", headers(
             ("Cache-Control" = String, description = "`no-store`."),
         )),
         (status = 401, body = ErrorBody, description = "`invalid_client`: client authentication failed, or \
@@ -195,14 +197,16 @@ pub async fn token(
     let client =
         client_auth::authenticate(&req, &state, form.client_id, form.client_secret).await?;
     let grant_type = required(form.grant_type, "grant_type")?;
+    // Before any grant: an invalid proof costs no password check.
+    let dpop_jkt = super::dpop::token_request_key(&req, &state)?;
     if grant_type == "client_credentials" {
         let client = client.ok_or(OAuthError::InvalidClient(
             "client_credentials needs client authentication",
         ))?;
-        let grant = service::client_credentials(&state, &client)?;
+        let grant = service::client_credentials(&state, &client, dpop_jkt.as_deref())?;
         return Ok(tokens_response(&TokenResponse {
             access_token: &grant.access_token,
-            token_type: "Bearer",
+            token_type: grant.token_type.as_str(),
             expires_in: grant.expires_in,
             refresh_token: None,
         }));
@@ -211,6 +215,7 @@ pub async fn token(
     // its id, and only it may refresh them (RFC 6749 §6).
     let requester = ClientInfo {
         client_id: client,
+        dpop_jkt,
         ..super::client_info(&req)
     };
     let grant = match grant_type.as_str() {
@@ -319,8 +324,9 @@ pub(super) fn required(value: Option<String>, name: &str) -> Result<String, OAut
 struct TokenResponse<'a> {
     /// An EdDSA-signed JWT (`typ: at+jwt`).
     access_token: &'a str,
-    /// Always `Bearer`.
-    #[schema(example = "Bearer", pattern = "^Bearer$")]
+    /// `Bearer`, or `DPoP` for tokens bound to the key of the request's
+    /// `DPoP` proof (RFC 9449 §5).
+    #[schema(example = "Bearer", pattern = "^(Bearer|DPoP)$")]
     token_type: &'static str,
     /// Seconds until the access token expires.
     expires_in: u64,
@@ -332,7 +338,7 @@ struct TokenResponse<'a> {
 fn token_response(grant: &TokenGrant) -> HttpResponse {
     tokens_response(&TokenResponse {
         access_token: &grant.access_token,
-        token_type: "Bearer",
+        token_type: grant.token_type.as_str(),
         expires_in: grant.expires_in,
         refresh_token: Some(grant.refresh_token.expose()),
     })

@@ -9,6 +9,7 @@ use rand::RngCore;
 use shared_claims::Subject;
 use subtle::ConstantTimeEq;
 
+use super::TokenType;
 use crate::db::clients::ClientRow;
 use crate::db::{self, DbPool};
 use crate::error::Error;
@@ -111,20 +112,29 @@ pub struct ServiceGrant {
     pub access_token: String,
     /// Seconds until it expires.
     pub expires_in: u64,
+    /// Whether it is bound to a DPoP key.
+    pub token_type: TokenType,
 }
 
 /// The client-credentials grant (RFC 6749 §4.4) for an authenticated
-/// client: a service token, with no session and so no refresh token.
-pub fn client_credentials(state: &AppState, client_id: &str) -> Result<ServiceGrant, Error> {
+/// client: a service token, with no session and so no refresh token; bound
+/// to the key of thumbprint `dpop_jkt` if the request proved one.
+pub fn client_credentials(
+    state: &AppState,
+    client_id: &str,
+    dpop_jkt: Option<&str>,
+) -> Result<ServiceGrant, Error> {
     let (access_token, expires_in) = super::sign(
         state,
         client_id.to_owned(),
         client_id.to_owned(),
         Subject::Service,
+        dpop_jkt,
         db::now(),
     )?;
     Ok(ServiceGrant {
         access_token,
         expires_in,
+        token_type: TokenType::of(dpop_jkt),
     })
 }

@@ -10,6 +10,7 @@ mod cli;
 mod clients;
 mod cors;
 mod cross_service;
+mod dpop;
 mod grace_and_throttling;
 mod guarantees;
 mod hostile;

@@ -63,6 +63,7 @@ fn open_for(pool: &DbPool, user_id: &str, client_id: &str) -> bool {
                 user_agent: None,
                 ip: None,
                 client_id: Some(client_id),
+                dpop_jkt: None,
             },
             &NewRefreshToken {
                 token_hash: &token,

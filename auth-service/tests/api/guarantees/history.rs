@@ -50,6 +50,7 @@ fn session(
             user_agent: Some("agent"),
             ip: Some("192.0.2.1"),
             client_id: None,
+            dpop_jkt: None,
         };
         let token = NewRefreshToken {
             token_hash: hash,
@@ -109,6 +110,7 @@ fn rotate(conn: &mut AnyConnection, presented: &str, successor: &str) -> QueryRe
         Duration::zero(),
         None,
         Origin::NONE,
+        None,
     )
 }
 

@@ -45,6 +45,7 @@ fn session(pool: &DbPool, expires_at: NaiveDateTime, token_expires_at: NaiveDate
                 user_agent: None,
                 ip: None,
                 client_id: None,
+                dpop_jkt: None,
             },
             &token(
                 &session_id,
