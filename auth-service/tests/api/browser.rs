@@ -168,4 +168,22 @@ async fn the_web_client_lives_the_whole_flow_in_a_real_browser() {
         artifacts.join("logged-in.png").exists(),
         "the screenshot is saved:\n{report}"
     );
+
+    // The README's script of a DPoP-bound login and call, as written.
+    let example = tokio::process::Command::new("node")
+        .args(["examples/dpop-call.mjs", &auth.address, &resource_url, admin, PASSWORD])
+        .current_dir(&web)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), example)
+        .await
+        .expect("the example finishes")
+        .expect("node runs web/examples/dpop-call.mjs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "the DPoP example failed:\n{report}");
+    assert!(report.contains("token_type DPoP"), "{report}");
 }
