@@ -145,6 +145,45 @@ try {
     assert.ok(!visible.includes('eyJ'), `no token in script-readable storage: ${visible}`);
   });
 
+  await step('the session is bound to a key: its tokens copied into another browser are refused by both services', async () => {
+    // What a thief takes: the access token off a request, the refresh
+    // cookie out of the profile. Without the key, neither is any use.
+    const seen = tab1.waitForRequest((request) => request.url().startsWith(`${RESOURCE_URL}/api/me`));
+    assert.deepEqual(await parallelCalls(tab1, 1), [200]);
+    const headers = await (await seen).allHeaders();
+    assert.match(headers.authorization ?? '', /^DPoP ey/, 'the token goes as a DPoP-bound token');
+    assert.ok(headers.dpop, 'with a proof');
+    const token = headers.authorization.slice('DPoP '.length);
+    const cookie = (await user.context.cookies(AUTH_URL + '/auth/refresh')).find((c) => c.name === 'refresh_token');
+
+    const thief = await browser.newContext();
+    try {
+      await thief.addCookies([cookie]);
+      // The page makes a key of its own and tries to resume the session with
+      // the stolen cookie: the refresh is refused and it shows the login form.
+      const page = await thief.newPage();
+      await page.goto(`${AUTH_URL}/`);
+      await page.waitForSelector('body[data-ready="true"]');
+      await showsLoginForm(page);
+      const statuses = await page.evaluate(
+        async ([authUrl, resourceUrl, stolen]) => {
+          const calls = ['Bearer', 'DPoP'].flatMap((scheme) => [
+            fetch(`${resourceUrl}/api/me`, { headers: { authorization: `${scheme} ${stolen}` } }),
+            fetch(`${authUrl}/auth/me`, { headers: { authorization: `${scheme} ${stolen}` } }),
+          ]);
+          calls.push(fetch(`${authUrl}/auth/refresh`, { method: 'POST', credentials: 'same-origin' }));
+          return (await Promise.all(calls)).map((response) => response.status);
+        },
+        [AUTH_URL, RESOURCE_URL, token],
+      );
+      assert.deepEqual(statuses, [401, 401, 401, 401, 400]);
+    } finally {
+      await thief.close();
+    }
+    // Refused attempts use nothing up: the owner's session goes on.
+    assert.deepEqual(await parallelCalls(tab1, 1), [200]);
+  });
+
   await step('a user creates a project and is offered no delete button', async () => {
     await tab1.fill('#project-name', 'Apollo');
     await tab1.click('#project-form button[type=submit]');
