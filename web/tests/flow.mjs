@@ -331,18 +331,27 @@ try {
   });
 
   await step('a refresh token used twice ends the session, and after the next login the page says why', async () => {
-    // The page's session, its refresh cookie presented twice from outside:
-    // the second time is reuse, and the server closes the session.
+    // The page's refresh token presented twice with the session's own key
+    // (without the key it would be refused before anything else: see the
+    // DPoP step): the second time is reuse, and the server closes the session.
     const cookies = await user.context.cookies(AUTH_URL + '/auth/refresh');
     const stolen = cookies.find((c) => c.name === 'refresh_token').value;
-    const present = () =>
-      fetch(`${AUTH_URL}/auth/refresh`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ refresh_token: stolen }),
-      });
-    assert.equal((await present()).status, 200);
-    assert.equal((await present()).status, 401);
+    const statuses = await tab1.evaluate(async (token) => {
+      const { createDpop } = await import('/web/dpop.js');
+      const dpop = createDpop('auth-client');
+      const present = async () => {
+        const proof = await dpop.proof('POST', `${location.origin}/auth/refresh`);
+        const response = await fetch('/auth/refresh', {
+          method: 'POST',
+          credentials: 'omit',
+          headers: { 'content-type': 'application/json', dpop: proof },
+          body: JSON.stringify({ refresh_token: token }),
+        });
+        return response.status;
+      };
+      return [await present(), await present()];
+    }, stolen);
+    assert.deepEqual(statuses, [200, 401]);
 
     await pastExpiry();
     await tab1.click('#reload-profile');
