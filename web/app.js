@@ -7,7 +7,11 @@ import { createAuthClient, AuthError, SessionEndedError } from './auth-client.js
 export const resourceUrl = document
   .querySelector('meta[name="resource-url"]')
   .content.replace(/\/+$/, '');
-export const auth = createAuthClient();
+// DPoP proofs name the auth-service by its issuer URL, whichever of its
+// allowed origins the page was opened at.
+export const auth = createAuthClient({
+  issuer: document.querySelector('meta[name="auth-issuer"]')?.content,
+});
 
 const $ = (id) => document.getElementById(id);
 

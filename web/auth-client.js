@@ -58,6 +58,9 @@ export class AuthError extends Error {
  * @param {string} [options.name] the lock and channel name, for two clients
  *   on one origin
  * @param {(input: RequestInfo, init?: RequestInit) => Promise<Response>} [options.fetch]
+ * @param {string} [options.issuer] the auth-service's `AUTH_ISSUER`: proofs
+ *   for it name this URL plus the path, as it checks them (default: the URL
+ *   the request goes to)
  * @param {boolean} [options.dpop] bind the session to a non-extractable key
  *   (default: wherever the browser can hold one, i.e. in a secure context)
  */
@@ -66,6 +69,7 @@ export function createAuthClient(options = {}) {
   const name = options.name ?? 'auth-client';
   const send = options.fetch ?? globalThis.fetch.bind(globalThis);
   const dpop = (options.dpop ?? dpopAvailable()) ? createDpop(name) : null;
+  const issuer = options.issuer?.replace(/\/+$/, '') || null;
 
   /** @type {Session | null} */
   let session = null;
@@ -156,16 +160,29 @@ export function createAuthClient(options = {}) {
     );
   }
 
+  /**
+   * The URL a proof names for a request to `url`: the issuer plus the path
+   * for the auth-service (the page may be on another of its origins), else
+   * `url` itself.
+   */
+  function proofUrl(url) {
+    if (!issuer) return url;
+    const target = new URL(url, globalThis.location?.href);
+    const auth = new URL(authBase || '/', globalThis.location?.href);
+    return target.origin === auth.origin ? `${issuer}${target.pathname}` : target.href;
+  }
+
   /** Headers of a token request: a proof, so that the tokens come bound. */
   async function tokenRequestHeaders(path, headers = {}) {
-    return dpop ? { ...headers, dpop: await dpop.proof('POST', `${authBase}${path}`) } : headers;
+    if (!dpop) return headers;
+    return { ...headers, dpop: await dpop.proof('POST', proofUrl(`${authBase}${path}`)) };
   }
 
   /** `Authorization` (and for a bound token its proof) for one request. */
   async function authorize(headers, current, method, url) {
     if (current.tokenType === 'DPoP' && dpop) {
       headers.set('authorization', `DPoP ${current.token}`);
-      headers.set('dpop', await dpop.proof(method, url, current.token));
+      headers.set('dpop', await dpop.proof(method, proofUrl(url), current.token));
     } else {
       headers.set('authorization', `Bearer ${current.token}`);
     }

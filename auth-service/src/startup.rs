@@ -62,7 +62,7 @@ impl Application {
         )?;
         let web_client = settings
             .web_client
-            .then(|| web::Data::new(WebClient::new(&settings.resource_url)));
+            .then(|| web::Data::new(WebClient::new(&settings.resource_url, &settings.issuer)));
         let hasher = Hasher::with_queue_limit(settings.login_queue_limit);
         let public_url =
             PublicUrl::parse(&settings.issuer).map_err(|e| format!("AUTH_ISSUER: {e}"))?;

@@ -45,9 +45,13 @@ impl WebClient {
     /// `resource_url` is a normalised origin (`RESOURCE_URL`), so it holds no
     /// quote, space or semicolon that could break out of the attribute or the
     /// policy.
-    pub fn new(resource_url: &str) -> Self {
+    pub fn new(resource_url: &str, issuer: &str) -> Self {
         WebClient {
-            index: Bytes::from(INDEX_HTML.replace("{{RESOURCE_URL}}", resource_url)),
+            index: Bytes::from(
+                INDEX_HTML
+                    .replace("{{RESOURCE_URL}}", resource_url)
+                    .replace("{{AUTH_ISSUER}}", issuer),
+            ),
             // Scripts only from this origin and no inline script: an injected
             // <script> cannot run, which is what keeps the in-memory access
             // token out of an attacker's reach. Connections only to this
