@@ -39,6 +39,9 @@ pub struct SessionRow {
     pub ip: Option<String>,
     pub ended_at: Option<NaiveDateTime>,
     pub end_reason: Option<String>,
+    /// Events recorded for the session, ever (its newest
+    /// [`super::history::EVENTS_KEPT`] are kept).
+    pub event_count: i64,
 }
 
 /// A new row of `sessions`.

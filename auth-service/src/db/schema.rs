@@ -22,6 +22,7 @@ diesel::table! {
         ip -> Nullable<Text>,
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
+        event_count -> BigInt,
     }
 }
 

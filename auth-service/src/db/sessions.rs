@@ -280,10 +280,17 @@ struct ClaimedRow {
 
 /// [`rotate`]'s common case as one data-modifying CTE: claim the token if it
 /// is live, and if its session is live too, touch the session, store the
-/// successor, record the `refresh` event (and drop the session's events
-/// beyond the newest [`history::EVENTS_KEPT`]) and return the user. The same
-/// rows are locked in the same order as the general path (the token, then
-/// the session). `None` when nothing was claimed.
+/// successor, record the `refresh` event (and, once the session has recorded
+/// more than [`history::EVENTS_KEPT`], drop its oldest) and return the user.
+/// The same rows are locked in the same order as the general path (the
+/// token, then the session). `None` when nothing was claimed.
+///
+/// The trim reads one index entry: the session's `event_count` (counted by
+/// the session's UPDATE, which every event's writer takes) says whether the
+/// cap is passed, and then exactly the oldest event goes. Finding the cut
+/// below the newest events instead read all hundred of them (through
+/// bitmap scans, which also step over every event dropped before) on each
+/// refresh of a busy session.
 fn rotate_live_in_one_statement(
     conn: &mut diesel::PgConnection,
     presented: &str,
@@ -300,10 +307,11 @@ fn rotate_live_in_one_statement(
                 AND expires_at > $1 \
           RETURNING session_id \
          ), live AS ( \
-             UPDATE sessions SET last_used_at = $1 FROM claimed \
+             UPDATE sessions SET last_used_at = $1, event_count = event_count + 1 \
+               FROM claimed \
               WHERE sessions.id = claimed.session_id AND sessions.revoked_at IS NULL \
                 AND sessions.expires_at > $1 \
-          RETURNING sessions.id, sessions.user_id, sessions.expires_at \
+          RETURNING sessions.id, sessions.user_id, sessions.expires_at, sessions.event_count \
          ), successor AS ( \
              INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
              SELECT $2, live.id, $1, LEAST($4, live.expires_at) FROM live \
@@ -313,10 +321,10 @@ fn rotate_live_in_one_statement(
              SELECT live.id, $1, 'refresh', $5, $6 FROM live \
          ), trimmed AS ( \
              DELETE FROM session_events \
-              WHERE session_id = (SELECT id FROM live) \
-                AND id <= (SELECT kept.id FROM session_events kept, live \
-                            WHERE kept.session_id = live.id \
-                            ORDER BY kept.id DESC OFFSET $7 LIMIT 1) \
+              WHERE (SELECT event_count FROM live) > $7 \
+                AND id = (SELECT id FROM session_events \
+                           WHERE session_id = (SELECT id FROM live) \
+                           ORDER BY id LIMIT 1) \
          ) \
          SELECT claimed.session_id, successor.expires_at AS successor_expires_at, \
                 users.id AS user_id, users.email, users.password_hash, users.role, \
@@ -332,9 +340,7 @@ fn rotate_live_in_one_statement(
     .bind::<Timestamp, _>(expires_at)
     .bind::<Nullable<Text>, _>(origin.ip)
     .bind::<Nullable<Text>, _>(origin.user_agent)
-    // The statement sees the events as they were before its own insert, so
-    // it keeps one fewer of them.
-    .bind::<BigInt, _>(history::EVENTS_KEPT - 1)
+    .bind::<BigInt, _>(history::EVENTS_KEPT)
     .get_result(conn)
     .optional()?;
     let Some(row) = row else {
