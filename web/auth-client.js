@@ -6,16 +6,20 @@
 // refreshes across the tabs of one browser with the Web Locks API so two tabs
 // never present the same refresh token, and shares the new access token with
 // the other tabs over a BroadcastChannel (memory to memory, never storage).
+// It binds the session to a key the browser will not export (DPoP, RFC 9449,
+// see dpop.js): a copied access token or refresh cookie is refused without it.
 //
-// No dependencies and no build step: copy this file into a front end.
+// No dependencies and no build step: copy this file and dpop.js into a front end.
 //
 //   import { createAuthClient } from './auth-client.js';
 //   const auth = createAuthClient();                  // same origin as the auth-service
 //   auth.subscribe((state) => render(state));        // {user} or {user: null, reason}
 //   await auth.restore();                             // resume a session after a reload
 //   await auth.login(email, password);
-//   const res = await auth.fetch('https://api.example.com/api/me');  // Bearer added, 401 retried once
+//   const res = await auth.fetch('https://api.example.com/api/me');  // token and proof added, 401 retried once
 //   await auth.logout();
+
+import { createDpop, dpopAvailable } from './dpop.js';
 
 /** How long before its expiry an access token is treated as expired, in ms. */
 const EXPIRY_MARGIN_MS = 1000;
@@ -44,7 +48,7 @@ export class AuthError extends Error {
 
 /**
  * @typedef {{id: string, email: string, role: string}} User
- * @typedef {{token: string, expiresAt: number, user: User}} Session
+ * @typedef {{token: string, tokenType: string, expiresAt: number, user: User}} Session
  * @typedef {{user: User | null, reason?: string}} AuthState
  *
  * @param {object} [options]
@@ -54,11 +58,14 @@ export class AuthError extends Error {
  * @param {string} [options.name] the lock and channel name, for two clients
  *   on one origin
  * @param {(input: RequestInfo, init?: RequestInit) => Promise<Response>} [options.fetch]
+ * @param {boolean} [options.dpop] bind the session to a non-extractable key
+ *   (default: wherever the browser can hold one, i.e. in a secure context)
  */
 export function createAuthClient(options = {}) {
   const authBase = options.authBase ?? '';
   const name = options.name ?? 'auth-client';
   const send = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const dpop = (options.dpop ?? dpopAvailable()) ? createDpop(name) : null;
 
   /** @type {Session | null} */
   let session = null;
@@ -133,6 +140,7 @@ export function createAuthClient(options = {}) {
     // cookie is its only home.
     return {
       token: body.access_token,
+      tokenType: body.token_type ?? 'Bearer',
       expiresAt: Date.now() + body.expires_in * 1000,
       user: body.user,
     };
@@ -146,6 +154,21 @@ export function createAuthClient(options = {}) {
       body.error_description,
       response.headers.get('retry-after'),
     );
+  }
+
+  /** Headers of a token request: a proof, so that the tokens come bound. */
+  async function tokenRequestHeaders(path, headers = {}) {
+    return dpop ? { ...headers, dpop: await dpop.proof('POST', `${authBase}${path}`) } : headers;
+  }
+
+  /** `Authorization` (and for a bound token its proof) for one request. */
+  async function authorize(headers, current, method, url) {
+    if (current.tokenType === 'DPoP' && dpop) {
+      headers.set('authorization', `DPoP ${current.token}`);
+      headers.set('dpop', await dpop.proof(method, url, current.token));
+    } else {
+      headers.set('authorization', `Bearer ${current.token}`);
+    }
   }
 
   /**
@@ -167,6 +190,7 @@ export function createAuthClient(options = {}) {
       const response = await send(`${authBase}/auth/refresh`, {
         method: 'POST',
         credentials: 'same-origin',
+        headers: await tokenRequestHeaders('/auth/refresh'),
       });
       if (!response.ok) {
         const error = await failure(response);
@@ -228,7 +252,7 @@ export function createAuthClient(options = {}) {
       const response = await send(`${authBase}/auth/login`, {
         method: 'POST',
         credentials: 'same-origin',
-        headers: { 'content-type': 'application/json' },
+        headers: await tokenRequestHeaders('/auth/login', { 'content-type': 'application/json' }),
         body: JSON.stringify({ email, password }),
       });
       if (!response.ok) throw await failure(response);
@@ -248,7 +272,8 @@ export function createAuthClient(options = {}) {
     },
 
     /**
-     * `fetch` with `Authorization: Bearer <access token>`. An expired token is
+     * `fetch` with the access token (`Authorization: Bearer <token>`, or
+     * `DPoP <token>` and a fresh proof for a bound one). An expired token is
      * refreshed first; a 401 is answered by one refresh and one retry, so the
      * request body must be re-sendable (a string, FormData, Blob, ...).
      * Rejects with SessionEndedError when the session cannot be refreshed.
@@ -257,9 +282,12 @@ export function createAuthClient(options = {}) {
      * @returns {Promise<Response>}
      */
     async fetch(input, init = {}) {
-      const call = (current) => {
+      const method = init.method ?? (input instanceof Request ? input.method : 'GET');
+      const url = input instanceof Request ? input.url : String(input);
+      const call = async (current) => {
         const headers = new Headers(init.headers);
-        headers.set('authorization', `Bearer ${current.token}`);
+        // Each try its own proof: a proof's jti is accepted once.
+        await authorize(headers, current, method, url);
         return send(input, { ...init, headers });
       };
       let current = fresh(session) ? session : await refresh(session?.token ?? null);

@@ -33,6 +33,7 @@ fn benches(c: &mut Criterion) {
             role: Role::User,
             email: "ada@example.com".into(),
         },
+        cnf: None,
     };
 
     c.bench_function("mint_access_token", |b| {

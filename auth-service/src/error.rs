@@ -39,6 +39,14 @@ pub enum Error {
         /// Seconds until a login is possible again.
         retry_after: u64,
     },
+    /// 401 `invalid_client`: the client that authenticated the request was
+    /// deleted before its session could be opened.
+    #[error("client authentication failed")]
+    UnknownClient,
+    /// 400 `invalid_dpop_proof`: a token request's `DPoP` proof is invalid,
+    /// or a bound session's refresh came without a proof by its key (API.md §7).
+    #[error("{0}")]
+    InvalidDpopProof(String),
     /// 401 `invalid_grant`: the refresh token is unknown, expired, used or revoked.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidGrant,
@@ -90,6 +98,8 @@ impl Error {
             Error::EmailTaken => "email_taken",
             Error::InvalidCredentials => "invalid_credentials",
             Error::InvalidGrant => "invalid_grant",
+            Error::UnknownClient => "invalid_client",
+            Error::InvalidDpopProof(_) => "invalid_dpop_proof",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::UnknownUser | Error::SessionEnded => "invalid_token",
             Error::InvalidOrigin => "invalid_origin",
@@ -107,13 +117,15 @@ impl Error {
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
-            Error::InvalidRequest(_) | Error::InvalidEmail(_) | Error::WeakPassword(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Error::InvalidRequest(_)
+            | Error::InvalidEmail(_)
+            | Error::WeakPassword(_)
+            | Error::InvalidDpopProof(_) => StatusCode::BAD_REQUEST,
             Error::RegistrationDisabled | Error::InvalidOrigin => StatusCode::FORBIDDEN,
             Error::EmailTaken => StatusCode::CONFLICT,
             Error::InvalidCredentials
             | Error::InvalidGrant
+            | Error::UnknownClient
             | Error::UnknownUser
             | Error::SessionEnded => StatusCode::UNAUTHORIZED,
             Error::Rejected(r) => r.status_code(),

@@ -11,7 +11,7 @@ use crate::routes::health::PROBES;
 use crate::routes::history::EventView;
 use crate::routes::jwks::{Jwk, JwkSet};
 use crate::routes::sessions::SessionView;
-use crate::routes::{admin, auth, history, jwks, metadata, oauth, sessions};
+use crate::routes::{admin, auth, history, introspection, jwks, metadata, oauth, sessions};
 
 /// The document: every route of API.md §3.
 #[derive(Debug, OpenApi)]
@@ -40,6 +40,7 @@ use crate::routes::{admin, auth, history, jwks, metadata, oauth, sessions};
         history::end_user_sessions,
         oauth::token,
         oauth::revoke,
+        introspection::introspect,
         metadata::metadata,
         jwks::jwks,
     ),
@@ -49,7 +50,7 @@ use crate::routes::{admin, auth, history, jwks, metadata, oauth, sessions};
         (name = "auth", description = "Register, log in, refresh, log out."),
         (name = "sessions", description = "The caller's sessions and password."),
         (name = "admin", description = "User administration; needs the admin role."),
-        (name = "oauth", description = "The same engine through RFC 6749 and RFC 7009."),
+        (name = "oauth", description = "The same engine through RFC 6749, RFC 7009 and RFC 7662."),
         (name = "discovery", description = "Public keys and server metadata."),
         (name = "health", description = "Liveness and readiness probes."),
     )

@@ -6,6 +6,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, HttpServer};
 use service_kit::server::Listener;
 use service_kit::{Plumbing, Server};
+use shared_claims::dpop::{ProofVerifier, PublicUrl, ReplayCache};
 use shared_claims::{Authority, Verifier};
 use utoipa::OpenApi;
 
@@ -63,23 +64,31 @@ impl Application {
             .web_client
             .then(|| web::Data::new(WebClient::new(&settings.resource_url)));
         let hasher = Hasher::with_queue_limit(settings.login_queue_limit);
-        let state = web::Data::new(AppState::new(pool, settings, keys, metrics, hasher));
+        let public_url =
+            PublicUrl::parse(&settings.issuer).map_err(|e| format!("AUTH_ISSUER: {e}"))?;
+        let dpop = ProofVerifier::new(public_url, ReplayCache::default());
+        let state = web::Data::new(AppState::new(pool, settings, keys, metrics, hasher, dpop));
         let key_reloader = tokio::spawn(reload_keys_periodically(state.clone()));
         let purger = tokio::spawn(purge_periodically(state.clone()));
         let server = listener
             .serve(|socket| {
                 Ok(HttpServer::new(move || {
                     let state = state.clone();
-                    let authority = web::Data::new(Authority::new(
-                        crate::REALM,
-                        // The issuer checks its own tokens; its clock is the reference.
-                        Verifier::new(
-                            &state.settings.issuer,
-                            &state.settings.audience,
-                            Duration::ZERO,
-                        ),
-                        state.keys.store(),
-                    ));
+                    let authority = web::Data::new(
+                        Authority::new(
+                            crate::REALM,
+                            // The issuer checks its own tokens; its clock is the reference.
+                            Verifier::new(
+                                &state.settings.issuer,
+                                &state.settings.audience,
+                                Duration::ZERO,
+                            ),
+                            state.keys.store(),
+                        )
+                        // The same verifier as the token endpoints': one replay
+                        // cache per instance.
+                        .with_dpop(state.dpop.clone()),
+                    );
                     plumbing
                         .app::<Error>()
                         .app_data(state)

@@ -2,6 +2,8 @@
 
 use std::sync::OnceLock;
 
+use shared_claims::dpop::ProofVerifier;
+
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::metrics::Metrics;
@@ -9,8 +11,8 @@ use crate::passwords::Hasher;
 use crate::service::KeyCheck;
 use crate::tokens::KeyRing;
 
-/// The pool, the settings, the signing keys, the password hasher, and the
-/// metrics the flows count their outcomes in. Nothing here is shared with
+/// The pool, the settings, the signing keys, the password hasher, the DPoP
+/// proof verifier, and the metrics the flows count their outcomes in. Nothing here is shared with
 /// another application in the same process.
 #[derive(Debug)]
 pub struct AppState {
@@ -24,6 +26,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// This instance's bcrypt threads.
     pub hasher: Hasher,
+    /// Checks `DPoP` proofs against `AUTH_ISSUER`; its replay cache is this
+    /// instance's, shared by the token endpoints and the Bearer routes.
+    pub dpop: ProofVerifier,
     /// The ration of database checks the JWKS endpoint may make.
     pub(crate) key_check: KeyCheck,
     /// A hash to verify against when the email is unknown; made on first use.
@@ -38,6 +43,7 @@ impl AppState {
         keys: KeyRing,
         metrics: Metrics,
         hasher: Hasher,
+        dpop: ProofVerifier,
     ) -> Self {
         metrics.set_signing_keys(keys.store().snapshot().len());
         Self {
@@ -46,6 +52,7 @@ impl AppState {
             keys,
             metrics,
             hasher,
+            dpop,
             key_check: KeyCheck::default(),
             dummy_hash: OnceLock::new(),
         }

@@ -14,8 +14,9 @@ pub enum Error {
     /// or a value outside its rules. The text says which.
     #[error("{0}")]
     InvalidRequest(String),
-    /// 401 or 403 from token verification; shared-claims builds the
-    /// RFC 6750 response, `WWW-Authenticate` included.
+    /// 401 or 403 from token verification, or 503 `not_ready` from a
+    /// session check that could not reach the auth-service; shared-claims
+    /// builds the RFC 6750 response, `WWW-Authenticate` included.
     #[error("{0}")]
     Auth(Rejection),
     /// 404 `not_found`: no such route or no such resource.
@@ -146,5 +147,20 @@ mod tests {
         ));
         assert_eq!(error.error_response().status(), StatusCode::FORBIDDEN);
         assert_eq!(error.code(), "insufficient_role");
+    }
+
+    #[actix_web::test]
+    async fn a_session_check_that_cannot_ask_is_503_not_ready_without_a_challenge() {
+        let error = Error::from(Rejection::new(
+            "resource-service",
+            shared_claims::AuthError::CheckUnavailable,
+        ));
+        assert!(error
+            .error_response()
+            .headers()
+            .get(actix_web::http::header::WWW_AUTHENTICATE)
+            .is_none());
+        let (status, body) = body_of(error).await;
+        assert_eq!((status, body.error.as_str()), (503, "not_ready"));
     }
 }

@@ -3,7 +3,10 @@
 //! with the auth-service's public keys (its JWKS) fetched once and cached. No
 //! database, no call to the auth-service per request; a token signed by a key
 //! it does not know yet makes it refetch the keys, at most once every few
-//! seconds. Its example resources, projects, live in memory (API.md §4).
+//! seconds. The one exception is opt-in: with introspection credentials
+//! (`INTROSPECTION_CLIENT_ID`), deleting a project also asks the
+//! auth-service whether the token's session is still live, caching the
+//! answer. Its example resources, projects, live in memory (API.md §4).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {

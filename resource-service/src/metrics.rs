@@ -1,5 +1,5 @@
-//! The resource-service's own Prometheus series: JWKS fetches, keys held
-//! and refused tokens. Each [`Metrics`] owns its registry, which the kit
+//! The resource-service's own Prometheus series: JWKS fetches, keys held,
+//! refused tokens and introspection calls. Each [`Metrics`] owns its registry, which the kit
 //! also counts HTTP requests in and serves at `GET /metrics` (see
 //! `service_kit::metrics`).
 
@@ -9,13 +9,15 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use shared_claims::actix::Rejection;
+use shared_claims::introspection::{IntrospectionError, IntrospectionObserver};
 use shared_claims::jwks::FetchKind;
 use shared_claims::{AuthError, VerifyError};
 
 use crate::error::Error;
 
-/// Every reason a token can be refused for: [`VerifyError`]'s variants.
-const REFUSAL_REASONS: [&str; 9] = [
+/// Every reason a token can be refused for: [`VerifyError`]'s variants, and
+/// `inactive` for a token whose session ended (a session-checked route).
+const REFUSAL_REASONS: [&str; 10] = [
     "malformed",
     "wrong_algorithm",
     "wrong_type",
@@ -25,7 +27,11 @@ const REFUSAL_REASONS: [&str; 9] = [
     "not_yet_valid",
     "wrong_issuer",
     "wrong_audience",
+    "inactive",
 ];
+
+/// The outcomes of an introspection call.
+const INTROSPECTION_OUTCOMES: [&str; 3] = ["active", "inactive", "failed"];
 
 /// The label of a refused token's reason: its [`VerifyError`] variant, so the
 /// set stays small and fixed whatever the token held.
@@ -51,6 +57,7 @@ pub struct Metrics {
     jwks_fetches: IntCounterVec,
     tokens_refused: IntCounterVec,
     keys_held: IntGauge,
+    introspections: IntCounterVec,
 }
 
 impl Metrics {
@@ -76,6 +83,17 @@ impl Metrics {
             "resource_jwks_keys",
             "Verification keys held from the auth-service's JWKS.",
         )?;
+        let introspections = IntCounterVec::new(
+            Opts::new(
+                "resource_introspection_requests_total",
+                "Calls to the auth-service's introspection endpoint (answers from the cache are \
+                 not calls), by outcome (active, inactive or failed).",
+            ),
+            &["outcome"],
+        )?;
+        for outcome in INTROSPECTION_OUTCOMES {
+            introspections.with_label_values(&[outcome]);
+        }
         for kind in FetchKind::ALL {
             for outcome in ["ok", "failed"] {
                 jwks_fetches.with_label_values(&[kind.as_str(), outcome]);
@@ -87,11 +105,13 @@ impl Metrics {
         registry.register(Box::new(jwks_fetches.clone()))?;
         registry.register(Box::new(tokens_refused.clone()))?;
         registry.register(Box::new(keys_held.clone()))?;
+        registry.register(Box::new(introspections.clone()))?;
         Ok(Self {
             registry,
             jwks_fetches,
             tokens_refused,
             keys_held,
+            introspections,
         })
     }
 
@@ -111,6 +131,11 @@ impl Metrics {
         self.tokens_refused
             .with_label_values(&[refusal_reason(error)])
             .inc();
+    }
+
+    /// A verified token was refused because its session ended.
+    pub fn inactive_token_refused(&self) {
+        self.tokens_refused.with_label_values(&["inactive"]).inc();
     }
 
     /// The registry, for the kit's HTTP series and `GET /metrics`.
@@ -142,11 +167,24 @@ pub async fn count_refused_tokens(
                     _ => None,
                 })
         });
-        if let Some(AuthError::InvalidToken(cause)) = rejection.map(Rejection::error) {
-            metrics.token_refused(cause);
+        match rejection.map(Rejection::error) {
+            Some(AuthError::InvalidToken(cause)) => metrics.token_refused(cause),
+            Some(AuthError::Inactive) => metrics.inactive_token_refused(),
+            _ => {}
         }
     }
     Ok(response)
+}
+
+impl IntrospectionObserver for Metrics {
+    fn introspected(&self, outcome: Result<bool, &IntrospectionError>) {
+        let label = match outcome {
+            Ok(true) => "active",
+            Ok(false) => "inactive",
+            Err(_) => "failed",
+        };
+        self.introspections.with_label_values(&[label]).inc();
+    }
 }
 
 #[cfg(test)]
@@ -172,7 +210,7 @@ mod tests {
                 "{error:?}"
             );
         }
-        assert_eq!(errors.len(), REFUSAL_REASONS.len());
+        assert_eq!(errors.len() + 1, REFUSAL_REASONS.len(), "and inactive");
     }
 
     #[test]
@@ -189,6 +227,8 @@ mod tests {
             "resource_jwks_fetches_total{kind=\"refetch\",outcome=\"ok\"} 0",
             "resource_jwks_fetches_total{kind=\"initial\",outcome=\"failed\"} 0",
             "resource_jwks_keys 0",
+            "resource_introspection_requests_total{outcome=\"failed\"} 0",
+            "resource_tokens_refused_total{reason=\"inactive\"} 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

@@ -3,12 +3,15 @@
 //! JWKS fetch, and [`Application::run_until_stopped`] serves.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpServer};
 use service_kit::server::Listener;
 use service_kit::{Plumbing, Server};
+use shared_claims::dpop::{ProofVerifier, ReplayCache};
+use shared_claims::introspection::{IntrospectionClient, IntrospectionOptions};
 use shared_claims::jwks::{JwksClient, JwksOptions, JwksTask};
 use shared_claims::{Authority, KeyStore, Verifier};
 use utoipa::OpenApi;
@@ -46,6 +49,9 @@ impl Application {
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())
         );
         let listener = Listener::bind(&settings.bind)?;
+        let public_url = settings
+            .public_url_for(listener.port())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
 
         let metrics = Metrics::new().map_err(std::io::Error::other)?;
         let keys = KeyStore::default();
@@ -75,8 +81,13 @@ impl Application {
             Verifier::new(&settings.issuer, &settings.audience, settings.clock_leeway),
             keys,
         )
-        .with_refresher(jwks_client.clone());
+        .with_refresher(jwks_client.clone())
+        // One replay cache for the instance: every worker shares it through
+        // the one Authority, so a proof's jti is accepted once here.
+        .with_dpop(ProofVerifier::new(public_url, ReplayCache::default()));
         let jwks_task = jwks_client.start();
+        let introspection = introspection_client(&settings, &metrics)?.map(web::Data::new);
+        let session_checked = introspection.is_some();
 
         // Built once, outside the factory: every worker must share them.
         let authority = web::Data::new(authority);
@@ -84,14 +95,18 @@ impl Application {
         let metrics = web::Data::new(metrics);
         let server = listener.serve(|socket| {
             Ok(HttpServer::new(move || {
-                plumbing
+                let app = plumbing
                     .app::<Error>()
                     .wrap(from_fn(count_refused_tokens))
                     .app_data(authority.clone())
                     .app_data(projects.clone())
-                    .app_data(metrics.clone())
-                    .configure(routes::configure)
-                    .default_service(web::to(routes::not_found))
+                    .app_data(metrics.clone());
+                match &introspection {
+                    Some(client) => app.app_data(client.clone()),
+                    None => app,
+                }
+                .configure(|cfg| routes::configure(cfg, session_checked))
+                .default_service(web::to(routes::not_found))
             })
             // Small: the service does little per request, and tests start many.
             .workers(2)
@@ -117,4 +132,36 @@ impl Application {
         self.jwks_task.stop().await;
         outcome
     }
+}
+
+/// The client of the session-checked routes, when both client variables
+/// are set. Its timeout keeps a check under the 5 s API.md promises.
+fn introspection_client(
+    settings: &Settings,
+    metrics: &Metrics,
+) -> std::io::Result<Option<IntrospectionClient>> {
+    let Some(credentials) = &settings.introspection_client else {
+        log::info!("DELETE /api/projects/{{id}} is stateless: INTROSPECTION_CLIENT_ID is not set");
+        return Ok(None);
+    };
+    let options = IntrospectionOptions {
+        cache_ttl: settings.introspection_cache_ttl,
+        timeout: Duration::from_secs(3),
+        user_agent: Some(concat!("resource-service/", env!("CARGO_PKG_VERSION")).into()),
+        ..IntrospectionOptions::default()
+    };
+    let client = IntrospectionClient::new(
+        &settings.introspection_url,
+        &credentials.id,
+        &credentials.secret,
+        options,
+    )
+    .map_err(std::io::Error::other)?
+    .with_observer(metrics.clone());
+    log::info!(
+        "DELETE /api/projects/{{id}} is session-checked at {} as client {}",
+        client.logged_url(),
+        credentials.id
+    );
+    Ok(Some(client))
 }

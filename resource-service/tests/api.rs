@@ -5,6 +5,8 @@
 mod helpers;
 // A crate root resolves modules beside itself, where cargo would take the
 // file for a test binary of its own.
+#[path = "api/dpop.rs"]
+mod dpop;
 #[path = "api/service_tokens.rs"]
 mod service_tokens;
 

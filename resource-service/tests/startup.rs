@@ -41,6 +41,8 @@ async fn lines_of_a_run_with_one_request() -> Vec<String> {
             "http://jwks-reader:s3cret-pass@127.0.0.1:1/.well-known/jwks.json",
         )
         .env("CLOCK_LEEWAY", "90s")
+        .env("INTROSPECTION_CLIENT_ID", "projects-api")
+        .env("INTROSPECTION_CLIENT_SECRET", "s3cret-of-the-client")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -104,6 +106,8 @@ async fn the_binary_logs_its_effective_configuration_once_without_secrets() {
         "RESOURCE_BIND=127.0.0.1:0 ",
         "AUTH_JWKS_URL=http://jwks-reader:***@127.0.0.1:1/.well-known/jwks.json ",
         "CLOCK_LEEWAY=1m30s ",
+        "INTROSPECTION_CLIENT_ID=projects-api ",
+        "INTROSPECTION_CLIENT_SECRET=*** ",
         "RUST_LOG=info",
     ] {
         assert!(line.contains(expected), "{expected} in {line}");
@@ -119,4 +123,54 @@ async fn the_binary_logs_a_line_per_request_with_its_id_and_no_query() {
     assert!(access.contains("\"GET /healthz\" 200"), "{access}");
     assert!(access.contains("ms request_id=startup-test-7"), "{access}");
     assert!(!seen.iter().any(|l| l.contains("q-secret")), "{seen:#?}");
+}
+
+#[test]
+fn the_binary_refuses_half_an_introspection_client_with_one_line_naming_the_variable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_resource-service"))
+        .env("RESOURCE_BIND", "127.0.0.1:0")
+        .env("INTROSPECTION_CLIENT_ID", "projects-api")
+        .env_remove("INTROSPECTION_CLIENT_SECRET")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("resource-service: INTROSPECTION_CLIENT_SECRET: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_binary_refuses_a_bad_introspection_cache_ttl() {
+    let output = Command::new(env!("CARGO_BIN_EXE_resource-service"))
+        .env("RESOURCE_BIND", "127.0.0.1:0")
+        .env("INTROSPECTION_CACHE_TTL", "ten seconds")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("resource-service: INTROSPECTION_CACHE_TTL: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_public_url_stops_the_binary_with_a_line_naming_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_resource-service"))
+        .env("RESOURCE_BIND", "127.0.0.1:0")
+        .env("RESOURCE_PUBLIC_URL", "ftp://api.example.com")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("resource-service: RESOURCE_PUBLIC_URL: "),
+        "{stderr}"
+    );
 }

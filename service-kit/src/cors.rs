@@ -63,6 +63,8 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::ACCEPT,
+            // RFC 9449: the proof that goes with a DPoP-bound token.
+            header::HeaderName::from_static("dpop"),
             header::HeaderName::from_static(REQUEST_ID_HEADER),
         ])
         .expose_headers([

@@ -100,6 +100,7 @@ impl Signer {
                 role: Role::User,
                 email: "ada@example.com".into(),
             },
+            cnf: None,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());

@@ -91,6 +91,7 @@ fn token(key: &PreparedSigningKey, now: i64, i: u64) -> String {
         exp: now + 900,
         iat: now,
         nbf: None,
+        cnf: None,
         jti: format!("0b4e7f2a-9a51-4a8e-b0a4-{i:012}"),
         client_id: shared_claims::FIRST_PARTY_CLIENT.into(),
         subject: shared_claims::Subject::User {

@@ -1,10 +1,12 @@
 //! actix-web glue: the [`Authenticated`] extractor and [`Rejection`], the
-//! RFC 6750 response to a refused request (401 with `WWW-Authenticate`, or
-//! 403), with the `{error, error_description}` body of [`ErrorBody`](crate::ErrorBody).
+//! RFC 6750 (or RFC 9449 §7.1, for DPoP) response to a refused request (401
+//! with `WWW-Authenticate`, or 403), with the `{error, error_description}`
+//! body of [`ErrorBody`](crate::ErrorBody).
 //!
 //! ```
 //! use actix_web::{web, App, HttpResponse};
 //! use shared_claims::actix::{Authenticated, Rejection};
+//! use shared_claims::dpop::{ProofVerifier, PublicUrl, ReplayCache};
 //! use shared_claims::{Authority, KeyStore, Role, Verifier};
 //!
 //! async fn me(user: Authenticated) -> HttpResponse {
@@ -20,7 +22,12 @@
 //!     "resource-service",
 //!     Verifier::new("http://127.0.0.1:8080", "resource-service", std::time::Duration::from_secs(30)),
 //!     KeyStore::default(),
-//! );
+//! )
+//! // Optional: DPoP-bound tokens too, with proofs addressed to this URL.
+//! .with_dpop(ProofVerifier::new(
+//!     PublicUrl::parse("http://127.0.0.1:8081").unwrap(),
+//!     ReplayCache::default(),
+//! ));
 //! let app = App::new()
 //!     .app_data(web::Data::new(authority))
 //!     .route("/api/me", web::get().to(me))
@@ -37,10 +44,22 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 
-use crate::{AccessClaims, AuthError, Authority, Role};
+use crate::dpop::DpopError;
+use crate::{AccessClaims, AuthError, Authority, Credentials, Role};
 
-/// A request whose bearer token was verified. Extracting it needs a
-/// `web::Data<Authority>` in the app.
+#[cfg(feature = "introspection")]
+mod session_checked;
+#[cfg(feature = "introspection")]
+pub use session_checked::SessionChecked;
+
+/// The request header that carries a DPoP proof (RFC 9449 §4.1).
+const DPOP: &str = "dpop";
+
+/// A request whose access token was verified: an unbound token under
+/// `Bearer`, or a DPoP-bound one under `DPoP` with a valid proof by its key
+/// (when the [`Authority`] was given a proof verifier with
+/// [`Authority::with_dpop`]). Extracting it needs a `web::Data<Authority>`
+/// in the app.
 ///
 /// ```
 /// use actix_web::HttpResponse;
@@ -120,10 +139,22 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let authority = req.app_data::<web::Data<Authority>>().cloned();
+        // A header that is not visible ASCII cannot hold a valid token or
+        // proof: it stands as a value that fails to parse.
+        let visible =
+            |value: &header::HeaderValue, or: &str| value.to_str().unwrap_or(or).to_owned();
         let authorization = req
             .headers()
             .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().map(str::to_owned));
+            .map(|value| visible(value, "Bearer \u{0}"));
+        let mut proofs = req.headers().get_all(DPOP);
+        let dpop = match (proofs.next(), proofs.next()) {
+            (Some(proof), None) => Some(Ok(visible(proof, "\u{0}"))),
+            (Some(_), Some(_)) => Some(Err(DpopError::Several)),
+            (None, _) => None,
+        };
+        let method = req.method().clone();
+        let path = req.path().to_owned();
         Box::pin(async move {
             let Some(authority) = authority else {
                 // A wiring mistake, not the client's: fail closed.
@@ -133,23 +164,47 @@ impl FromRequest for Authenticated {
                     error: AuthError::MissingToken,
                 });
             };
-            let outcome = match authorization {
-                // A header that is not visible ASCII cannot hold a valid token.
-                Some(Err(_)) => authority.authenticate(Some("Bearer \u{0}")).await,
-                Some(Ok(value)) => authority.authenticate(Some(&value)).await,
-                None => authority.authenticate(None).await,
+            let reject = |error: AuthError| {
+                match &error {
+                    AuthError::InvalidToken(cause) => log::debug!("access token refused: {cause}"),
+                    AuthError::WrongScheme(cause) => log::debug!("access token refused: {cause}"),
+                    AuthError::InvalidDpopProof(cause) => {
+                        log::debug!("DPoP proof refused: {cause}")
+                    }
+                    _ => {}
+                }
+                Rejection {
+                    realm: authority.realm().to_owned(),
+                    error,
+                }
             };
-            outcome
+            let dpop = match &dpop {
+                Some(Err(several)) => {
+                    // Only a DPoP-scheme request looks at proofs; for it,
+                    // several of them are refused (RFC 9449 §4.3).
+                    let is_dpop = authorization
+                        .as_deref()
+                        .and_then(|a| a.trim().split_once(' '))
+                        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("dpop"));
+                    if is_dpop {
+                        return Err(reject(AuthError::InvalidDpopProof(*several)));
+                    }
+                    None
+                }
+                Some(Ok(proof)) => Some(proof.as_str()),
+                None => None,
+            };
+            let credentials = Credentials {
+                authorization: authorization.as_deref(),
+                dpop,
+                method: method.as_str(),
+                path: &path,
+            };
+            authority
+                .authenticate_request(&credentials)
+                .await
                 .map(|claims| Authenticated { claims })
-                .map_err(|error| {
-                    if let AuthError::InvalidToken(cause) = &error {
-                        log::debug!("access token refused: {cause}");
-                    }
-                    Rejection {
-                        realm: authority.realm().to_owned(),
-                        error,
-                    }
-                })
+                .map_err(reject)
         })
     }
 }

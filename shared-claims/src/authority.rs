@@ -3,7 +3,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::cache::{Verified, VerifiedTokens};
-use crate::{AccessClaims, AuthError, KeyStore, Verifier, VerifyError};
+use crate::dpop::{DpopError, ProofRequest, ProofVerifier};
+use crate::{AccessClaims, AuthError, KeyStore, SchemeError, Verifier, VerifyError};
 
 /// How many verified tokens an [`Authority`] remembers by default: enough for
 /// every active client of a busy instance, about 1 KB each.
@@ -65,6 +66,32 @@ pub struct Authority {
     keys: KeyStore,
     refresher: Option<Arc<dyn KeyRefresher>>,
     verified: Arc<VerifiedTokens>,
+    proofs: Option<ProofVerifier>,
+}
+
+/// What authenticates one request: its `Authorization` and `DPoP` header
+/// values, and the method and path a DPoP proof must name.
+///
+/// ```
+/// let request = shared_claims::Credentials {
+///     authorization: Some("DPoP eyJ..."),
+///     dpop: Some("eyJ..."),
+///     method: "GET",
+///     path: "/api/me",
+/// };
+/// # let _ = request;
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    /// The `Authorization` header value, if any.
+    pub authorization: Option<&'a str>,
+    /// The `DPoP` header value, if any (a request with several is refused
+    /// before it gets here).
+    pub dpop: Option<&'a str>,
+    /// The request's method.
+    pub method: &'a str,
+    /// The request's path as it arrived (percent-encoded, without query).
+    pub path: &'a str,
 }
 
 impl std::fmt::Debug for Authority {
@@ -73,6 +100,7 @@ impl std::fmt::Debug for Authority {
             .field("realm", &self.realm)
             .field("keys", &self.keys)
             .field("refresher", &self.refresher.is_some())
+            .field("proofs", &self.proofs)
             .finish()
     }
 }
@@ -92,7 +120,37 @@ impl Authority {
             keys,
             refresher: None,
             verified: Arc::new(VerifiedTokens::new(DEFAULT_CACHE_CAPACITY)),
+            proofs: None,
         }
+    }
+
+    /// Accepts DPoP-bound tokens, with proofs checked by `proofs` (its
+    /// public URL is the `htu` base, its replay cache is shared by every
+    /// clone). Without it, a bound token is refused.
+    ///
+    /// ```
+    /// # use shared_claims::{Authority, KeyStore, Verifier};
+    /// use shared_claims::dpop::{ProofVerifier, PublicUrl, ReplayCache};
+    ///
+    /// let proofs = ProofVerifier::new(PublicUrl::parse("http://127.0.0.1:8081").unwrap(), ReplayCache::default());
+    /// let a = Authority::new("api", Verifier::new("iss", "aud", std::time::Duration::ZERO), KeyStore::default())
+    ///     .with_dpop(proofs);
+    /// assert!(a.proofs().is_some());
+    /// ```
+    pub fn with_dpop(mut self, proofs: ProofVerifier) -> Self {
+        self.proofs = Some(proofs);
+        self
+    }
+
+    /// The DPoP proof verifier, if bound tokens are accepted.
+    ///
+    /// ```
+    /// # use shared_claims::{Authority, KeyStore, Verifier};
+    /// let a = Authority::new("api", Verifier::new("iss", "aud", std::time::Duration::ZERO), KeyStore::default());
+    /// assert!(a.proofs().is_none());
+    /// ```
+    pub fn proofs(&self) -> Option<&ProofVerifier> {
+        self.proofs.as_ref()
     }
 
     /// Remembers at most `capacity` verified tokens (0 turns the cache off).
@@ -161,7 +219,9 @@ impl Authority {
         &self.keys
     }
 
-    /// Authenticates a request from its `Authorization` header value, if any.
+    /// Authenticates a request from its `Authorization` header value, if
+    /// any, with no DPoP proof: an unbound token under `Bearer`. A bound
+    /// token is refused; [`Self::authenticate_request`] takes its proof.
     ///
     /// ```
     /// # use shared_claims::{AuthError, Authority, KeyStore, Verifier, VerifyError};
@@ -174,8 +234,61 @@ impl Authority {
         &self,
         authorization: Option<&str>,
     ) -> Result<AccessClaims, AuthError> {
-        let token = bearer_token(authorization).ok_or(AuthError::MissingToken)?;
-        self.verify(token).await.map_err(AuthError::InvalidToken)
+        self.authenticate_request(&Credentials {
+            authorization,
+            ..Credentials::default()
+        })
+        .await
+    }
+
+    /// Authenticates a request (API.md §4, §7): an unbound token under
+    /// `Authorization: Bearer`, or a token bound by `cnf.jkt` under
+    /// `Authorization: DPoP` with a `DPoP` proof by that key, for this
+    /// method and path, carrying the token's hash. A bound token under
+    /// `Bearer`, an unbound one under `DPoP`, or a missing or invalid proof
+    /// is refused.
+    ///
+    /// ```
+    /// # use shared_claims::{AuthError, Authority, Credentials, KeyStore, Verifier};
+    /// # let a = Authority::new("api", Verifier::new("iss", "aud", std::time::Duration::ZERO), KeyStore::default());
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let request = Credentials { authorization: None, dpop: Some("eyJ..."), method: "GET", path: "/" };
+    /// assert_eq!(rt.block_on(a.authenticate_request(&request)), Err(AuthError::MissingToken));
+    /// ```
+    pub async fn authenticate_request(
+        &self,
+        request: &Credentials<'_>,
+    ) -> Result<AccessClaims, AuthError> {
+        let (scheme, token) =
+            scheme_and_token(request.authorization).ok_or(AuthError::MissingToken)?;
+        let claims = self.verify(token).await.map_err(AuthError::InvalidToken)?;
+        match (scheme, &claims.cnf) {
+            (Scheme::Bearer, None) => Ok(claims),
+            (Scheme::Bearer, Some(_)) => {
+                Err(AuthError::WrongScheme(SchemeError::BoundTokenAsBearer))
+            }
+            (Scheme::Dpop, None) => Err(AuthError::WrongScheme(SchemeError::UnboundTokenAsDpop)),
+            (Scheme::Dpop, Some(cnf)) => {
+                let proofs = self
+                    .proofs
+                    .as_ref()
+                    .ok_or(AuthError::WrongScheme(SchemeError::DpopNotAccepted))?;
+                let proof = request
+                    .dpop
+                    .ok_or(AuthError::InvalidDpopProof(DpopError::Missing))?;
+                let expected = ProofRequest {
+                    method: request.method,
+                    path: request.path,
+                    access_token: Some(token),
+                    jkt: Some(&cnf.jkt),
+                    now: unix_now(),
+                };
+                proofs
+                    .verify(proof, &expected)
+                    .map_err(AuthError::InvalidDpopProof)?;
+                Ok(claims)
+            }
+        }
     }
 
     /// Verifies a bare token, refetching keys once if its `kid` is unknown.
@@ -228,26 +341,64 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1: the
+/// The access token of an `Authorization` value under either scheme, for a
+/// request whose scheme and proof were already checked.
+pub(crate) fn access_token(authorization: Option<&str>) -> Option<&str> {
+    scheme_and_token(authorization).map(|(_, token)| token)
+}
+
+/// The two schemes an access token may come under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// The scheme and token of an `Authorization: Bearer <token>` or
+/// `Authorization: DPoP <token>` value (RFC 6750 §2.1, RFC 9449 §7.1: the
 /// scheme is case-insensitive).
-fn bearer_token(authorization: Option<&str>) -> Option<&str> {
+fn scheme_and_token(authorization: Option<&str>) -> Option<(Scheme, &str)> {
     let value = authorization?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((Scheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((Scheme::Dpop, token))
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::bearer_token;
+    use super::{scheme_and_token, Scheme};
 
     #[test]
-    fn bearer_scheme_is_case_insensitive_and_token_is_required() {
-        assert_eq!(bearer_token(Some("Bearer abc")), Some("abc"));
-        assert_eq!(bearer_token(Some("bearer abc")), Some("abc"));
-        assert_eq!(bearer_token(Some("Bearer ")), None);
-        assert_eq!(bearer_token(Some("Basic abc")), None);
-        assert_eq!(bearer_token(Some("abc")), None);
-        assert_eq!(bearer_token(None), None);
+    fn schemes_are_case_insensitive_and_token_is_required() {
+        assert_eq!(
+            scheme_and_token(Some("Bearer abc")),
+            Some((Scheme::Bearer, "abc"))
+        );
+        assert_eq!(
+            scheme_and_token(Some("bearer abc")),
+            Some((Scheme::Bearer, "abc"))
+        );
+        assert_eq!(
+            scheme_and_token(Some("DPoP abc")),
+            Some((Scheme::Dpop, "abc"))
+        );
+        assert_eq!(
+            scheme_and_token(Some("dpop abc")),
+            Some((Scheme::Dpop, "abc"))
+        );
+        assert_eq!(scheme_and_token(Some("Bearer ")), None);
+        assert_eq!(scheme_and_token(Some("DPoP ")), None);
+        assert_eq!(scheme_and_token(Some("Basic abc")), None);
+        assert_eq!(scheme_and_token(Some("abc")), None);
+        assert_eq!(scheme_and_token(None), None);
     }
 }

@@ -116,6 +116,7 @@ mod tests {
                 exp: 2,
                 iat: 1,
                 nbf: None,
+                cnf: None,
                 jti: "jti".into(),
                 client_id: crate::FIRST_PARTY_CLIENT.into(),
                 subject: Subject::User {

@@ -124,11 +124,13 @@ pub const FIRST_PARTY_CLIENT: &str = "first-party";
 ///         role: Role::User,
 ///         email: "ada@example.com".into(),
 ///     },
+///     cnf: None,
 /// };
 /// let json = serde_json::to_value(&claims).unwrap();
 /// assert_eq!(json["role"], "user");
 /// assert_eq!(json["client_id"], "first-party");
 /// assert!(json.get("nbf").is_none());
+/// assert!(json.get("cnf").is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "WireClaims", into = "WireClaims")]
@@ -152,6 +154,27 @@ pub struct AccessClaims {
     pub client_id: String,
     /// Whether a user or a service holds the token, with what only a user has.
     pub subject: Subject,
+    /// The key the token is bound to (RFC 9449 §6, API.md §7), if any: a
+    /// bound token is accepted only with a DPoP proof by that key.
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` claim of a DPoP-bound token (RFC 7800, RFC 9449 §6.1).
+///
+/// A `cnf` without `jkt` (another confirmation method) does not parse, so
+/// such a token is refused as malformed rather than accepted unbound.
+///
+/// ```
+/// use shared_claims::Confirmation;
+///
+/// let cnf: Confirmation = serde_json::from_str(r#"{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiGQA4I"}"#).unwrap();
+/// assert_eq!(cnf.jkt, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiGQA4I");
+/// assert!(serde_json::from_str::<Confirmation>(r#"{"x5t#S256":"abc"}"#).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint (base64url) of the client's public key.
+    pub jkt: String,
 }
 
 impl AccessClaims {
@@ -292,6 +315,8 @@ struct WireClaims {
     sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation>,
 }
 
 fn first_party() -> String {
@@ -331,6 +356,7 @@ impl TryFrom<WireClaims> for AccessClaims {
             jti: w.jti,
             client_id: w.client_id,
             subject,
+            cnf: w.cnf,
         })
     }
 }
@@ -354,6 +380,7 @@ impl From<AccessClaims> for WireClaims {
             role,
             sid,
             email,
+            cnf: c.cnf,
         }
     }
 }

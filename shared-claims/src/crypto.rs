@@ -15,6 +15,9 @@
 //! derives the public half (a scalar multiplication, as dear as the signature)
 //! for every token; a [`PreparedSigningKey`] lends its parsed key instead.
 //!
+//! Every other algorithm (ES256 for DPoP proofs among them) goes to the
+//! RustCrypto provider unchanged.
+//!
 //! jsonwebtoken's provider is one per process by that crate's design (a
 //! `static` chosen once); the one installed here holds no state, and the lent
 //! key lives on the stack of one call, so servers in one process share nothing.
@@ -325,6 +328,21 @@ mod tests {
         LENT_SIGNER.set(previous);
         assert_eq!(by_lent, key(1).sign(b"message").to_bytes());
         assert_eq!(by_other, key(2).sign(b"message").to_bytes());
+    }
+
+    #[test]
+    fn es256_signatures_are_checked_by_the_rust_crypto_verifier() {
+        use p256::ecdsa::signature::Signer as _;
+        let signing = p256::ecdsa::SigningKey::from_slice(&[7; 32]).expect("a P-256 key");
+        let point = signing.verifying_key().to_encoded_point(false);
+        let decoding = DecodingKey::from_ec_der(point.as_bytes());
+        let signature: p256::ecdsa::Signature = signing.sign(b"message");
+        let signature = signature.to_bytes().to_vec();
+
+        let verifier = new_verifier(&Algorithm::ES256, &decoding).expect("an ES256 verifier");
+
+        assert!(verifier.verify(b"message", &signature).is_ok());
+        assert!(verifier.verify(b"messagE", &signature).is_err());
     }
 
     #[test]

@@ -12,20 +12,24 @@ mod authority;
 mod cache;
 mod claims;
 mod crypto;
+pub mod dpop;
 mod error;
 mod keys;
 mod verify;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "introspection")]
+pub mod introspection;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 
-pub use authority::{Authority, KeyRefresher, RefreshFuture, DEFAULT_CACHE_CAPACITY};
+pub use authority::{Authority, Credentials, KeyRefresher, RefreshFuture, DEFAULT_CACHE_CAPACITY};
 pub use claims::{
-    AccessClaims, ParseRoleError, Role, Subject, TokenRole, ACCESS_TOKEN_TYPE, FIRST_PARTY_CLIENT,
+    AccessClaims, Confirmation, ParseRoleError, Role, Subject, TokenRole, ACCESS_TOKEN_TYPE,
+    FIRST_PARTY_CLIENT,
 };
 pub use crypto::{install_crypto_provider, PreparedSigningKey};
-pub use error::{AuthError, ErrorBody};
+pub use error::{AuthError, ErrorBody, SchemeError};
 pub use keys::{KeySet, KeyStore};
 pub use verify::{Verifier, VerifyError, MAX_LEEWAY};

@@ -145,6 +145,45 @@ try {
     assert.ok(!visible.includes('eyJ'), `no token in script-readable storage: ${visible}`);
   });
 
+  await step('the session is bound to a key: its tokens copied into another browser are refused by both services', async () => {
+    // What a thief takes: the access token off a request, the refresh
+    // cookie out of the profile. Without the key, neither is any use.
+    const seen = tab1.waitForRequest((request) => request.url().startsWith(`${RESOURCE_URL}/api/me`));
+    assert.deepEqual(await parallelCalls(tab1, 1), [200]);
+    const headers = await (await seen).allHeaders();
+    assert.match(headers.authorization ?? '', /^DPoP ey/, 'the token goes as a DPoP-bound token');
+    assert.ok(headers.dpop, 'with a proof');
+    const token = headers.authorization.slice('DPoP '.length);
+    const cookie = (await user.context.cookies(AUTH_URL + '/auth/refresh')).find((c) => c.name === 'refresh_token');
+
+    const thief = await browser.newContext();
+    try {
+      await thief.addCookies([cookie]);
+      // The page makes a key of its own and tries to resume the session with
+      // the stolen cookie: the refresh is refused and it shows the login form.
+      const page = await thief.newPage();
+      await page.goto(`${AUTH_URL}/`);
+      await page.waitForSelector('body[data-ready="true"]');
+      await showsLoginForm(page);
+      const statuses = await page.evaluate(
+        async ([authUrl, resourceUrl, stolen]) => {
+          const calls = ['Bearer', 'DPoP'].flatMap((scheme) => [
+            fetch(`${resourceUrl}/api/me`, { headers: { authorization: `${scheme} ${stolen}` } }),
+            fetch(`${authUrl}/auth/me`, { headers: { authorization: `${scheme} ${stolen}` } }),
+          ]);
+          calls.push(fetch(`${authUrl}/auth/refresh`, { method: 'POST', credentials: 'same-origin' }));
+          return (await Promise.all(calls)).map((response) => response.status);
+        },
+        [AUTH_URL, RESOURCE_URL, token],
+      );
+      assert.deepEqual(statuses, [401, 401, 401, 401, 400]);
+    } finally {
+      await thief.close();
+    }
+    // Refused attempts use nothing up: the owner's session goes on.
+    assert.deepEqual(await parallelCalls(tab1, 1), [200]);
+  });
+
   await step('a user creates a project and is offered no delete button', async () => {
     await tab1.fill('#project-name', 'Apollo');
     await tab1.click('#project-form button[type=submit]');
@@ -292,18 +331,27 @@ try {
   });
 
   await step('a refresh token used twice ends the session, and after the next login the page says why', async () => {
-    // The page's session, its refresh cookie presented twice from outside:
-    // the second time is reuse, and the server closes the session.
+    // The page's refresh token presented twice with the session's own key
+    // (without the key it would be refused before anything else: see the
+    // DPoP step): the second time is reuse, and the server closes the session.
     const cookies = await user.context.cookies(AUTH_URL + '/auth/refresh');
     const stolen = cookies.find((c) => c.name === 'refresh_token').value;
-    const present = () =>
-      fetch(`${AUTH_URL}/auth/refresh`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ refresh_token: stolen }),
-      });
-    assert.equal((await present()).status, 200);
-    assert.equal((await present()).status, 401);
+    const statuses = await tab1.evaluate(async (token) => {
+      const { createDpop } = await import('/web/dpop.js');
+      const dpop = createDpop('auth-client');
+      const present = async () => {
+        const proof = await dpop.proof('POST', `${location.origin}/auth/refresh`);
+        const response = await fetch('/auth/refresh', {
+          method: 'POST',
+          credentials: 'omit',
+          headers: { 'content-type': 'application/json', dpop: proof },
+          body: JSON.stringify({ refresh_token: token }),
+        });
+        return response.status;
+      };
+      return [await present(), await present()];
+    }, stolen);
+    assert.deepEqual(statuses, [200, 401]);
 
     await pastExpiry();
     await tab1.click('#reload-profile');

@@ -244,26 +244,43 @@ pub fn end(
 }
 
 /// Ends the session a refresh token (any of its tokens, used or not)
-/// belongs to, in one transaction (which reads first, so on SQLite it takes
-/// the write lock at once).
+/// belongs to, if that session was opened by `client` (`None`: first-party;
+/// RFC 7009 §2.1: a client revokes only its own tokens), in one transaction
+/// (which reads first, so on SQLite it takes the write lock at once).
 pub fn end_by_token(
     conn: &mut AnyConnection,
     token_hash: &str,
+    client: Option<&str>,
     reason: EndReason,
     origin: Origin<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     super::write_transaction(conn, |conn| {
-        let session_id: Option<String> = refresh_tokens::table
-            .find(token_hash)
-            .select(refresh_tokens::session_id)
+        let session: Option<(String, Option<String>)> = refresh_tokens::table
+            .inner_join(sessions::table)
+            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .select((sessions::id, sessions::client_id))
             .first(conn)
             .optional()?;
-        match session_id {
-            Some(session_id) => end(conn, &session_id, reason, origin, now),
-            None => Ok(0),
+        match session {
+            Some((session_id, owner)) if owner.as_deref() == client => {
+                end(conn, &session_id, reason, origin, now)
+            }
+            _ => Ok(0),
         }
     })
+}
+
+/// Ends every active session opened by client `client_id` (reason
+/// `revoked`): its refresh tokens and access tokens die with it. How many
+/// ended. Run it inside a transaction.
+pub fn end_all_of_client(
+    conn: &mut AnyConnection,
+    client_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let ending = sessions::table.filter(sessions::client_id.eq(client_id));
+    end_where!(conn, ending, EndReason::Revoked, Origin::NONE, now)
 }
 
 /// Ends one of the user's own sessions in one transaction; 0 if it is

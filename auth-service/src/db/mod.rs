@@ -3,8 +3,10 @@
 
 pub mod clients;
 pub mod history;
+pub mod introspection;
 pub mod login_failures;
 pub mod models;
+mod one_statement_rotation;
 mod pool;
 pub mod purge;
 pub mod schema;

@@ -39,6 +39,10 @@ pub struct SessionRow {
     pub ip: Option<String>,
     pub ended_at: Option<NaiveDateTime>,
     pub end_reason: Option<String>,
+    /// The client its refresh tokens were issued to; `None`: first-party.
+    pub client_id: Option<String>,
+    /// The thumbprint of the DPoP key the session is bound to (API.md §7).
+    pub dpop_jkt: Option<String>,
     /// Events recorded for the session, ever (its newest
     /// [`super::history::EVENTS_KEPT`] are kept).
     pub event_count: i64,
@@ -55,6 +59,11 @@ pub struct NewSession<'a> {
     pub expires_at: NaiveDateTime,
     pub user_agent: Option<&'a str>,
     pub ip: Option<&'a str>,
+    /// The authenticated client the session is for; `None`: first-party.
+    pub client_id: Option<&'a str>,
+    /// The thumbprint of the key the login's DPoP proof was signed with;
+    /// `None` for an unbound session.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// A new row of `refresh_tokens`: only the token's hash.

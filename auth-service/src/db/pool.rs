@@ -78,22 +78,41 @@ impl Manager {
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
-                // WAL lets readers work beside the one writer; busy_timeout makes
-                // concurrent writers wait instead of failing "database is locked";
-                // foreign keys are off by default in SQLite. busy_timeout comes
-                // first: switching a new file to WAL takes a lock, and another
-                // process opening the file at the same moment must wait for it.
-                // secure_delete zeroes what a write frees, so a secret that is
-                // replaced or deleted (a signing key sealed in place, an old
-                // password hash) does not linger in the file's free space.
+                // busy_timeout makes concurrent writers wait instead of failing
+                // "database is locked"; foreign keys are off by default in
+                // SQLite. secure_delete zeroes what a write frees, so a secret
+                // that is replaced or deleted (a signing key sealed in place, an
+                // old password hash) does not linger in the file's free space.
                 conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                     PRAGMA secure_delete = ON;",
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                switch_to_wal(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
+        }
+    }
+}
+
+/// Puts the file in WAL mode (persistent, so a no-op once done), which lets
+/// readers work beside the one writer. Switching a new file takes its write
+/// lock; when connections of replicas started together switch it at the same
+/// moment, each may hold the read lock while wanting the write lock, and
+/// SQLite breaks that deadlock by answering one of them "database is locked"
+/// at once instead of waiting out `busy_timeout`. The other one completes the
+/// switch, so the loser tries again, for as long as `busy_timeout` would wait.
+fn switch_to_wal(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match conn.batch_execute("PRAGMA journal_mode = WAL;") {
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("database is locked")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            done => return done,
         }
     }
 }
@@ -175,4 +194,50 @@ pub fn migrate(conn: &mut AnyConnection) -> Result<(), String> {
             .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string()),
     };
     outcome.map_err(|e| format!("migration failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use super::*;
+
+    /// Replicas started together on a new SQLite file all switch it to WAL at
+    /// once. Two connections that both hold the read lock and both want the
+    /// write lock deadlock, and SQLite answers one of them "database is
+    /// locked" at once, without waiting out `busy_timeout`: opening a
+    /// connection must come through that.
+    #[test]
+    fn connections_opened_together_on_a_new_sqlite_file_all_open() {
+        let dir = std::env::temp_dir().join(format!(
+            "auth-pool-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        for round in 0..100 {
+            let url = DatabaseUrl::Sqlite(dir.join(format!("{round}.db")));
+            std::fs::File::create(match &url {
+                DatabaseUrl::Sqlite(path) => path,
+                DatabaseUrl::Postgres(_) => unreachable!(),
+            })
+            .expect("new file");
+            let start = Arc::new(Barrier::new(6));
+            let openers: Vec<_> = (0..6)
+                .map(|_| {
+                    let manager = Manager { url: url.clone() };
+                    let start = start.clone();
+                    std::thread::spawn(move || {
+                        start.wait();
+                        manager.open().map(|_| ()).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().expect("an opener panicked");
+                assert_eq!(opened, Ok(()), "round {round}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

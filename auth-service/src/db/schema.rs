@@ -22,6 +22,8 @@ diesel::table! {
         ip -> Nullable<Text>,
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
         event_count -> BigInt,
     }
 }

@@ -5,17 +5,20 @@ use diesel::prelude::*;
 
 use super::history::{self, Origin};
 use super::models::{NewRefreshToken, NewSession, SessionRow, UserRow};
-use super::schema::{refresh_tokens, sessions, users};
+use super::one_statement_rotation::{rotate_live_in_one_statement, Claim};
+use super::schema::{clients, refresh_tokens, sessions, users};
 use super::AnyConnection;
 use crate::domain::{EndReason, EventKind};
 
-/// Stores a new session with its first refresh token, together or not at all.
+/// Stores a new session with its first refresh token, together or not at
+/// all; `false` (nothing stored) when the session's client is no longer
+/// registered.
 pub fn open(
     conn: &mut AnyConnection,
     session: &NewSession<'_>,
     token: &NewRefreshToken<'_>,
-) -> QueryResult<()> {
-    conn.transaction(|conn| {
+) -> QueryResult<bool> {
+    let opened = conn.transaction(|conn| {
         diesel::insert_into(sessions::table)
             .values(session)
             .execute(conn)?;
@@ -33,8 +36,42 @@ pub fn open(
             None,
             origin,
             session.created_at,
-        )
-    })
+        )?;
+        match session.client_id {
+            Some(client_id) if !client_held(conn, client_id)? => {
+                Err(diesel::result::Error::RollbackTransaction)
+            }
+            _ => Ok(()),
+        }
+    });
+    match opened {
+        Ok(()) => Ok(true),
+        Err(diesel::result::Error::RollbackTransaction) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether client `id` is registered, held so until the transaction ends.
+/// A `client delete` ends the client's sessions after removing it, in one
+/// transaction: on PostgreSQL the share lock makes it either wait for this
+/// session to commit (and then end it) or commit first (and this finds no
+/// client); SQLite's single writer orders the two just the same. So no
+/// session outlives its client.
+fn client_held(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
+    let held = match conn {
+        AnyConnection::Postgresql(pg) => clients::table
+            .find(id)
+            .select(clients::id)
+            .for_share()
+            .first::<String>(pg)
+            .optional()?,
+        AnyConnection::Sqlite(_) => clients::table
+            .find(id)
+            .select(clients::id)
+            .first::<String>(conn)
+            .optional()?,
+    };
+    Ok(held.is_some())
 }
 
 /// What presenting a refresh token led to.
@@ -48,7 +85,12 @@ pub enum Rotation {
         session_id: String,
         /// When the successor expires.
         expires_at: NaiveDateTime,
+        /// The thumbprint of the key the session is bound to, if it is.
+        dpop_jkt: Option<String>,
     },
+    /// The session is bound to a DPoP key and the request proved another
+    /// one, or none: nothing changed, the token is not used up.
+    WrongKey,
     /// The token had been used before: the whole session is now revoked.
     Reused,
     /// Unknown, expired, or its session is revoked or over.
@@ -69,6 +111,19 @@ const GRACE_ATTEMPTS: usize = 16;
 /// one moves `used_at` from NULL; with a grace, each of the others supersedes
 /// the successor installed before it, so exactly one returned token stays live.
 /// The event of what happened (API.md §2, from `origin`) commits with it.
+///
+/// A token is bound to the client its session was opened by (RFC 6749 §6):
+/// presented by any other `client` (`None`: first-party) it is `Invalid`
+/// and nothing changes: not used up, no reuse detected.
+///
+/// `proved_jkt` is the thumbprint of the key the request's DPoP proof was
+/// signed with. A session bound to a key moves only for a proof by that key;
+/// otherwise the answer is [`Rotation::WrongKey`] and nothing is touched, so
+/// a refresh token stolen without its key cannot even be used up (API.md §7).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is one fact of the request; a struct would only rename them"
+)]
 pub fn rotate(
     conn: &mut AnyConnection,
     presented: &str,
@@ -76,7 +131,9 @@ pub fn rotate(
     now: NaiveDateTime,
     refresh_ttl: chrono::Duration,
     grace: chrono::Duration,
+    client: Option<&str>,
     origin: Origin<'_>,
+    proved_jkt: Option<&str>,
 ) -> QueryResult<Rotation> {
     // The common case, a live token presented once, is one statement on
     // PostgreSQL: a round trip is most of a refresh's cost there. Anything
@@ -84,11 +141,23 @@ pub fn rotate(
     // looks at the token afresh.
     if let AnyConnection::Postgresql(pg) = conn {
         let expires_at = now + refresh_ttl;
-        if let Some(rotation) =
-            rotate_live_in_one_statement(pg, presented, successor, now, expires_at, origin)?
-        {
+        let claim = Claim {
+            presented,
+            successor,
+            now,
+            expires_at,
+            client,
+            proved_jkt,
+        };
+        if let Some(rotation) = rotate_live_in_one_statement(pg, &claim, origin)? {
             return Ok(rotation);
         }
+    }
+    // A session's client never changes, so reading it before the
+    // transaction decides as surely as inside it, and keeps SQLite's
+    // transaction a writer from its first statement.
+    if !presented_by_its_client(conn, presented, client)? {
+        return Ok(Rotation::Invalid);
     }
     conn.transaction(|conn| {
         let claimed: Option<String> = diesel::update(refresh_tokens::table)
@@ -96,6 +165,19 @@ pub fn rotate(
             .filter(refresh_tokens::used_at.is_null())
             .filter(refresh_tokens::superseded_at.is_null())
             .filter(refresh_tokens::expires_at.gt(now))
+            // Only in an unbound session or one bound to the proved key. A
+            // binding never changes after login, so this cannot go stale.
+            .filter(
+                refresh_tokens::session_id.eq_any(
+                    sessions::table
+                        .filter(
+                            sessions::dpop_jkt
+                                .is_null()
+                                .or(sessions::dpop_jkt.eq(proved_jkt)),
+                        )
+                        .select(sessions::id),
+                ),
+            )
             .set((
                 refresh_tokens::used_at.eq(now),
                 refresh_tokens::successor_hash.eq(successor),
@@ -128,6 +210,17 @@ pub fn rotate(
             let Some((session_id, used_at, current, superseded_at)) = earlier else {
                 return Ok(Rotation::Invalid);
             };
+            // Before anything that could use the token up or end the
+            // session: whoever lacks the key may not touch either.
+            let bound: Option<String> = sessions::table
+                .find(&session_id)
+                .select(sessions::dpop_jkt)
+                .first(conn)
+                .optional()?
+                .flatten();
+            if bound.is_some_and(|bound| Some(bound.as_str()) != proved_jkt) {
+                return Ok(Rotation::WrongKey);
+            }
             // A superseded successor is dead, but presenting it is a client
             // that lost a race, not a thief: refuse without revoking.
             if superseded_at.is_some() {
@@ -178,6 +271,22 @@ pub fn rotate(
     })
 }
 
+/// Whether the token is known and its session was opened by `client`
+/// (`None`: first-party).
+fn presented_by_its_client(
+    conn: &mut AnyConnection,
+    presented: &str,
+    client: Option<&str>,
+) -> QueryResult<bool> {
+    let owner: Option<Option<String>> = refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(presented))
+        .select(sessions::client_id)
+        .first(conn)
+        .optional()?;
+    Ok(owner.is_some_and(|owner| owner.as_deref() == client))
+}
+
 /// Ends a session whose used refresh token came back, with both events.
 fn end_for_reuse(
     conn: &mut AnyConnection,
@@ -223,14 +332,15 @@ fn issue_successor(
     kind: EventKind,
     origin: Origin<'_>,
 ) -> QueryResult<Rotation> {
-    let live: Option<(String, NaiveDateTime)> = diesel::update(sessions::table.find(session_id))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(now))
-        .set(sessions::last_used_at.eq(now))
-        .returning((sessions::user_id, sessions::expires_at))
-        .get_result(conn)
-        .optional()?;
-    let Some((user_id, session_expires_at)) = live else {
+    let live: Option<(String, NaiveDateTime, Option<String>)> =
+        diesel::update(sessions::table.find(session_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .set(sessions::last_used_at.eq(now))
+            .returning((sessions::user_id, sessions::expires_at, sessions::dpop_jkt))
+            .get_result(conn)
+            .optional()?;
+    let Some((user_id, session_expires_at, dpop_jkt)) = live else {
         return Ok(Rotation::Invalid);
     };
     let Some(user) = users::table
@@ -255,127 +365,8 @@ fn issue_successor(
         user,
         session_id: session_id.to_owned(),
         expires_at,
+        dpop_jkt,
     })
-}
-
-/// What the one-statement rotation returns: the claimed token's session and,
-/// if that session is live, its user and the successor's expiry.
-#[derive(QueryableByName)]
-struct ClaimedRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    session_id: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-    successor_expires_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    user_id: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    email: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    password_hash: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    role: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-    user_created_at: Option<NaiveDateTime>,
-}
-
-/// [`rotate`]'s common case as one data-modifying CTE: claim the token if it
-/// is live, and if its session is live too, touch the session, store the
-/// successor, record the `refresh` event (and, once the session has recorded
-/// more than [`history::EVENTS_KEPT`], drop its oldest) and return the user.
-/// The same rows are locked in the same order as the general path (the
-/// token, then the session). `None` when nothing was claimed.
-///
-/// The trim reads one index entry: the session's `event_count` (counted by
-/// the session's UPDATE, which every event's writer takes) says whether the
-/// cap is passed, and then exactly the oldest event goes. Finding the cut
-/// below the newest events instead read all hundred of them (through
-/// bitmap scans, which also step over every event dropped before) on each
-/// refresh of a busy session.
-fn rotate_live_in_one_statement(
-    conn: &mut diesel::PgConnection,
-    presented: &str,
-    successor: &str,
-    now: NaiveDateTime,
-    expires_at: NaiveDateTime,
-    origin: Origin<'_>,
-) -> QueryResult<Option<Rotation>> {
-    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-    let row: Option<ClaimedRow> = diesel::sql_query(
-        "WITH claimed AS ( \
-             UPDATE refresh_tokens SET used_at = $1, successor_hash = $2 \
-              WHERE token_hash = $3 AND used_at IS NULL AND superseded_at IS NULL \
-                AND expires_at > $1 \
-          RETURNING session_id \
-         ), live AS ( \
-             UPDATE sessions SET last_used_at = $1, event_count = event_count + 1 \
-               FROM claimed \
-              WHERE sessions.id = claimed.session_id AND sessions.revoked_at IS NULL \
-                AND sessions.expires_at > $1 \
-          RETURNING sessions.id, sessions.user_id, sessions.expires_at, sessions.event_count \
-         ), successor AS ( \
-             INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
-             SELECT $2, live.id, $1, LEAST($4, live.expires_at) FROM live \
-          RETURNING expires_at \
-         ), event AS ( \
-             INSERT INTO session_events (session_id, at, type, ip, user_agent) \
-             SELECT live.id, $1, 'refresh', $5, $6 FROM live \
-         ), trimmed AS ( \
-             DELETE FROM session_events \
-              WHERE (SELECT event_count FROM live) > $7 \
-                AND id = (SELECT id FROM session_events \
-                           WHERE session_id = (SELECT id FROM live) \
-                           ORDER BY id LIMIT 1) \
-         ) \
-         SELECT claimed.session_id, successor.expires_at AS successor_expires_at, \
-                users.id AS user_id, users.email, users.password_hash, users.role, \
-                users.created_at AS user_created_at \
-           FROM claimed \
-           LEFT JOIN live ON TRUE \
-           LEFT JOIN users ON users.id = live.user_id \
-           LEFT JOIN successor ON TRUE",
-    )
-    .bind::<Timestamp, _>(now)
-    .bind::<Text, _>(successor)
-    .bind::<Text, _>(presented)
-    .bind::<Timestamp, _>(expires_at)
-    .bind::<Nullable<Text>, _>(origin.ip)
-    .bind::<Nullable<Text>, _>(origin.user_agent)
-    .bind::<BigInt, _>(history::EVENTS_KEPT)
-    .get_result(conn)
-    .optional()?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let live = (
-        row.successor_expires_at,
-        row.user_id,
-        row.email,
-        row.password_hash,
-        row.role,
-        row.user_created_at,
-    );
-    Ok(Some(match live {
-        (
-            Some(expires_at),
-            Some(id),
-            Some(email),
-            Some(password_hash),
-            Some(role),
-            Some(created_at),
-        ) => Rotation::Rotated {
-            user: UserRow {
-                id,
-                email,
-                password_hash,
-                role,
-                created_at,
-            },
-            session_id: row.session_id,
-            expires_at,
-        },
-        // Claimed, but the session is revoked or over (or its user gone).
-        _ => Rotation::Invalid,
-    }))
 }
 
 /// A user's active sessions (not revoked, not over, with a live refresh

@@ -18,14 +18,10 @@ pub fn ensure_one(
     conn: &mut AnyConnection,
     candidate: SigningKeyRow,
 ) -> QueryResult<Vec<SigningKeyRow>> {
-    conn.transaction(|conn| {
-        // Take the write lock before reading. Two processes starting on one
-        // new SQLite file both find no key; in a deferred transaction the
-        // second's INSERT then fails "database is locked" at once (its read
-        // snapshot is stale, so SQLite cannot make it wait). A write as the
-        // first statement waits (busy_timeout) instead, and then finds the
-        // first process's key. The no-op DELETE is the portable lock.
-        diesel::delete(signing_keys::table.filter(signing_keys::kid.eq(""))).execute(conn)?;
+    // Under the key lock, so that replicas starting together on an empty
+    // database store one key between them: the others wait, then find it.
+    super::write_transaction(conn, |conn| {
+        lock(conn)?;
         let keys = all(conn)?;
         if !keys.is_empty() {
             return Ok(keys);

@@ -31,7 +31,9 @@ pub struct RoleChange {
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 403, body = ErrorBody, description = "`insufficient_role`: the caller is not an admin now \
             (the role is read from the database, not from the token)."),

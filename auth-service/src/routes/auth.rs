@@ -90,7 +90,8 @@ pub async fn register(
 /// Logs in.
 ///
 /// Starts a session and answers with a token pair, the refresh token also in
-/// an `HttpOnly` cookie for browsers. After `LOGIN_MAX_FAILURES` failed
+/// an `HttpOnly` cookie for browsers. With a `DPoP` proof (RFC 9449), the
+/// session and its tokens are bound to the proof's key. After `LOGIN_MAX_FAILURES` failed
 /// logins for one email from one address, that address is locked out for
 /// `LOGIN_FAILURE_WINDOW`.
 #[utoipa::path(
@@ -105,7 +106,9 @@ pub async fn register(
             ("Set-Cookie" = String, description = "`refresh_token=<token>; HttpOnly; SameSite=Strict; \
                 Path=/auth; Max-Age=<refresh_expires_in>`, plus `Secure` unless `COOKIE_SECURE=false`."),
         )),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body or a missing field."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a malformed body or a missing field; \
+            `invalid_dpop_proof`: a `DPoP` header that is not a valid proof for this request (checked \
+            before the password)."),
         (status = 401, body = ErrorBody, description = "`invalid_credentials`: an unknown email or a wrong \
             password, told apart nowhere."),
         (status = 413, body = ErrorBody, description = "`payload_too_large`: the body is over 16 KiB."),
@@ -127,7 +130,8 @@ pub async fn login(
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, Error> {
     let Credentials { email, password } = body.into_inner();
-    let client = super::client_info(&req);
+    let mut client = super::client_info(&req);
+    client.dpop_jkt = super::dpop::token_request_key(&req, &state)?;
     let grant = service::login(&state, &email, password, client).await?;
     Ok(token_response(&state, grant))
 }
@@ -151,7 +155,9 @@ pub async fn login(
             ("Cache-Control" = String, description = "`no-store`: the body carries tokens."),
             ("Set-Cookie" = String, description = "The new `refresh_token` cookie."),
         )),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: no refresh token at all, or a malformed body."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: no refresh token at all, or a malformed \
+            body; `invalid_dpop_proof`: a `DPoP` header that is not a valid proof for this request, or a \
+            session bound to a DPoP key refreshed without a proof by that key (the token is not used up)."),
         (status = 401, body = ErrorBody, description = "`invalid_grant`: the refresh token is unknown, expired, \
             revoked or used (reuse, which revokes the session).", headers(
             ("Set-Cookie" = String, description = "Clears the `refresh_token` cookie."),
@@ -172,7 +178,9 @@ pub async fn refresh(
 ) -> Result<HttpResponse, Error> {
     let token = presented_refresh_token(&req, &body, &state)?
         .ok_or_else(|| Error::InvalidRequest("no refresh token in the body or cookie".into()))?;
-    match service::refresh(&state, token, super::client_info(&req)).await {
+    let mut client = super::client_info(&req);
+    client.dpop_jkt = super::dpop::token_request_key(&req, &state)?;
+    match service::refresh(&state, token, client).await {
         Ok(grant) => Ok(token_response(&state, grant)),
         Err(Error::InvalidGrant) => {
             // A dead token should not stay in the browser to be sent again.
@@ -241,7 +249,9 @@ pub async fn logout(
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
@@ -271,7 +281,9 @@ pub async fn logout_all(
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended or its user is gone).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
@@ -325,10 +337,12 @@ fn presented_refresh_token(
 /// The token response of `/auth/login` and `/auth/refresh`.
 #[derive(Serialize, ToSchema)]
 struct TokenResponse<'a> {
-    /// An EdDSA-signed JWT (`typ: at+jwt`), for `Authorization: Bearer`.
+    /// An EdDSA-signed JWT (`typ: at+jwt`), for `Authorization: Bearer`,
+    /// or, when bound, for `Authorization: DPoP` with a proof.
     access_token: &'a str,
-    /// Always `Bearer`.
-    #[schema(example = "Bearer", pattern = "^Bearer$")]
+    /// `Bearer`, or `DPoP` when the request carried a valid `DPoP` proof
+    /// and the session is bound to its key (API.md §7).
+    #[schema(example = "Bearer", pattern = "^(Bearer|DPoP)$")]
     token_type: &'static str,
     /// Seconds until the access token expires.
     expires_in: u64,
@@ -361,7 +375,7 @@ fn token_response(state: &AppState, grant: TokenGrant) -> HttpResponse {
         .cookie(cookie)
         .json(TokenResponse {
             access_token: &grant.access_token,
-            token_type: "Bearer",
+            token_type: grant.token_type.as_str(),
             expires_in: grant.expires_in,
             refresh_token: grant.refresh_token.expose(),
             refresh_expires_in: grant.refresh_expires_in,

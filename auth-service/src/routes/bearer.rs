@@ -46,11 +46,17 @@ pub async fn refuse_revoked_keys(
     next.call(req).await
 }
 
-/// The `kid` of the request's access token, if the token verifies.
+/// The `kid` of the request's access token, if the token verifies. Under
+/// either scheme (API.md §4): a DPoP-bound token of a revoked key is as dead
+/// as a Bearer one, whatever its proof, which the extractor checks after.
 async fn verified_kid(req: &ServiceRequest) -> Option<String> {
     let authority = req.app_data::<web::Data<Authority>>()?;
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    authority.authenticate(Some(value)).await.ok()?;
-    let (_, token) = value.trim().split_once(' ')?;
-    jsonwebtoken::decode_header(token.trim()).ok()?.kid
+    let (scheme, token) = value.trim().split_once(' ')?;
+    if !(scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop")) {
+        return None;
+    }
+    let token = token.trim();
+    authority.verify(token).await.ok()?;
+    jsonwebtoken::decode_header(token).ok()?.kid
 }

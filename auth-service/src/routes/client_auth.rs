@@ -34,7 +34,7 @@ pub async fn authenticate(
 }
 
 /// The (id, secret) the request presents, if any.
-fn presented(
+pub(super) fn presented(
     req: &HttpRequest,
     form_id: Option<String>,
     form_secret: Option<String>,

@@ -60,7 +60,9 @@ impl From<SessionEvent> for EventView {
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 404, body = ErrorBody, description = "`not_found`: no such session (or purged), or another user's."),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
@@ -93,7 +95,9 @@ pub async fn events(
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 403, body = ErrorBody, description = "`insufficient_role`: the caller is not an admin now \
             (the role is read from the database, not from the token)."),
@@ -128,7 +132,9 @@ pub async fn user_sessions(
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 403, body = ErrorBody, description = "`insufficient_role`: the caller is not an admin now \
             (the role is read from the database, not from the token)."),

@@ -26,6 +26,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         issuer,
         token_endpoint: format!("{base}/oauth/token"),
         revocation_endpoint: format!("{base}/oauth/revoke"),
+        introspection_endpoint: format!("{base}/oauth/introspect"),
         jwks_uri: format!("{base}/.well-known/jwks.json"),
         // Stated, because omitting it means `authorization_code` and `implicit` (§2).
         grant_types_supported: &["password", "refresh_token", "client_credentials"],
@@ -33,6 +34,9 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         response_types_supported: &[],
         token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        // Without `none`: introspection answers authenticated clients only.
+        introspection_endpoint_auth_methods_supported: &CLIENT_AUTH_METHODS[1..],
+        dpop_signing_alg_values_supported: &shared_claims::dpop::ALGORITHMS,
     })
 }
 
@@ -47,6 +51,7 @@ struct Metadata<'a> {
     issuer: &'a str,
     token_endpoint: String,
     revocation_endpoint: String,
+    introspection_endpoint: String,
     jwks_uri: String,
     /// `password`, `refresh_token` and `client_credentials`.
     #[schema(value_type = Vec<String>)]
@@ -60,4 +65,11 @@ struct Metadata<'a> {
     /// `none`, `client_secret_basic`, `client_secret_post`.
     #[schema(value_type = Vec<String>)]
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
+    /// `client_secret_basic`, `client_secret_post`.
+    #[schema(value_type = Vec<String>)]
+    introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    /// The `alg`s of DPoP proofs this server accepts (RFC 9449 §5.1):
+    /// `ES256` and `EdDSA`.
+    #[schema(value_type = Vec<String>)]
+    dpop_signing_alg_values_supported: &'static [&'static str],
 }

@@ -6,8 +6,10 @@ pub(crate) mod auth;
 mod bearer;
 mod caller;
 mod client_auth;
+mod dpop;
 pub(crate) mod health;
 pub(crate) mod history;
+pub(crate) mod introspection;
 pub(crate) mod jwks;
 pub(crate) mod metadata;
 pub(crate) mod oauth;
@@ -51,6 +53,8 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        client_id: None,
+        dpop_jkt: None,
     }
 }
 
@@ -113,6 +117,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/oauth/revoke")
                 .app_data(oauth::form_config())
                 .route(web::post().to(oauth::revoke)),
+        )
+        .service(
+            web::resource("/oauth/introspect")
+                .app_data(oauth::form_config())
+                .route(web::post().to(introspection::introspect)),
         )
         .service(
             web::resource("/.well-known/oauth-authorization-server")

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use super::client_auth;
 use crate::error::Error;
-use crate::service::{self, TokenGrant};
+use crate::service::{self, ClientInfo, TokenGrant};
 use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
@@ -34,10 +34,6 @@ pub enum OAuthError {
     /// 400 `unsupported_grant_type`.
     #[error("grant_type must be password, refresh_token or client_credentials")]
     UnsupportedGrantType,
-    /// 400 `unauthorized_client`: a confidential client asked for a grant it
-    /// may not use.
-    #[error("{0}")]
-    UnauthorizedClient(&'static str),
     /// 401 `invalid_client` with a `Basic` challenge (RFC 6749 §5.2): client
     /// authentication failed, or a grant that needs it came without it.
     #[error("{0}")]
@@ -56,6 +52,8 @@ impl From<Error> for OAuthError {
                 OAuthError::InvalidGrant("the refresh token is invalid, expired or revoked")
             }
             Error::InvalidRequest(description) => OAuthError::InvalidRequest(description),
+            // With the Basic challenge RFC 6749 §5.2 asks for.
+            Error::UnknownClient => OAuthError::InvalidClient("client authentication failed"),
             other => OAuthError::Engine(other),
         }
     }
@@ -67,8 +65,7 @@ impl ResponseError for OAuthError {
             OAuthError::Engine(e) => e.status_code(),
             OAuthError::InvalidRequest(_)
             | OAuthError::InvalidGrant(_)
-            | OAuthError::UnsupportedGrantType
-            | OAuthError::UnauthorizedClient(_) => StatusCode::BAD_REQUEST,
+            | OAuthError::UnsupportedGrantType => StatusCode::BAD_REQUEST,
             OAuthError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
         }
     }
@@ -79,7 +76,6 @@ impl ResponseError for OAuthError {
             OAuthError::InvalidRequest(_) => "invalid_request",
             OAuthError::InvalidGrant(_) => "invalid_grant",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
-            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
             OAuthError::InvalidClient(_) => "invalid_client",
         };
         let mut response = HttpResponse::build(self.status_code());
@@ -150,9 +146,10 @@ pub struct TokenRequest {
 
 /// The OAuth 2 token endpoint.
 ///
-/// `POST /oauth/token`: the token endpoint of RFC 6749: for a public client
-/// the resource owner password grant (§4.3) and the refresh grant (§6); for
-/// a confidential client the client-credentials grant (§4.4).
+/// `POST /oauth/token`: the token endpoint of RFC 6749: the resource owner
+/// password grant (§4.3) and the refresh grant (§6), for a public client or
+/// an authenticated one (whose refresh tokens only it may refresh); for a
+/// confidential client also the client-credentials grant (§4.4).
 /// The same users, sessions, rotation and lockout as `/auth/login` and
 /// `/auth/refresh`.
 #[utoipa::path(
@@ -168,8 +165,10 @@ pub struct TokenRequest {
         )),
         (status = 400, body = ErrorBody, description = "RFC 6749 §5.2: `invalid_request` (a missing, empty or \
             repeated parameter, or a body that is not `application/x-www-form-urlencoded`), `invalid_grant` (wrong credentials, or a refresh token that is unknown, \
-            used, expired or revoked), `unsupported_grant_type`, or `unauthorized_client` (a confidential \
-            client asking for a user grant).", headers(
+            used, expired or revoked), or `unsupported_grant_type`. A refresh token issued to a client, \
+            presented by anyone else, is an `invalid_grant` and is not used up. `invalid_dpop_proof`: a `DPoP` \
+            header that is not a valid proof for this request, or a refresh of a session bound to a DPoP key \
+            without a proof by that key.", headers(
             ("Cache-Control" = String, description = "`no-store`."),
         )),
         (status = 401, body = ErrorBody, description = "`invalid_client`: client authentication failed, or \
@@ -198,35 +197,36 @@ pub async fn token(
     let client =
         client_auth::authenticate(&req, &state, form.client_id, form.client_secret).await?;
     let grant_type = required(form.grant_type, "grant_type")?;
+    // Before any grant: an invalid proof costs no password check.
+    let dpop_jkt = super::dpop::token_request_key(&req, &state)?;
     if grant_type == "client_credentials" {
         let client = client.ok_or(OAuthError::InvalidClient(
             "client_credentials needs client authentication",
         ))?;
-        let grant = service::client_credentials(&state, &client)?;
+        let grant = service::client_credentials(&state, &client, dpop_jkt.as_deref())?;
         return Ok(tokens_response(&TokenResponse {
             access_token: &grant.access_token,
-            token_type: "Bearer",
+            token_type: grant.token_type.as_str(),
             expires_in: grant.expires_in,
             refresh_token: None,
         }));
     }
-    if client.is_some() && matches!(grant_type.as_str(), "password" | "refresh_token") {
-        // Until refresh tokens are bound to the client they were issued to,
-        // a confidential client gets only service tokens.
-        return Err(OAuthError::UnauthorizedClient(
-            "this grant is for public clients",
-        ));
-    }
+    // An authenticated client's session is bound to it: the tokens carry
+    // its id, and only it may refresh them (RFC 6749 §6).
+    let requester = ClientInfo {
+        client_id: client,
+        dpop_jkt,
+        ..super::client_info(&req)
+    };
     let grant = match grant_type.as_str() {
         "password" => {
             let username = required(form.username, "username")?;
             let password = required(form.password, "password")?;
-            service::login(&state, &username, password, super::client_info(&req)).await?
+            service::login(&state, &username, password, requester).await?
         }
         "refresh_token" => {
             let presented = required(form.refresh_token, "refresh_token")?;
-            let client = super::client_info(&req);
-            service::refresh(&state, RefreshToken::presented(presented), client).await?
+            service::refresh(&state, RefreshToken::presented(presented), requester).await?
         }
         _ => return Err(OAuthError::UnsupportedGrantType),
     };
@@ -297,17 +297,14 @@ pub async fn revoke(
     let token = required(form.token, "token")?;
     // RFC 7009 §2.2: 200 whether or not the token was known, so the answer
     // tells nothing about which tokens exist. An access token is a stateless
-    // JWT and stays valid until it expires (API.md §3). An authenticated
-    // client may revoke only its own tokens (§2.1), and confidential
-    // clients hold no refresh tokens (they get service tokens only).
-    if client.is_none() {
-        service::logout(
-            &state,
-            RefreshToken::presented(token),
-            super::client_info(&req),
-        )
-        .await?;
-    }
+    // JWT and stays valid until it expires (API.md §3). A client may revoke
+    // only the tokens issued to it (§2.1): the service checks the session's
+    // client.
+    let requester = ClientInfo {
+        client_id: client,
+        ..super::client_info(&req)
+    };
+    service::logout(&state, RefreshToken::presented(token), requester).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
@@ -315,7 +312,7 @@ pub async fn revoke(
 
 /// A parameter that must be there. RFC 6749 §3.1: a parameter without a
 /// value counts as omitted.
-fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
+pub(super) fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
     value
         .filter(|v| !v.is_empty())
         .ok_or_else(|| OAuthError::InvalidRequest(format!("missing parameter: {name}")))
@@ -327,8 +324,9 @@ fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
 struct TokenResponse<'a> {
     /// An EdDSA-signed JWT (`typ: at+jwt`).
     access_token: &'a str,
-    /// Always `Bearer`.
-    #[schema(example = "Bearer", pattern = "^Bearer$")]
+    /// `Bearer`, or `DPoP` for tokens bound to the key of the request's
+    /// `DPoP` proof (RFC 9449 §5).
+    #[schema(example = "Bearer", pattern = "^(Bearer|DPoP)$")]
     token_type: &'static str,
     /// Seconds until the access token expires.
     expires_in: u64,
@@ -340,7 +338,7 @@ struct TokenResponse<'a> {
 fn token_response(grant: &TokenGrant) -> HttpResponse {
     tokens_response(&TokenResponse {
         access_token: &grant.access_token,
-        token_type: "Bearer",
+        token_type: grant.token_type.as_str(),
         expires_in: grant.expires_in,
         refresh_token: Some(grant.refresh_token.expose()),
     })

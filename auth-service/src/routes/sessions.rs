@@ -77,7 +77,9 @@ pub struct ListQuery {
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(
             ("Retry-After" = u64, description = "Whole seconds to wait before trying again."),
@@ -113,7 +115,9 @@ pub async fn list(
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`, also once its session has ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"auth-service\"`, with \
-                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
+                `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750); \
+                `DPoP error=\"...\", algs=\"ES256 EdDSA\"` for a DPoP-bound token presented as `Bearer` \
+                or without a valid proof by its key, or an unbound token under `DPoP` (API.md §7)."),
         )),
         (status = 404, body = ErrorBody, description = "`not_found`: no such session, or another user's."),
         (status = 503, body = ErrorBody, description = "`not_ready`: the database cannot be reached.", headers(

@@ -11,7 +11,7 @@ use actix_web::HttpResponse;
 use crate::error::Error;
 
 const INDEX_HTML: &str = include_str!("../../../web/index.html");
-const ASSETS: [(&str, &str, &str); 3] = [
+const ASSETS: [(&str, &str, &str); 4] = [
     (
         "app.js",
         "text/javascript; charset=utf-8",
@@ -21,6 +21,11 @@ const ASSETS: [(&str, &str, &str); 3] = [
         "auth-client.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../web/auth-client.js"),
+    ),
+    (
+        "dpop.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/dpop.js"),
     ),
     (
         "style.css",

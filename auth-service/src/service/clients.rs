@@ -9,6 +9,7 @@ use rand::RngCore;
 use shared_claims::Subject;
 use subtle::ConstantTimeEq;
 
+use super::TokenType;
 use crate::db::clients::ClientRow;
 use crate::db::{self, DbPool};
 use crate::error::Error;
@@ -68,10 +69,21 @@ pub async fn list_clients(pool: &DbPool) -> Result<Vec<ClientRow>, Error> {
     db::run(pool, db::clients::list).await
 }
 
-/// Removes a client: it can no longer authenticate. `NotFound` for an unknown id.
+/// Removes a client: it can no longer authenticate, and the sessions it
+/// opened end with it (their history stays). `NotFound` for an unknown id.
 pub async fn delete_client(pool: &DbPool, id: &str) -> Result<(), Error> {
     let id = id.to_owned();
-    match db::run(pool, move |conn| db::clients::delete(conn, &id)).await? {
+    let deleted = db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            // The client first: its row lock orders this against a login
+            // opening a session for it (db::sessions::open).
+            let deleted = db::clients::delete(conn, &id)?;
+            db::history::end_all_of_client(conn, &id, db::now())?;
+            Ok(deleted)
+        })
+    })
+    .await?;
+    match deleted {
         0 => Err(Error::NotFound),
         _ => Ok(()),
     }
@@ -79,12 +91,18 @@ pub async fn delete_client(pool: &DbPool, id: &str) -> Result<(), Error> {
 
 /// Whether `secret` is the secret of client `id`.
 pub async fn authenticate_client(pool: &DbPool, id: &str, secret: &str) -> Result<bool, Error> {
-    let presented = sha256_hex(secret.as_bytes());
     let id = id.to_owned();
     let stored = db::run(pool, move |conn| db::clients::secret_hash(conn, &id)).await?;
+    Ok(secret_matches(stored.as_deref(), secret))
+}
+
+/// Whether `secret` hashes to `stored`, the stored hash of the client it
+/// claims to be (`None`: no such client).
+pub(super) fn secret_matches(stored: Option<&str>, secret: &str) -> bool {
+    let presented = sha256_hex(secret.as_bytes());
     // Constant time, so the answer's timing tells nothing of how much of
     // the hash matched.
-    Ok(stored.is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(presented.as_bytes()))))
+    stored.is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(presented.as_bytes())))
 }
 
 /// A service token, the outcome of the client-credentials grant.
@@ -94,20 +112,29 @@ pub struct ServiceGrant {
     pub access_token: String,
     /// Seconds until it expires.
     pub expires_in: u64,
+    /// Whether it is bound to a DPoP key.
+    pub token_type: TokenType,
 }
 
 /// The client-credentials grant (RFC 6749 §4.4) for an authenticated
-/// client: a service token, with no session and so no refresh token.
-pub fn client_credentials(state: &AppState, client_id: &str) -> Result<ServiceGrant, Error> {
+/// client: a service token, with no session and so no refresh token; bound
+/// to the key of thumbprint `dpop_jkt` if the request proved one.
+pub fn client_credentials(
+    state: &AppState,
+    client_id: &str,
+    dpop_jkt: Option<&str>,
+) -> Result<ServiceGrant, Error> {
     let (access_token, expires_in) = super::sign(
         state,
         client_id.to_owned(),
         client_id.to_owned(),
         Subject::Service,
+        dpop_jkt,
         db::now(),
     )?;
     Ok(ServiceGrant {
         access_token,
         expires_in,
+        token_type: TokenType::of(dpop_jkt),
     })
 }

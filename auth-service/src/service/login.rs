@@ -4,7 +4,7 @@
 
 use super::throttle::{Reserved, Throttle};
 use super::users::user_from_row;
-use super::{chrono_duration, grant, ClientInfo, TokenGrant};
+use super::{chrono_duration, grant, ClientInfo, GrantedSession, TokenGrant};
 use crate::db;
 use crate::db::models::{NewRefreshToken, NewSession, UserRow};
 use crate::domain::{Email, Password, SessionId};
@@ -85,10 +85,12 @@ pub async fn login(
         (now + chrono_duration(state.settings.refresh_token_ttl)).min(session_expires);
     let refresh_token = RefreshToken::generate();
     let token_hash = refresh_token.hash();
+    let client_id = client.client_id.clone();
+    let dpop_jkt = client.dpop_jkt.clone();
     {
         let session_id = session_id.clone();
         let user_id = user.id.clone();
-        db::run(&state.pool, move |conn| {
+        let opened = db::run(&state.pool, move |conn| {
             let user_agent = client
                 .user_agent
                 .as_deref()
@@ -103,6 +105,8 @@ pub async fn login(
                     expires_at: session_expires,
                     user_agent,
                     ip: client.ip.as_deref(),
+                    client_id: client.client_id.as_deref(),
+                    dpop_jkt: client.dpop_jkt.as_deref(),
                 },
                 &NewRefreshToken {
                     token_hash: token_hash.as_str(),
@@ -113,15 +117,17 @@ pub async fn login(
             )
         })
         .await?;
+        if !opened {
+            // The client was deleted while its user logged in.
+            return Err(Error::UnknownClient);
+        }
     }
-    let granted = grant(
-        state,
-        user,
-        &session_id,
-        refresh_token,
-        now,
-        refresh_expires,
-    )?;
+    let session = GrantedSession {
+        id: &session_id,
+        client_id: client_id.as_deref(),
+        dpop_jkt: dpop_jkt.as_deref(),
+    };
+    let granted = grant(state, user, session, refresh_token, now, refresh_expires)?;
     state.metrics.login_succeeded();
     Ok(granted)
 }

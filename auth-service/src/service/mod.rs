@@ -5,6 +5,7 @@
 mod admin;
 mod clients;
 mod history;
+mod introspection;
 mod key_check;
 mod keys;
 mod keys_at_rest;
@@ -23,6 +24,7 @@ pub use clients::{
     ClientSecret, ServiceGrant,
 };
 pub use history::{end_user_sessions, session_events, user_sessions};
+pub use introspection::{introspect, ClientCredentials, Introspection};
 pub use key_check::{check_keys_for_jwks, KeyCheck};
 pub use keys::{
     load_or_create_keys, published_keys, reload_keys, revoke_key, rotate_keys, rotate_keys_if_due,
@@ -37,7 +39,7 @@ pub use sessions::{list_sessions, live_caller, logout, logout_all, revoke_sessio
 pub use users::create_user;
 
 use chrono::NaiveDateTime;
-use shared_claims::{AccessClaims, Subject, FIRST_PARTY_CLIENT};
+use shared_claims::{AccessClaims, Confirmation, Subject, FIRST_PARTY_CLIENT};
 
 use crate::domain::{SessionId, User};
 use crate::error::Error;
@@ -51,6 +53,13 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+    /// The confidential client that authenticated the request (API.md §8);
+    /// `None` for a first-party client. A session opened by a client is
+    /// bound to it: only it may refresh or revoke the session's tokens.
+    pub client_id: Option<String>,
+    /// The RFC 7638 thumbprint of the key whose DPoP proof this request
+    /// carried, once the routes have verified the proof (API.md §7).
+    pub dpop_jkt: Option<String>,
 }
 
 impl ClientInfo {
@@ -87,28 +96,67 @@ pub struct TokenGrant {
     pub refresh_expires_in: u64,
     /// The user the tokens are for.
     pub user: User,
+    /// Whether the tokens are bound to a DPoP key.
+    pub token_type: TokenType,
 }
 
-/// Signs an access token for `user` in `session_id` and pairs it with
-/// `refresh_token`.
+/// How an access token is presented (RFC 9449 §5): as it stands, or only
+/// with a DPoP proof by the key its `cnf.jkt` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// `Authorization: DPoP`, with a proof.
+    DPoP,
+}
+
+impl TokenType {
+    /// What a token response's `token_type` says.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Bearer => "Bearer",
+            TokenType::DPoP => "DPoP",
+        }
+    }
+
+    fn of(dpop_jkt: Option<&str>) -> Self {
+        if dpop_jkt.is_some() {
+            TokenType::DPoP
+        } else {
+            TokenType::Bearer
+        }
+    }
+}
+
+/// The session a grant is for: its id, the client it was opened by
+/// (`None`: first-party) and the DPoP key it is bound to.
+struct GrantedSession<'a> {
+    id: &'a SessionId,
+    client_id: Option<&'a str>,
+    dpop_jkt: Option<&'a str>,
+}
+
+/// Signs an access token for `user` in `session` (bound to the session's
+/// key, if it has one) and pairs it with `refresh_token`.
 fn grant(
     state: &AppState,
     user: User,
-    session_id: &SessionId,
+    session: GrantedSession<'_>,
     refresh_token: RefreshToken,
     now: NaiveDateTime,
     refresh_expires: NaiveDateTime,
 ) -> Result<TokenGrant, Error> {
     let subject = Subject::User {
-        sid: session_id.to_string(),
+        sid: session.id.to_string(),
         role: user.role,
         email: user.email.to_string(),
     };
     let (access_token, expires_in) = sign(
         state,
         user.id.to_string(),
-        FIRST_PARTY_CLIENT.to_owned(),
+        session.client_id.unwrap_or(FIRST_PARTY_CLIENT).to_owned(),
         subject,
+        session.dpop_jkt,
         now,
     )?;
     let refresh_expires_in = u64::try_from((refresh_expires - now).num_seconds()).unwrap_or(0);
@@ -118,16 +166,19 @@ fn grant(
         refresh_token,
         refresh_expires_in,
         user,
+        token_type: TokenType::of(session.dpop_jkt),
     })
 }
 
-/// Signs an access token of `ACCESS_TOKEN_TTL` for `subject`; returns it
-/// with its lifetime in seconds.
+/// Signs an access token of `ACCESS_TOKEN_TTL` for `subject`, bound to the
+/// DPoP key of thumbprint `dpop_jkt` if there is one; returns it with its
+/// lifetime in seconds.
 fn sign(
     state: &AppState,
     sub: String,
     client_id: String,
     subject: Subject,
+    dpop_jkt: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(String, u64), Error> {
     let settings = &state.settings;
@@ -143,6 +194,10 @@ fn sign(
         jti: uuid::Uuid::new_v4().to_string(),
         client_id,
         subject,
+        // RFC 9449 §6.1: the key the token is bound to.
+        cnf: dpop_jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     let key = state
         .keys

@@ -3,7 +3,7 @@
 //! [`crate::db::sessions::rotate`]'s: one statement or one transaction.
 
 use super::users::user_from_row;
-use super::{chrono_duration, grant, ClientInfo, TokenGrant};
+use super::{chrono_duration, grant, ClientInfo, GrantedSession, TokenGrant};
 use crate::db;
 use crate::db::sessions::Rotation;
 use crate::domain::{EndReason, SessionId};
@@ -13,7 +13,9 @@ use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
 /// Rotates a refresh token: a new pair for the same session, or, for a token
-/// used before, the session revoked.
+/// used before, the session revoked. A session bound to a DPoP key rotates
+/// only for a request that proved that key (`client.dpop_jkt`); an unbound
+/// one stays unbound whatever the request proved (API.md §7).
 pub async fn refresh(
     state: &AppState,
     presented: RefreshToken,
@@ -27,6 +29,7 @@ pub async fn refresh(
     let successor_hash = successor.hash();
     let refresh_ttl = chrono_duration(state.settings.refresh_token_ttl);
     let grace = chrono_duration(state.settings.refresh_reuse_grace);
+    let client_id = client.client_id.clone();
     let rotation = db::run(&state.pool, move |conn| {
         db::sessions::rotate(
             conn,
@@ -35,7 +38,9 @@ pub async fn refresh(
             now,
             refresh_ttl,
             grace,
+            client.client_id.as_deref(),
             client.origin(),
+            client.dpop_jkt.as_deref(),
         )
     })
     .await?;
@@ -44,13 +49,19 @@ pub async fn refresh(
             user,
             session_id,
             expires_at,
+            dpop_jkt,
         } => {
             let session_id = SessionId::parse(&session_id)
                 .map_err(|e| Error::Internal(format!("session {session_id:?}: {e}")))?;
+            let session = GrantedSession {
+                id: &session_id,
+                client_id: client_id.as_deref(),
+                dpop_jkt: dpop_jkt.as_deref(),
+            };
             let granted = grant(
                 state,
                 user_from_row(user)?,
-                &session_id,
+                session,
                 successor,
                 now,
                 expires_at,
@@ -63,6 +74,12 @@ pub async fn refresh(
             state.metrics.refreshed(RefreshOutcome::Reuse);
             state.metrics.sessions_ended(EndReason::ReuseDetected, 1);
             Err(Error::InvalidGrant)
+        }
+        Rotation::WrongKey => {
+            state.metrics.refreshed(RefreshOutcome::Invalid);
+            Err(Error::InvalidDpopProof(
+                "this session is bound to a DPoP key: a proof by that key is required".into(),
+            ))
         }
         Rotation::Invalid => {
             state.metrics.refreshed(RefreshOutcome::Invalid);

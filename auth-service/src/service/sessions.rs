@@ -11,7 +11,9 @@ use crate::state::AppState;
 use crate::tokens::RefreshToken;
 
 /// Ends the session a refresh token belongs to (`POST /auth/logout`,
-/// `/oauth/revoke`). Unknown tokens are fine: logging out twice is not an error.
+/// `/oauth/revoke`), if it was issued to the requesting client. Unknown
+/// tokens, and other clients' tokens, are fine: logging out twice is not an
+/// error, and RFC 7009 §2.2 answers alike whether or not anything ended.
 pub async fn logout(
     state: &AppState,
     presented: RefreshToken,
@@ -20,7 +22,8 @@ pub async fn logout(
     let hash = presented.hash();
     let ended = db::run(&state.pool, move |conn| {
         let reason = EndReason::Logout;
-        db::history::end_by_token(conn, hash.as_str(), reason, client.origin(), db::now())
+        let (bound_to, origin) = (client.client_id.as_deref(), client.origin());
+        db::history::end_by_token(conn, hash.as_str(), bound_to, reason, origin, db::now())
     })
     .await?;
     state.metrics.sessions_ended(EndReason::Logout, ended);

@@ -32,6 +32,7 @@ mod tests {
                 role: Role::User,
                 email: "ada@example.com".into(),
             },
+            cnf: None,
         }
     }
 
@@ -47,6 +48,37 @@ mod tests {
         assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid.as_deref(), Some(row.kid.as_str()));
+        let mut keys = shared_claims::KeySet::new();
+        let public: [u8; 32] = row.public_key.as_slice().try_into().expect("32 bytes");
+        keys.insert_ed25519(row.kid.clone(), &public);
+        let verifier = shared_claims::Verifier::new(
+            "http://issuer.test",
+            "resource-service",
+            std::time::Duration::ZERO,
+        );
+        assert_eq!(verifier.verify(&token, &keys), Ok(issued));
+    }
+
+    #[test]
+    fn a_bound_token_carries_its_key_thumbprint_and_still_verifies() {
+        let row = SigningKey::generate(chrono::Utc::now().naive_utc()).expect("key");
+        let key = SigningKey::from_row(&row).expect("load");
+        let issued = AccessClaims {
+            cnf: Some(shared_claims::Confirmation {
+                jkt: "thumbprint".into(),
+            }),
+            ..claims()
+        };
+
+        let token = mint_access_token(&key, &issued).expect("mint");
+
+        let payload = token.split('.').nth(1).expect("a JWS payload");
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url");
+        let claims: serde_json::Value = serde_json::from_slice(&payload).expect("json");
+        assert_eq!(claims["cnf"], serde_json::json!({ "jkt": "thumbprint" }));
         let mut keys = shared_claims::KeySet::new();
         let public: [u8; 32] = row.public_key.as_slice().try_into().expect("32 bytes");
         keys.insert_ed25519(row.kid.clone(), &public);

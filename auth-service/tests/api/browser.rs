@@ -109,13 +109,16 @@ async fn the_web_client_lives_the_whole_flow_in_a_real_browser() {
     let resource_port = free_port();
     let resource_url = format!("http://127.0.0.1:{resource_port}");
     let auth_port = free_port();
+    // DPoP proofs name the URL the page calls, which the auth-service checks
+    // against its issuer: here the page's origin.
+    let issuer = format!("http://127.0.0.1:{auth_port}");
     let auth = spawn_app_with(Backend::Sqlite, |s| {
+        s.issuer = issuer.clone();
         s.access_token_ttl = Duration::from_secs(ACCESS_TTL_SECONDS);
         s.resource_url = resource_url.clone();
         s.bind = format!("127.0.0.1:{auth_port}");
-        // The page's origin is not the test issuer's (http://auth.test), and
-        // its cookie refreshes must come from an origin the service knows.
-        s.cors_allowed_origins = vec![format!("http://127.0.0.1:{auth_port}")];
+        // Cookie refreshes must come from an origin the service knows.
+        s.cors_allowed_origins = vec![issuer.clone()];
     })
     .await;
     let _resource = spawn_resource_configured(
@@ -123,6 +126,7 @@ async fn the_web_client_lives_the_whole_flow_in_a_real_browser() {
         resource_service::jwks::JwksOptions::default(),
         |s| {
             s.bind = format!("127.0.0.1:{resource_port}");
+            s.issuer = issuer.clone();
             s.cors_allowed_origins = vec![auth.address.clone()];
         },
     )
@@ -164,4 +168,22 @@ async fn the_web_client_lives_the_whole_flow_in_a_real_browser() {
         artifacts.join("logged-in.png").exists(),
         "the screenshot is saved:\n{report}"
     );
+
+    // The README's script of a DPoP-bound login and call, as written.
+    let example = tokio::process::Command::new("node")
+        .args(["examples/dpop-call.mjs", &auth.address, &resource_url, admin, PASSWORD])
+        .current_dir(&web)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), example)
+        .await
+        .expect("the example finishes")
+        .expect("node runs web/examples/dpop-call.mjs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "the DPoP example failed:\n{report}");
+    assert!(report.contains("token_type DPoP"), "{report}");
 }

@@ -183,18 +183,6 @@ both_backends! {
         assert_eq!(app.post_refresh(&tokens.refresh).await.status(), 200, "the session lives on");
     }
 
-    async fn a_confidential_client_is_refused_the_user_grants(backend: Backend) {
-        let app = spawn_app(backend).await;
-        let (id, secret) = create_client(&app.db, "user-grants");
-        let email = email();
-        assert_eq!(app.post_register(&email, PASSWORD).await.status(), 201);
-        let pairs = [("grant_type", "password"), ("username", email.as_str()), ("password", PASSWORD)];
-
-        let response = post_form(&app, "/oauth/token", Some(&basic(&id, &secret)), &pairs).await;
-
-        assert_error(response, 400, "unauthorized_client").await;
-    }
-
     async fn two_authentication_methods_at_once_are_an_invalid_request(backend: Backend) {
         let app = spawn_app(backend).await;
         let (id, secret) = create_client(&app.db, "both");

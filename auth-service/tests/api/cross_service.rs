@@ -89,6 +89,10 @@ both_backends! {
             clock_leeway: Duration::ZERO,
             cors_allowed_origins: Vec::new(),
             jwks_refresh_interval: Duration::from_secs(60),
+            introspection_url: "http://127.0.0.1:1/oauth/introspect".into(),
+            introspection_client: None,
+            introspection_cache_ttl: Duration::from_secs(10),
+            public_url: None,
         };
         let app = resource_service::startup::Application::build(settings).await.expect("start");
         let resource_url = format!("http://127.0.0.1:{}", app.port());

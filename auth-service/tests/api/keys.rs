@@ -95,3 +95,29 @@ both_backends! {
         assert!(stdout.contains("1 expired key(s) removed"), "{stdout}");
     }
 }
+
+both_backends! {
+    async fn replicas_starting_together_on_an_empty_database_store_one_signing_key(backend: Backend) {
+        // Every replica finds no key and makes one; exactly one may be
+        // stored, or replicas would sign with different keys from the start.
+        for round in 0..10 {
+            let db = TestDb::new(backend);
+            let settings = test_settings(&db);
+            let pool = auth_service::db::connect(&db.url).expect("pool");
+            auth_service::db::with_connection(&pool, auth_service::db::migrate).expect("migrated");
+            let starts = futures_util::future::join_all((0..4).map(|_| {
+                let pool = auth_service::db::connect(&db.url).expect("pool");
+                let settings = settings.clone();
+                async move { auth_service::service::load_or_create_keys(&pool, &settings).await }
+            }))
+            .await;
+            assert!(starts.iter().all(Result::is_ok), "round {round}: {starts:?}");
+            let stored = auth_service::db::with_connection(&pool, |conn| {
+                auth_service::db::signing_keys::all(conn).map_err(|e| e.to_string())
+            })
+            .expect("keys");
+            let kids: Vec<_> = stored.iter().map(|k| &k.kid).collect();
+            assert_eq!(kids.len(), 1, "round {round}: {kids:?}");
+        }
+    }
+}

@@ -4,14 +4,17 @@
 mod helpers;
 
 mod attacks;
+mod bound_refresh;
 mod browser;
 mod cli;
 mod clients;
 mod cors;
 mod cross_service;
+mod dpop;
 mod grace_and_throttling;
 mod guarantees;
 mod hostile;
+mod introspection;
 mod jwks;
 mod key_lifecycle;
 mod keys;
@@ -28,6 +31,7 @@ mod registration_and_login;
 mod reliability;
 mod rotation;
 mod service;
+mod session_checked;
 mod session_history;
 mod sessions;
 mod shutdown;

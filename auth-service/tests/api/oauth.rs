@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::helpers::*;
 
+mod authlib;
 mod stock_client;
 
 const METADATA: &str = "/.well-known/oauth-authorization-server";

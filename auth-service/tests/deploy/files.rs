@@ -159,12 +159,16 @@ pub fn documented() -> BTreeMap<String, (BTreeSet<&'static str>, Option<String>)
             Some(&"both") => BTreeSet::from(["auth", "resource"]),
             _ => continue,
         };
-        let name = cells[1].trim_matches('`').to_owned();
         let default = match cells[3].strip_prefix('`') {
             Some(rest) => rest.split('`').next().map(str::to_owned),
             None => cells[3].starts_with("empty").then(String::new),
         };
-        vars.entry(name).or_insert((services, default));
+        // A row may name several variables that share a default: `A`, `B`.
+        for name in cells[1].split(',') {
+            let name = name.trim().trim_matches('`').to_owned();
+            vars.entry(name)
+                .or_insert((services.clone(), default.clone()));
+        }
     }
     assert!(vars.len() >= 15, "the configuration tables were not found");
     vars

@@ -20,13 +20,15 @@ use files::*;
 
 /// Variables whose compose default is not the documented one, on purpose:
 /// inside a container the binds listen on 0.0.0.0 (checked on their own),
-/// the database and the JWKS are other containers, the stack serves plain
+/// the database, the JWKS and the introspection endpoint are other
+/// containers, the stack serves plain
 /// HTTP on localhost, and the resource-service admits the web client.
 const CONTAINER_DEFAULTS: &[&str] = &[
     "AUTH_BIND",
     "RESOURCE_BIND",
     "DATABASE_URL",
     "AUTH_JWKS_URL",
+    "AUTH_INTROSPECTION_URL",
     "COOKIE_SECURE",
     "CORS_ALLOWED_ORIGINS",
 ];
@@ -121,6 +123,10 @@ fn the_resource_service_trusts_what_the_auth_service_issues() {
     assert_eq!(
         default_of(&resource["AUTH_JWKS_URL"]),
         format!("http://auth-service:{auth_port}/.well-known/jwks.json")
+    );
+    assert_eq!(
+        default_of(&resource["AUTH_INTROSPECTION_URL"]),
+        format!("http://auth-service:{auth_port}/oauth/introspect")
     );
 }
 

@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use reqwest::Url;
+use shared_claims::dpop::PublicUrl;
 
 pub use env::ConfigError;
 use env::{invalid, invalid_duration, Env};
@@ -28,9 +29,20 @@ pub const CLOCK_LEEWAY: &str = "CLOCK_LEEWAY";
 pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
 /// How often the JWKS is fetched again, so that withdrawn keys are dropped.
 pub const JWKS_REFRESH_INTERVAL: &str = "JWKS_REFRESH_INTERVAL";
+/// The auth-service's RFC 7662 introspection endpoint.
+pub const AUTH_INTROSPECTION_URL: &str = "AUTH_INTROSPECTION_URL";
+/// This service's client id at the auth-service, for introspection.
+pub const INTROSPECTION_CLIENT_ID: &str = "INTROSPECTION_CLIENT_ID";
+/// This service's client secret at the auth-service, for introspection.
+pub const INTROSPECTION_CLIENT_SECRET: &str = "INTROSPECTION_CLIENT_SECRET";
+/// How long an introspection answer is remembered.
+pub const INTROSPECTION_CACHE_TTL: &str = "INTROSPECTION_CACHE_TTL";
+/// The URL clients address this service by; a DPoP proof's `htu` is it
+/// followed by the request's path.
+pub const RESOURCE_PUBLIC_URL: &str = "RESOURCE_PUBLIC_URL";
 
 /// Every variable this service reads.
-pub const VARIABLES: [&str; 7] = [
+pub const VARIABLES: [&str; 12] = [
     RESOURCE_BIND,
     AUTH_ISSUER,
     TOKEN_AUDIENCE,
@@ -38,6 +50,11 @@ pub const VARIABLES: [&str; 7] = [
     CLOCK_LEEWAY,
     CORS_ALLOWED_ORIGINS,
     JWKS_REFRESH_INTERVAL,
+    AUTH_INTROSPECTION_URL,
+    INTROSPECTION_CLIENT_ID,
+    INTROSPECTION_CLIENT_SECRET,
+    INTROSPECTION_CACHE_TTL,
+    RESOURCE_PUBLIC_URL,
 ];
 
 const DEFAULT_BIND: &str = "127.0.0.1:8081";
@@ -46,6 +63,27 @@ const DEFAULT_AUDIENCE: &str = "resource-service";
 const DEFAULT_JWKS_URL: &str = "http://127.0.0.1:8080/.well-known/jwks.json";
 const DEFAULT_CLOCK_LEEWAY: Duration = Duration::from_secs(30);
 const DEFAULT_JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+const DEFAULT_INTROSPECTION_URL: &str = "http://127.0.0.1:8080/oauth/introspect";
+const DEFAULT_INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// The client this service authenticates as at the introspection endpoint.
+/// Its `Debug` hides the secret, so no log of the settings shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    /// `INTROSPECTION_CLIENT_ID`.
+    pub id: String,
+    /// `INTROSPECTION_CLIENT_SECRET`.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("id", &self.id)
+            .field("secret", &"***")
+            .finish()
+    }
+}
 
 /// The resource-service's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +103,19 @@ pub struct Settings {
     /// `JWKS_REFRESH_INTERVAL`: the JWKS is fetched again this often, and a
     /// key that left it is no longer trusted.
     pub jwks_refresh_interval: Duration,
+    /// `AUTH_INTROSPECTION_URL`: where session-checked routes ask whether a
+    /// token is still live.
+    pub introspection_url: String,
+    /// `INTROSPECTION_CLIENT_ID` and `INTROSPECTION_CLIENT_SECRET`, both or
+    /// neither: `Some` turns the session-checked routes on.
+    pub introspection_client: Option<ClientCredentials>,
+    /// `INTROSPECTION_CACHE_TTL`: how long an introspection answer is
+    /// remembered, so how long a session's end may go unseen.
+    pub introspection_cache_ttl: Duration,
+    /// `RESOURCE_PUBLIC_URL`: the base of every DPoP proof's `htu`. `None`
+    /// (unset): `http://` + `RESOURCE_BIND`, with the port actually bound
+    /// when that is `0`.
+    pub public_url: Option<PublicUrl>,
 }
 
 impl Settings {
@@ -119,9 +170,45 @@ impl Settings {
                 every
             }
         };
+        let public_url = match get(RESOURCE_PUBLIC_URL)? {
+            None => None,
+            Some(value) => Some(
+                PublicUrl::parse(value.trim())
+                    .map_err(|error| invalid(RESOURCE_PUBLIC_URL, &value, error))?,
+            ),
+        };
         let cors_allowed_origins = match get(CORS_ALLOWED_ORIGINS)? {
             None => Vec::new(),
             Some(value) => parse_origins(&value)?,
+        };
+        let introspection_url =
+            get(AUTH_INTROSPECTION_URL)?.unwrap_or_else(|| DEFAULT_INTROSPECTION_URL.to_owned());
+        check_http_url(AUTH_INTROSPECTION_URL, &introspection_url)?;
+        let introspection_client = match (
+            get(INTROSPECTION_CLIENT_ID)?,
+            get(INTROSPECTION_CLIENT_SECRET)?,
+        ) {
+            (None, None) => None,
+            (Some(id), Some(secret)) => Some(ClientCredentials { id, secret }),
+            // Half a configuration would silently leave the routes
+            // stateless; the operator meant them checked.
+            (Some(_), None) => {
+                return Err(ConfigError::invalid(
+                    INTROSPECTION_CLIENT_SECRET,
+                    "must be set when INTROSPECTION_CLIENT_ID is",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    INTROSPECTION_CLIENT_ID,
+                    "must be set when INTROSPECTION_CLIENT_SECRET is",
+                ))
+            }
+        };
+        let introspection_cache_ttl = match get(INTROSPECTION_CACHE_TTL)? {
+            None => DEFAULT_INTROSPECTION_CACHE_TTL,
+            Some(value) => humantime::parse_duration(&value)
+                .map_err(|error| invalid_duration(INTROSPECTION_CACHE_TTL, &value, error))?,
         };
 
         Ok(Settings {
@@ -132,16 +219,46 @@ impl Settings {
             clock_leeway,
             cors_allowed_origins,
             jwks_refresh_interval,
+            introspection_url,
+            introspection_client,
+            introspection_cache_ttl,
+            public_url,
+        })
+    }
+
+    /// The base of DPoP proofs' `htu` once bound to `port`:
+    /// `RESOURCE_PUBLIC_URL`, or else `http://` + `RESOURCE_BIND`'s host and
+    /// `port`.
+    pub fn public_url_for(&self, port: u16) -> Result<PublicUrl, ConfigError> {
+        if let Some(url) = &self.public_url {
+            return Ok(url.clone());
+        }
+        let host = self
+            .bind
+            .rsplit_once(':')
+            .map_or(self.bind.as_str(), |(host, _)| host);
+        let url = format!("http://{host}:{port}");
+        PublicUrl::parse(&url).map_err(|error| {
+            invalid(
+                RESOURCE_PUBLIC_URL,
+                &url,
+                format!("{error} (derived from {RESOURCE_BIND}; set {RESOURCE_PUBLIC_URL})"),
+            )
         })
     }
 }
 
 impl Settings {
     /// The effective configuration on one line, as `VARIABLE=value` pairs,
-    /// the leeway in humantime form and any password in the JWKS URL hidden:
-    /// logged at start so an operator sees what the service runs with.
+    /// durations in humantime form, any password in a URL and the client
+    /// secret hidden: logged at start so an operator sees what the service
+    /// runs with.
     pub fn summary(&self) -> String {
         let jwks_url = without_password(&self.jwks_url);
+        let (client_id, client_secret) = match &self.introspection_client {
+            Some(client) => (client.id.clone(), "***".to_owned()),
+            None => (String::new(), String::new()),
+        };
         [
             (RESOURCE_BIND, self.bind.clone()),
             (AUTH_ISSUER, self.issuer.clone()),
@@ -160,6 +277,24 @@ impl Settings {
                 humantime::format_duration(self.jwks_refresh_interval)
                     .to_string()
                     .replace(' ', ""),
+            ),
+            (
+                AUTH_INTROSPECTION_URL,
+                without_password(&self.introspection_url),
+            ),
+            (INTROSPECTION_CLIENT_ID, client_id),
+            (INTROSPECTION_CLIENT_SECRET, client_secret),
+            (
+                INTROSPECTION_CACHE_TTL,
+                humantime::format_duration(self.introspection_cache_ttl)
+                    .to_string()
+                    .replace(' ', ""),
+            ),
+            (
+                RESOURCE_PUBLIC_URL,
+                self.public_url
+                    .as_ref()
+                    .map_or_else(|| format!("http://{}", self.bind), ToString::to_string),
             ),
         ]
         .iter()

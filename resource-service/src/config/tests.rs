@@ -23,6 +23,12 @@ fn unset_variables_take_the_documented_defaults() {
     assert_eq!(s.clock_leeway, Duration::from_secs(30));
     assert!(s.cors_allowed_origins.is_empty());
     assert_eq!(s.jwks_refresh_interval, Duration::from_secs(60));
+    assert_eq!(
+        s.introspection_url,
+        "http://127.0.0.1:8080/oauth/introspect"
+    );
+    assert_eq!(s.introspection_client, None);
+    assert_eq!(s.introspection_cache_ttl, Duration::from_secs(10));
 }
 
 #[test]
@@ -128,6 +134,49 @@ fn a_bind_without_a_port_is_refused() {
 }
 
 #[test]
+fn the_public_url_defaults_to_http_and_the_bound_address() {
+    let s = settings(&[]).unwrap();
+    assert_eq!(s.public_url, None);
+    assert_eq!(
+        s.public_url_for(8081).unwrap().as_str(),
+        "http://127.0.0.1:8081/"
+    );
+    let ephemeral = settings(&[(RESOURCE_BIND, "[::1]:0")]).unwrap();
+    assert_eq!(
+        ephemeral.public_url_for(40123).unwrap().as_str(),
+        "http://[::1]:40123/"
+    );
+}
+
+#[test]
+fn the_public_url_is_read_normalised() {
+    let s = settings(&[(RESOURCE_PUBLIC_URL, "HTTPS://API.Example.com:443/resource")]).unwrap();
+    let url = s.public_url_for(8081).unwrap();
+    assert_eq!(url.as_str(), "https://api.example.com/resource");
+    assert!(s
+        .summary()
+        .contains("RESOURCE_PUBLIC_URL=https://api.example.com/resource"));
+}
+
+#[test]
+fn a_bad_public_url_names_the_variable() {
+    for bad in [
+        "not a url",
+        "ftp://api.example.com",
+        "/api",
+        "https://api.example.com/?q=1",
+        "https://user:pw@api.example.com",
+    ] {
+        let err = settings(&[(RESOURCE_PUBLIC_URL, bad)]).unwrap_err();
+        assert_eq!(err.variable(), RESOURCE_PUBLIC_URL, "{bad}");
+        assert!(
+            err.to_string().starts_with("RESOURCE_PUBLIC_URL: "),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn the_jwks_url_must_be_http_or_https() {
     for bad in ["not a url", "ftp://auth.example.com/jwks", "/jwks.json"] {
         let err = settings(&[(AUTH_JWKS_URL, bad)]).unwrap_err();
@@ -164,6 +213,89 @@ fn cors_entries_that_are_not_origins_are_refused() {
         let err = settings(&[(CORS_ALLOWED_ORIGINS, bad)]).unwrap_err();
         assert_eq!(err.variable(), CORS_ALLOWED_ORIGINS, "{bad}");
     }
+}
+
+#[test]
+fn introspection_is_on_with_both_client_variables() {
+    let s = settings(&[
+        (
+            AUTH_INTROSPECTION_URL,
+            "https://auth.example.com/oauth/introspect",
+        ),
+        (INTROSPECTION_CLIENT_ID, "projects-api"),
+        (INTROSPECTION_CLIENT_SECRET, "s3cret-value"),
+        (INTROSPECTION_CACHE_TTL, "2s"),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.introspection_url,
+        "https://auth.example.com/oauth/introspect"
+    );
+    assert_eq!(
+        s.introspection_client,
+        Some(ClientCredentials {
+            id: "projects-api".into(),
+            secret: "s3cret-value".into(),
+        })
+    );
+    assert_eq!(s.introspection_cache_ttl, Duration::from_secs(2));
+    assert_eq!(
+        settings(&[(INTROSPECTION_CACHE_TTL, "0s")])
+            .unwrap()
+            .introspection_cache_ttl,
+        Duration::ZERO
+    );
+}
+
+#[test]
+fn one_client_variable_without_the_other_is_refused_naming_the_missing_one() {
+    let err = settings(&[(INTROSPECTION_CLIENT_ID, "projects-api")]).unwrap_err();
+    assert_eq!(err.variable(), INTROSPECTION_CLIENT_SECRET);
+    assert!(
+        err.to_string().starts_with("INTROSPECTION_CLIENT_SECRET: "),
+        "{err}"
+    );
+
+    let err = settings(&[(INTROSPECTION_CLIENT_SECRET, "s3cret-value")]).unwrap_err();
+    assert_eq!(err.variable(), INTROSPECTION_CLIENT_ID);
+    assert!(!err.to_string().contains("s3cret-value"), "{err}");
+}
+
+#[test]
+fn a_bad_introspection_ttl_or_url_is_refused_naming_its_variable() {
+    for bad in ["ten seconds", "10", "-1s"] {
+        let err = settings(&[(INTROSPECTION_CACHE_TTL, bad)]).unwrap_err();
+        assert_eq!(err.variable(), INTROSPECTION_CACHE_TTL, "{bad}");
+    }
+    let err = settings(&[(AUTH_INTROSPECTION_URL, "ftp://auth/introspect")]).unwrap_err();
+    assert_eq!(err.variable(), AUTH_INTROSPECTION_URL);
+}
+
+#[test]
+fn the_client_secret_reaches_neither_debug_nor_the_summary() {
+    let s = settings(&[
+        (INTROSPECTION_CLIENT_ID, "projects-api"),
+        (INTROSPECTION_CLIENT_SECRET, "s3cret-value"),
+        (
+            AUTH_INTROSPECTION_URL,
+            "http://u:p4ss@auth/oauth/introspect",
+        ),
+    ])
+    .unwrap();
+    let debug = format!("{s:?}");
+    assert!(!debug.contains("s3cret-value"), "{debug}");
+    assert!(debug.contains("projects-api"), "{debug}");
+    let line = s.summary();
+    assert!(
+        !line.contains("s3cret-value") && !line.contains("p4ss"),
+        "{line}"
+    );
+    assert!(
+        line.contains("INTROSPECTION_CLIENT_ID=projects-api"),
+        "{line}"
+    );
+    assert!(line.contains("INTROSPECTION_CLIENT_SECRET=***"), "{line}");
+    assert!(line.contains("INTROSPECTION_CACHE_TTL=10s"), "{line}");
 }
 
 mod properties {

@@ -7,8 +7,8 @@ use actix_web::http::header::ContentType;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use shared_claims::actix::Authenticated;
-use shared_claims::{ErrorBody, Role};
+use shared_claims::actix::{Authenticated, SessionChecked};
+use shared_claims::{AccessClaims, ErrorBody, Role};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -262,7 +262,9 @@ pub async fn create(
 
 /// Deletes a project.
 ///
-/// `DELETE /api/projects/{id}`: admins only.
+/// `DELETE /api/projects/{id}`: admins only. When the service is configured
+/// for it (`INTROSPECTION_CLIENT_ID`), the token's session must also still be
+/// live at the auth-service.
 #[utoipa::path(
     delete,
     path = "/api/projects/{id}",
@@ -274,12 +276,15 @@ pub async fn create(
         (status = 204, description = "The project is deleted."),
         (status = 401, body = ErrorBody, description = "No access token (`unauthorized`), or a refused one \
             (`invalid_token`: malformed, badly signed, expired, not yet valid, of the wrong type, or \
-            for another issuer or audience).", headers(
+            for another issuer or audience; with session checks on, also a token whose session \
+            ended).", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"resource-service\"`, with \
                 `error=\"invalid_token\"` and `error_description` for a refused token (RFC 6750)."),
         )),
         (status = 403, body = ErrorBody, description = "`insufficient_role`: the caller is not an admin."),
         (status = 404, body = ErrorBody, description = "`not_found`: no such project."),
+        (status = 503, body = ErrorBody, description = "`not_ready`: with session checks on, the \
+            auth-service could not be asked whether the token's session is live."),
     )
 )]
 pub async fn delete(
@@ -287,9 +292,22 @@ pub async fn delete(
     store: web::Data<ProjectStore>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    user.require(Role::Admin)?;
+    remove(user.require(Role::Admin)?, &store, &id)
+}
+
+/// [`delete`] behind the session check: the route table picks this one when
+/// introspection is configured, so the document describes both.
+pub async fn delete_session_checked(
+    user: SessionChecked,
+    store: web::Data<ProjectStore>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    remove(user.require(Role::Admin)?, &store, &id)
+}
+
+fn remove(_admin: &AccessClaims, store: &ProjectStore, id: &str) -> Result<HttpResponse, Error> {
     // A string that is not a UUID cannot name a project.
-    let id = Uuid::parse_str(&id).map_err(|_| Error::NotFound)?;
+    let id = Uuid::parse_str(id).map_err(|_| Error::NotFound)?;
     if store.remove(id) {
         Ok(HttpResponse::NoContent().finish())
     } else {

@@ -1,6 +1,9 @@
 //! Test scaffolding: a stand-in auth-service that serves a JWKS (and counts
 //! how often it is fetched), Ed25519 keys that sign access tokens, and
-//! `spawn_app`, which starts the resource-service on a free port.
+//! `spawn_app`, which starts the resource-service on a free port; DPoP proof
+//! keys in `proofs`.
+
+pub mod proofs;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -228,8 +231,17 @@ pub struct TestApp {
 /// Starts the resource-service against `jwks_url`, without waiting for it to
 /// hold the keys.
 pub async fn spawn_app_with(jwks_url: &str, options: JwksOptions) -> TestApp {
+    spawn_app_configured(jwks_url, options, |_| {}).await
+}
+
+/// [`spawn_app_with`], with the test settings changed by `configure` first.
+pub async fn spawn_app_configured(
+    jwks_url: &str,
+    options: JwksOptions,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     init_logging();
-    let settings = Settings {
+    let mut settings = Settings {
         bind: "127.0.0.1:0".to_owned(),
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
@@ -237,7 +249,12 @@ pub async fn spawn_app_with(jwks_url: &str, options: JwksOptions) -> TestApp {
         clock_leeway: Duration::ZERO,
         cors_allowed_origins: vec![],
         jwks_refresh_interval: Duration::from_secs(60),
+        introspection_url: "http://127.0.0.1:1/oauth/introspect".into(),
+        introspection_client: None,
+        introspection_cache_ttl: Duration::from_secs(10),
+        public_url: None,
     };
+    configure(&mut settings);
     let app = Application::build_with(settings, options).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

@@ -5,6 +5,8 @@
     reason = "each test binary uses a different part of these helpers"
 )]
 
+pub mod proofs;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -129,6 +131,7 @@ pub fn claims(role: Role) -> AccessClaims {
             role,
             email: "ada@example.com".to_owned(),
         },
+        cnf: None,
     }
 }
 

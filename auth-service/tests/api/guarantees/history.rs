@@ -49,6 +49,8 @@ fn session(
             expires_at,
             user_agent: Some("agent"),
             ip: Some("192.0.2.1"),
+            client_id: None,
+            dpop_jkt: None,
         };
         let token = NewRefreshToken {
             token_hash: hash,
@@ -106,7 +108,9 @@ fn rotate(conn: &mut AnyConnection, presented: &str, successor: &str) -> QueryRe
         db::now(),
         TTL,
         Duration::zero(),
+        None,
         Origin::NONE,
+        None,
     )
 }
 

@@ -44,6 +44,8 @@ fn session(pool: &DbPool, expires_at: NaiveDateTime, token_expires_at: NaiveDate
                 expires_at,
                 user_agent: None,
                 ip: None,
+                client_id: None,
+                dpop_jkt: None,
             },
             &token(
                 &session_id,

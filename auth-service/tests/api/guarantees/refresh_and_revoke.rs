@@ -52,6 +52,8 @@ fn open_session(pool: &DbPool, first: &str) -> String {
                 expires_at: now + TTL * 7,
                 user_agent: None,
                 ip: None,
+                client_id: None,
+                dpop_jkt: None,
             },
             &NewRefreshToken {
                 token_hash: first,
@@ -95,7 +97,9 @@ fn rotate_while_a_revoke_commits(pool: &DbPool, session_id: &str, presented: &st
                     db::now(),
                     TTL,
                     GRACE,
+                    None,
                     Origin::NONE,
+                    None,
                 )
             })
         })
@@ -131,7 +135,7 @@ both_backends! {
     async fn a_token_within_its_grace_presented_while_a_revoke_commits_is_refused(backend: Backend) {
         let (_db, pool) = migrated(backend);
         let session_id = open_session(&pool, "first");
-        let rotated = on(&pool, |conn| sessions::rotate(conn, "first", "second", db::now(), TTL, GRACE, Origin::NONE));
+        let rotated = on(&pool, |conn| sessions::rotate(conn, "first", "second", db::now(), TTL, GRACE, None, Origin::NONE, None));
         assert!(matches!(rotated, Rotation::Rotated { .. }), "{rotated:?}");
 
         // "first" is used, so this takes the grace path, which reads the

@@ -41,6 +41,10 @@ pub async fn spawn_resource_configured(
         clock_leeway: Duration::ZERO,
         cors_allowed_origins: Vec::new(),
         jwks_refresh_interval: Duration::from_secs(60),
+        introspection_url: "http://127.0.0.1:1/oauth/introspect".into(),
+        introspection_client: None,
+        introspection_cache_ttl: Duration::from_secs(10),
+        public_url: None,
     };
     configure(&mut settings);
     let app = resource_service::startup::Application::build_with(settings, options)
@@ -71,6 +75,47 @@ impl ResourceApp {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("resource-service never became ready");
+    }
+
+    /// Creates a project named `name` with `access_token`; its id.
+    pub async fn post_project(&self, access_token: &str, name: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/projects"))
+            .bearer_auth(access_token)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201, "create {name}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    pub async fn delete_project(&self, access_token: &str, id: &str) -> Response {
+        self.client
+            .delete(self.url(&format!("/api/projects/{id}")))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A sample of `GET /metrics`, by its name and labels as they are printed.
+    pub async fn counter(&self, series: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} in\n{text}"))
     }
 
     pub async fn get_me(&self, access_token: &str) -> Response {

@@ -224,6 +224,21 @@ both_backends! {
         expect(o, 200, None);
         let o = send(&ad, revoke, http.post(url(revoke)).form(&[("token_type_hint", "refresh_token")])).await;
         expect(o, 400, Some("invalid_request"));
+        let introspect = "/oauth/introspect";
+        let (id, secret) = crate::clients::create_client(&auth.db, "documented");
+        let client = crate::clients::basic(&id, &secret);
+        let ask = |pairs: &[(&str, &str)]| http.post(url(introspect)).header("authorization", &client).form(pairs);
+        let login = [("grant_type", "password"), ("username", user_email.as_str()), ("password", PASSWORD)];
+        let live = expect(send(&ad, token, form(&login)).await, 200, None).body;
+        let access = live["access_token"].as_str().expect("access_token");
+        let o = send(&ad, introspect, ask(&[("token", access), ("token_type_hint", "access_token")])).await;
+        assert_eq!(expect(o, 200, None).body["active"], true);
+        let o = send(&ad, introspect, ask(&[("token", oauth_refresh.as_str())])).await;
+        assert_eq!(expect(o, 200, None).body["active"], false);
+        let o = send(&ad, introspect, ask(&[])).await;
+        expect(o, 400, Some("invalid_request"));
+        let o = send(&ad, introspect, http.post(url(introspect)).form(&[("token", access)])).await;
+        expect(o, 401, Some("invalid_client"));
     }
 
     async fn discovery_and_probes_answer_as_documented(backend: Backend) {
