@@ -171,7 +171,13 @@ async fn the_web_client_lives_the_whole_flow_in_a_real_browser() {
 
     // The README's script of a DPoP-bound login and call, as written.
     let example = tokio::process::Command::new("node")
-        .args(["examples/dpop-call.mjs", &auth.address, &resource_url, admin, PASSWORD])
+        .args([
+            "examples/dpop-call.mjs",
+            &auth.address,
+            &resource_url,
+            admin,
+            PASSWORD,
+        ])
         .current_dir(&web)
         .kill_on_drop(true)
         .output();
@@ -184,6 +190,9 @@ async fn the_web_client_lives_the_whole_flow_in_a_real_browser() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "the DPoP example failed:\n{report}");
+    assert!(
+        output.status.success(),
+        "the DPoP example failed:\n{report}"
+    );
     assert!(report.contains("token_type DPoP"), "{report}");
 }
