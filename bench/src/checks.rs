@@ -266,7 +266,11 @@ fn session_checks(r: &Results) -> Vec<Check> {
         (Some(dpop), Some(bearer)) => checks.push(Check::at_most(
             scenario,
             target,
-            format!("2.5 × verify_cold {:.1} µs = {:.1} µs", bearer / 1e3, 2.5 * bearer / 1e3),
+            format!(
+                "2.5 × verify_cold {:.1} µs = {:.1} µs",
+                bearer / 1e3,
+                2.5 * bearer / 1e3
+            ),
             format!("criterion verify_dpop_cold: {:.1} µs", dpop / 1e3),
             dpop / bearer,
             2.5,
@@ -275,8 +279,8 @@ fn session_checks(r: &Results) -> Vec<Check> {
         _ => checks.push(Check::unknown(
             scenario,
             target,
-            "skipped: no criterion estimate verify_dpop_cold (shared-claims has no dpop module and \
-             no such bench in this tree)",
+            "skipped: no criterion estimate verify_dpop_cold (shared-claims/benches/verify.rs \
+             has no DPoP bench yet)",
         )),
     }
     checks
