@@ -11,13 +11,62 @@ use crate::ctx::Ctx;
 use crate::http;
 
 pub const FAST_USER: &str = "chains@bench.test";
-pub const LOGIN_USER: &str = "login@bench.test";
 pub const PASSWORD: &str = "bench password 1234";
+/// The login users' addresses: `{i}` is the wrk connection's number.
+pub const LOGIN_USER_TEMPLATE: &str = "login-{i}@bench.test";
+
+/// The user wrk's login connection `i` logs in as. Each connection has its
+/// own: the lockout is exact under concurrency, so simultaneous logins of
+/// one user may be answered 429, which is not what the scenario measures.
+pub fn login_user(i: u32) -> String {
+    LOGIN_USER_TEMPLATE.replace("{i}", &i.to_string())
+}
 
 /// Creates a user through the real CLI, with its own bcrypt cost.
 pub fn create_user(ctx: &Ctx, database_url: &str, email: &str, cost: u32) -> Result<(), String> {
+    let child = spawn_create_user(ctx, database_url, email, cost, &[])?;
+    finish_create_user(child, email)
+}
+
+/// The login users `0..n` at `cost`, made by as many CLI processes at once
+/// (each is one bcrypt hash, so a handful run side by side).
+pub fn create_login_users(ctx: &Ctx, database_url: &str, n: u32, cost: u32) -> Result<(), String> {
+    let batch = std::thread::available_parallelism().map_or(1, |c| c.get()) as u32;
+    let mut i = 0;
+    while i < n {
+        let mut running = Vec::new();
+        for j in i..(i + batch).min(n) {
+            let email = login_user(j);
+            running.push((
+                spawn_create_user(ctx, database_url, &email, cost, &[])?,
+                email,
+            ));
+        }
+        for (child, email) in running {
+            finish_create_user(child, &email)?;
+        }
+        i += batch;
+    }
+    Ok(())
+}
+
+/// Creates an admin through the real CLI (`--role admin`), at cost 4: its
+/// password is checked once, for its token.
+pub fn create_admin(ctx: &Ctx, database_url: &str, email: &str) -> Result<(), String> {
+    let child = spawn_create_user(ctx, database_url, email, 4, &["--role", "admin"])?;
+    finish_create_user(child, email)
+}
+
+fn spawn_create_user(
+    ctx: &Ctx,
+    database_url: &str,
+    email: &str,
+    cost: u32,
+    extra: &[&str],
+) -> Result<std::process::Child, String> {
     let mut child = Command::new(&ctx.auth_bin)
         .args(["user", "create", "--email", email, "--password-stdin"])
+        .args(extra)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url)
@@ -28,9 +77,13 @@ pub fn create_user(ctx: &Ctx, database_url: &str, email: &str, cost: u32) -> Res
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("auth-service user create: {e}"))?;
-    if let Some(stdin) = child.stdin.as_mut() {
+    if let Some(mut stdin) = child.stdin.take() {
         writeln!(stdin, "{PASSWORD}").map_err(|e| e.to_string())?;
     }
+    Ok(child)
+}
+
+fn finish_create_user(child: std::process::Child, email: &str) -> Result<(), String> {
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err(format!(
@@ -86,4 +139,36 @@ pub fn collect_tokens(prefix: &Path, threads: u32, dest: &Path) -> Result<usize,
     }
     fs::write(dest, all).map_err(|e| e.to_string())?;
     Ok(n)
+}
+
+/// A confidential client from the real CLI (`auth-service client create`,
+/// which prints `{"client_id": …, "client_secret": …}`); `Ok(None)` when
+/// this auth-service has no such command.
+pub fn create_client(
+    ctx: &Ctx,
+    database_url: &str,
+    name: &str,
+) -> Result<Option<(String, String)>, String> {
+    let out = Command::new(&ctx.auth_bin)
+        .args(["client", "create", "--name", name])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("auth-service client create: {e}"))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        // clap's refusal of an unknown subcommand: the feature is missing.
+        if why.contains("unrecognized subcommand") {
+            return Ok(None);
+        }
+        return Err(format!("auth-service client create --name {name}: {why}"));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = http::json_field(&stdout, "client_id").ok_or("client create: no client_id")?;
+    let secret =
+        http::json_field(&stdout, "client_secret").ok_or("client create: no client_secret")?;
+    Ok(Some((id, secret)))
 }

@@ -11,6 +11,7 @@ use crate::sys;
 pub fn targets(r: &Results, me_reused: &Row, me_cold: &Row, postgres: &AuthRows) -> Vec<Check> {
     let mut checks = verification(r, me_reused, me_cold);
     checks.extend(auth(r, postgres));
+    checks.extend(session_checks(r));
     checks.extend(footprint(r));
     checks
 }
@@ -192,6 +193,96 @@ fn auth(r: &Results, postgres: &AuthRows) -> Vec<Check> {
         0.0,
         true,
     ));
+    checks
+}
+
+/// The session-checked route against the stateless one, introspection
+/// against a fixed rate, and DPoP verification against bearer verification.
+/// Each is `unknown`, with the reason, where the scenario was skipped or
+/// its measurement is missing.
+fn session_checks(r: &Results) -> Vec<Check> {
+    use crate::scenarios::checked::{
+        CHECKED_SCENARIO, DELETE_CHECKED, DELETE_STATELESS, INTROSPECT, INTROSPECT_SCENARIO,
+    };
+    let row = |id: &str| r.rows.iter().find(|x| x.id == id);
+    let why_not = |scenario: &str| {
+        r.skipped
+            .iter()
+            .find(|s| s.scenario == scenario)
+            .map_or_else(
+                || "not measured in this run".to_owned(),
+                |s| format!("skipped: {}", s.reason),
+            )
+    };
+    let mut checks = Vec::new();
+
+    // A route that asks the auth-service about the session, answers cached
+    // for INTROSPECTION_CACHE_TTL: one token reused, so nearly every
+    // request is a cache hit.
+    let target = "≥ 50% of the stateless route's requests/s";
+    match (row(DELETE_STATELESS), row(DELETE_CHECKED)) {
+        (Some(stateless), Some(checked)) => checks.push(Check::at_least(
+            CHECKED_SCENARIO,
+            target,
+            format!("stateless {:.0} req/s", stateless.rps),
+            format!("{:.0} req/s, {} errors", checked.rps, checked.errors),
+            checked.rps / stateless.rps,
+            0.50,
+        )),
+        _ => checks.push(Check::unknown(
+            CHECKED_SCENARIO,
+            target,
+            &why_not(CHECKED_SCENARIO),
+        )),
+    }
+
+    // Every request a database read of the token's session: no cache.
+    const INTROSPECT_RPS: f64 = 2000.0;
+    let target = "≥ 2,000 requests/s";
+    match row(INTROSPECT) {
+        Some(introspect) => checks.push(Check::at_least(
+            INTROSPECT_SCENARIO,
+            target,
+            format!("{INTROSPECT_RPS:.0} req/s (fixed)"),
+            format!("{:.0} req/s, {} errors", introspect.rps, introspect.errors),
+            introspect.rps / INTROSPECT_RPS,
+            1.0,
+        )),
+        None => checks.push(Check::unknown(
+            INTROSPECT_SCENARIO,
+            target,
+            &why_not(INTROSPECT_SCENARIO),
+        )),
+    }
+
+    // A proof (an ES256 or EdDSA JWS of its own, its `jti`, `htm`, `htu`,
+    // `iat`) and a token bound to its key (`cnf.jkt`), both never seen,
+    // against a never-seen bearer token: criterion `verify_dpop_cold`
+    // (shared_claims::dpop) against `verify_cold`, one core each.
+    let scenario = "DPoP proof + bound token, cold (criterion, one core)";
+    let target = "≤ 2.5× the time of a cold bearer verification";
+    let crit = &r.limits.criterion_ns;
+    match (crit.get("verify_dpop_cold"), crit.get("verify_cold")) {
+        (Some(dpop), Some(bearer)) => checks.push(Check::at_most(
+            scenario,
+            target,
+            format!(
+                "2.5 × verify_cold {:.1} µs = {:.1} µs",
+                bearer / 1e3,
+                2.5 * bearer / 1e3
+            ),
+            format!("criterion verify_dpop_cold: {:.1} µs", dpop / 1e3),
+            dpop / bearer,
+            2.5,
+            true,
+        )),
+        _ => checks.push(Check::unknown(
+            scenario,
+            target,
+            "skipped: no criterion estimate verify_dpop_cold (shared-claims/benches/verify.rs \
+             has no DPoP bench yet)",
+        )),
+    }
     checks
 }
 

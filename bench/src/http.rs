@@ -20,6 +20,27 @@ pub fn request(
     json_body: Option<&str>,
     timeout: Duration,
 ) -> std::io::Result<Response> {
+    let content_type = json_body.map(|_| "application/json");
+    request_with(
+        addr,
+        method,
+        path,
+        &[],
+        content_type.zip(json_body),
+        timeout,
+    )
+}
+
+/// One request with extra header lines (`Name: value`) and an optional
+/// body with its content type, on a new connection (`Connection: close`).
+pub fn request_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[String],
+    body: Option<(&str, &str)>,
+    timeout: Duration,
+) -> std::io::Result<Response> {
     let sock: SocketAddr = addr
         .parse()
         .map_err(|e| std::io::Error::other(format!("{addr}: {e}")))?;
@@ -27,11 +48,15 @@ pub fn request(
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     stream.set_nodelay(true)?;
-    let body = json_body.unwrap_or("");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if json_body.is_some() {
-        req.push_str("Content-Type: application/json\r\n");
+    for h in headers {
+        req.push_str(h);
+        req.push_str("\r\n");
     }
+    if let Some((content_type, _)) = body {
+        req.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    let body = body.map_or("", |(_, b)| b);
     req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     stream.write_all(req.as_bytes())?;
     let mut raw = Vec::new();
@@ -84,4 +109,45 @@ pub fn is_ready(addr: &str, path: &str) -> bool {
         request(addr, "GET", path, None, Duration::from_millis(500)),
         Ok(Response { status: 200, .. })
     )
+}
+
+/// Standard base64 (RFC 4648 §4, padded), for HTTP Basic credentials.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_is_rfc_4648_with_padding() {
+        // RFC 4648 §10's test vectors.
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), encoded);
+        }
+    }
 }

@@ -248,8 +248,10 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(
         s,
         "- Users are created with the real CLI (`auth-service user create`): one for the \
-         refresh chains (its hash made at cost 4, since refresh never checks a password) and \
-         one at the configured cost for the logins.\n\
+         refresh chains (its hash made at cost 4, since refresh never checks a password) and, \
+         at the configured cost, one per login connection (the lockout is exact under \
+         concurrency, so one user shared by simultaneous logins could be answered 429); \
+         a login scenario with any answer other than 200 (and, in the storm, 503) stops the run.\n\
          - Refresh chains (`bench/lua/refresh.lua`): each connection presents a refresh token \
          once and continues with the successor it got back, so every token is presented exactly \
          once; chains start from fresh logins, twice as many as connections.\n\
@@ -258,9 +260,22 @@ pub fn markdown(r: &Results) -> String {
          A one-second pilot on a fifth of them (warm-up and rate estimate) came first; the \
          measured run, on the rest, lasted {} s so that they would not run out.\n\
          - Login storm: {} connections log in at cost {} while the refresh chains run; the \
-         refresh baseline is the PostgreSQL chains row above (same connections).\n",
-        c.collected, c.seconds, c.run_s, o.login_connections, o.bcrypt_cost
+         refresh baseline is the PostgreSQL chains row above (same connections). A connection \
+         answered 503 waits its `Retry-After` before it sends again (wrk's `delay()`), as a \
+         client should: retried at once, the 503s alone would take the CPU.\n",
+        c.collected,
+        c.seconds,
+        c.run_s,
+        crate::services::login_queue_limit(o) + m.nproc as u32 + o.login_connections,
+        o.bcrypt_cost
     );
+    for skipped in &r.skipped {
+        let _ = writeln!(
+            s,
+            "- Not measured: {}: {}",
+            skipped.scenario, skipped.reason
+        );
+    }
     s
 }
 

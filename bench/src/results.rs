@@ -227,5 +227,8 @@ pub struct Results {
     pub cold_tokens: ColdTokens,
     pub peak_rss_mb: PeakRss,
     pub rows: Vec<Row>,
+    /// Scenarios that could not run on these binaries, and why.
+    #[serde(default)]
+    pub skipped: Vec<crate::scenarios::checked::Skipped>,
     pub checks: Vec<Check>,
 }

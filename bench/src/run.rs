@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::accounts::{create_user, FAST_USER, LOGIN_USER};
+use crate::accounts::{create_login_users, create_user, FAST_USER};
 use crate::ctx::{say, Ctx};
 use crate::limits::{bcrypt_time, criterion, pgbench};
 use crate::opts::Opts;
@@ -104,6 +104,17 @@ pub fn run(opts: &Opts) -> Result<(), String> {
 
     rows.extend(pg_rows.all().into_iter().cloned());
 
+    // Session-checked routes and introspection (skipped, with the reason,
+    // where the binaries lack them); the cold tokens' sessions are live.
+    let (checked_rows, skipped) = scenarios::checked::run(
+        &ctx,
+        &pg_url(PG_AUTH_DB),
+        auth.pid(),
+        resource.pid(),
+        &out.join("cold.tokens"),
+    )?;
+    rows.extend(checked_rows);
+
     let auth_peak_pg_kb = sys::status_kb(auth.pid(), "VmHWM").unwrap_or(0);
     let resource_peak_kb = sys::status_kb(resource.pid(), "VmHWM").unwrap_or(0);
     resource.stop();
@@ -169,6 +180,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             resource: res_peak_mb,
         },
         rows,
+        skipped,
         checks: Vec::new(),
     };
     results.checks = checks::targets(&results, &me_row, &cold_row, &pg_rows);
@@ -214,7 +226,8 @@ fn git_commit(opts: &Opts) -> String {
     format!("{git}{}", if dirty { " (uncommitted changes)" } else { "" })
 }
 
-/// An auth-service, ready, with the two users the scenarios act as.
+/// An auth-service, ready, with the users the scenarios act as: the
+/// refresh chains' user and one login user per login connection.
 fn seeded_auth(
     ctx: &Ctx,
     name: &str,
@@ -225,7 +238,12 @@ fn seeded_auth(
     let mut auth = services::spawn_auth(ctx, name, addr, database_url, &ctx.out.join(log))?;
     auth.wait_ready("/readyz", Duration::from_secs(60))?;
     create_user(ctx, database_url, FAST_USER, 4)?;
-    create_user(ctx, database_url, LOGIN_USER, ctx.opts.bcrypt_cost)?;
+    create_login_users(
+        ctx,
+        database_url,
+        scenarios::auth::login_users_needed(&ctx.opts),
+        ctx.opts.bcrypt_cost,
+    )?;
     Ok(auth)
 }
 

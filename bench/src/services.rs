@@ -15,6 +15,7 @@ pub const HELLO: &str = "127.0.0.1:18082";
 pub const AUTH_SQLITE: &str = "127.0.0.1:18083";
 pub const STARTUP_PROBE: &str = "127.0.0.1:18084";
 pub const RESOURCE_PROBE: &str = "127.0.0.1:18085";
+pub const RESOURCE_CHECKED: &str = "127.0.0.1:18086";
 const ISSUER: &str = "http://127.0.0.1:18080";
 
 /// A service process started by the harness; stopped when dropped.
@@ -121,6 +122,35 @@ pub fn spawn_auth(
 pub fn spawn_resource(ctx: &Ctx, name: &str, addr: &str, log: &Path) -> Result<Service, String> {
     let env = resource_env(ctx, addr);
     Service::spawn(name, &ctx.resource_bin, &[], &env, addr, log)
+}
+
+/// A second resource-service on `addr` whose destructive route asks the
+/// PostgreSQL auth-service's introspection endpoint about each token's
+/// session, authenticating as the client `id` with `secret` (API.md §4
+/// "Session-checked routes").
+pub fn spawn_checked_resource(
+    ctx: &Ctx,
+    addr: &str,
+    (id, secret): (&str, &str),
+    log: &Path,
+) -> Result<Service, String> {
+    let mut env = resource_env(ctx, addr);
+    env.extend([
+        (
+            "AUTH_INTROSPECTION_URL",
+            format!("http://{AUTH_PG}/oauth/introspect"),
+        ),
+        ("INTROSPECTION_CLIENT_ID", id.to_owned()),
+        ("INTROSPECTION_CLIENT_SECRET", secret.to_owned()),
+    ]);
+    Service::spawn(
+        "resource-service (session-checked)",
+        &ctx.resource_bin,
+        &[],
+        &env,
+        addr,
+        log,
+    )
 }
 
 /// The actix-web "hello" server (`src/bin/hello.rs`).

@@ -98,6 +98,15 @@ impl Summary {
             + self.unexpected_non_status()
     }
 
+    /// Every request that did not get its expected answer, for a script
+    /// that judges each status itself (`unexpected`), so that an expected
+    /// 4xx (a 404 of a route that was reached) is not counted: wrk counts
+    /// every status of 400 and above as an error.
+    pub fn error_count_judged_by_script(&self) -> u64 {
+        let e = &self.errors;
+        e.connect + e.read + e.write + e.timeout + self.starved + self.unexpected
+    }
+
     /// Like [`Self::error_count`], for a load in which `503
     /// temporarily_unavailable` is an expected answer (the login storm).
     pub fn error_count_but_overload(&self) -> u64 {

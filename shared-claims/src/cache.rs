@@ -3,7 +3,8 @@ use std::sync::Mutex;
 
 use crate::AccessClaims;
 
-/// Tokens already verified, keyed on their exact bytes.
+/// Tokens already verified, found by their signature and compared on
+/// their exact bytes.
 ///
 /// A signature check costs tens of microseconds; a client sends the same
 /// access token with every request for its whole lifetime, so gateways cache
@@ -13,10 +14,32 @@ use crate::AccessClaims;
 /// every hit by [`crate::Authority`]. The map is bounded: when it is full an
 /// arbitrary entry makes room, so a flood of distinct tokens costs memory
 /// only up to `capacity`.
+///
+/// The map's key is the token's last segment, the signature: it tells
+/// tokens apart as well as the whole token does (an Ed25519 signature
+/// depends on every signed byte) and is a seventh of its length, so a cold
+/// verification, which looks the token up and then inserts it, hashes 86
+/// bytes twice rather than the whole token. A hit still compares every
+/// byte of the token, so a forged token carrying a cached token's
+/// signature is a miss.
 #[derive(Debug)]
 pub(crate) struct VerifiedTokens {
-    entries: Mutex<HashMap<Box<str>, Verified>>,
+    entries: Mutex<HashMap<Box<str>, Entry>>,
     capacity: usize,
+}
+
+#[derive(Debug)]
+struct Entry {
+    token: Box<str>,
+    verified: Verified,
+}
+
+/// The part of `token` the map is keyed on: its signature segment (all of
+/// it when it has no `.`).
+fn signature_of(token: &str) -> &str {
+    token
+        .rsplit_once('.')
+        .map_or(token, |(_, signature)| signature)
 }
 
 #[derive(Debug, Clone)]
@@ -34,35 +57,103 @@ impl VerifiedTokens {
     }
 
     pub(crate) fn get(&self, token: &str) -> Option<Verified> {
-        self.lock().get(token).cloned()
+        self.lock()
+            .get(signature_of(token))
+            .filter(|entry| &*entry.token == token)
+            .map(|entry| entry.verified.clone())
     }
 
     pub(crate) fn insert(&self, token: &str, verified: Verified) {
         if self.capacity == 0 {
             return;
         }
+        let key = signature_of(token);
         let mut entries = self.lock();
-        if entries.len() >= self.capacity && !entries.contains_key(token) {
+        if entries.len() >= self.capacity && !entries.contains_key(key) {
             if let Some(victim) = entries.keys().next().cloned() {
                 entries.remove(&victim);
             }
         }
-        entries.insert(token.into(), verified);
+        let entry = Entry {
+            token: token.into(),
+            verified,
+        };
+        entries.insert(key.into(), entry);
     }
 
     pub(crate) fn remove(&self, token: &str) {
-        self.lock().remove(token);
+        let key = signature_of(token);
+        let mut entries = self.lock();
+        if entries.get(key).is_some_and(|entry| &*entry.token == token) {
+            entries.remove(key);
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Verified>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Entry>> {
         // The map holds only whole entries; a panic elsewhere cannot leave
         // one half-written, so a poisoned lock is still usable.
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Role, Subject};
+
+    fn verified(sub: &str) -> Verified {
+        Verified {
+            claims: AccessClaims {
+                iss: "iss".into(),
+                aud: "aud".into(),
+                sub: sub.into(),
+                exp: 2,
+                iat: 1,
+                nbf: None,
+                cnf: None,
+                jti: "jti".into(),
+                client_id: crate::FIRST_PARTY_CLIENT.into(),
+                subject: Subject::User {
+                    sid: "sid".into(),
+                    role: Role::User,
+                    email: "ada@example.com".into(),
+                },
+            },
+            kid: "k".into(),
+        }
+    }
+
+    #[test]
+    fn a_token_with_a_cached_tokens_signature_but_other_bytes_is_a_miss() {
+        let cache = VerifiedTokens::new(8);
+        cache.insert("h.p.sig", verified("ada"));
+
+        assert_eq!(
+            cache.get("h.p.sig").map(|v| v.claims.sub),
+            Some("ada".into())
+        );
+        assert!(cache.get("h.forged.sig").is_none());
+        assert!(cache.get("sig").is_none());
+        // Removing the forgery leaves the real one.
+        cache.remove("h.forged.sig");
+        assert!(cache.get("h.p.sig").is_some());
+        cache.remove("h.p.sig");
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn a_full_cache_makes_room_and_stays_bounded() {
+        let cache = VerifiedTokens::new(2);
+        for i in 0..5 {
+            cache.insert(&format!("h.p{i}.s{i}"), verified("ada"));
+        }
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get("h.p4.s4").is_some(), "the newest entry is there");
     }
 }

@@ -118,6 +118,15 @@ impl KeySet {
         self.keys.get(kid)
     }
 
+    /// The key and its id when the set holds exactly one.
+    pub(crate) fn only(&self) -> Option<(&str, &TrustedKey)> {
+        let mut keys = self.keys.iter();
+        match (keys.next(), keys.next()) {
+            (Some((kid, key)), None) => Some((kid, key)),
+            _ => None,
+        }
+    }
+
     /// Whether a key with this id is trusted.
     ///
     /// ```

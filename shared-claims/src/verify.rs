@@ -1,9 +1,10 @@
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
+use jsonwebtoken::{decode, decode_header, Algorithm, Header, Validation};
 
 use crate::crypto::{install_crypto_provider, with_lent_key};
+use crate::keys::TrustedKey;
 use crate::{AccessClaims, KeySet, ACCESS_TOKEN_TYPE};
 
 /// Why a token was refused. Every variant becomes `401 invalid_token`; the
@@ -130,12 +131,55 @@ impl Verifier {
     }
 
     /// [`Self::verify`], also returning the id of the key that verified it.
+    ///
+    /// With a single trusted key (the common case between rotations) the
+    /// token goes straight to `jsonwebtoken::decode` with that key, and the
+    /// header checks run on the header decode returns: decoding the header
+    /// first only to choose the key cost a third parse of it (decode parses
+    /// it twice itself), about 1% of a cold verification. A token decode
+    /// refuses is then refused for the same reason as on the general path:
+    /// the header checks come first there, so they are made before the
+    /// decode error is reported. No token is ever checked against a second
+    /// key, so a forged one costs one signature check, as before.
     pub(crate) fn verify_with_kid(
         &self,
         token: &str,
         keys: &KeySet,
     ) -> Result<(AccessClaims, String), VerifyError> {
-        let header = decode_header(token).map_err(|e| refusal(e.kind()))?;
+        let Some((only_kid, key)) = keys.only() else {
+            let header = decode_header(token).map_err(|e| refusal(e.kind()))?;
+            let kid = self.check_header(header)?;
+            let Some(key) = keys.get(&kid) else {
+                return Err(VerifyError::UnknownKey(Some(kid)));
+            };
+            let claims = self.decode(token, key)?;
+            return Ok((claims, kid));
+        };
+        let decoded = with_lent_key(key.decompressed, || {
+            decode::<AccessClaims>(token, &key.decoding, &self.validation)
+        });
+        match decoded {
+            Ok(data) => {
+                let kid = self.check_header(data.header)?;
+                if kid != only_kid {
+                    return Err(VerifyError::UnknownKey(Some(kid)));
+                }
+                Ok((data.claims, kid))
+            }
+            Err(e) => {
+                let header = decode_header(token).map_err(|e| refusal(e.kind()))?;
+                let kid = self.check_header(header)?;
+                if kid != only_kid {
+                    return Err(VerifyError::UnknownKey(Some(kid)));
+                }
+                Err(refusal(e.kind()))
+            }
+        }
+    }
+
+    /// The header's checks, in order (algorithm, `crit`, `typ`, a `kid`);
+    /// the `kid`.
+    fn check_header(&self, header: Header) -> Result<String, VerifyError> {
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(VerifyError::WrongAlgorithm);
         }
@@ -156,17 +200,18 @@ impl Verifier {
         if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) {
             return Err(VerifyError::WrongType);
         }
-        let kid = header.kid.ok_or(VerifyError::UnknownKey(None))?;
-        let Some(key) = keys.get(&kid) else {
-            return Err(VerifyError::UnknownKey(Some(kid)));
-        };
+        header.kid.ok_or(VerifyError::UnknownKey(None))
+    }
+
+    /// `jsonwebtoken::decode` with `key` lent decompressed.
+    fn decode(&self, token: &str, key: &TrustedKey) -> Result<AccessClaims, VerifyError> {
         // Every claim the checks need (exp, iss, aud, sub …) is a required
         // field of AccessClaims, so a token without one is malformed.
-        let token = with_lent_key(key.decompressed, || {
+        with_lent_key(key.decompressed, || {
             decode::<AccessClaims>(token, &key.decoding, &self.validation)
         })
-        .map_err(|e| refusal(e.kind()))?;
-        Ok((token.claims, kid))
+        .map(|data| data.claims)
+        .map_err(|e| refusal(e.kind()))
     }
 
     /// The time checks alone, with the same rules and leeway as

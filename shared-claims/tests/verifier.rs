@@ -771,3 +771,45 @@ fn the_jwks_helper_publishes_x_as_base64url_without_padding() {
     assert_eq!(x.len(), 43);
     assert_eq!(unb64(x), key.public_bytes());
 }
+
+// --- one trusted key or several: the same refusals --------------------------
+
+/// With one trusted key the verifier decodes first and checks the header
+/// after; with several it checks the header first to choose the key. Either
+/// way a token refused for two reasons is refused for the header's: a
+/// wrongly typed, expired token is `WrongType`, an expired token naming an
+/// unknown key is `UnknownKey`, one without a kid `UnknownKey(None)`.
+#[test]
+fn a_token_is_refused_for_the_same_reason_with_one_trusted_key_as_with_two() {
+    let key = TestKey::generate("k1");
+    let other = TestKey::generate("k2");
+    let mut expired = claims(Role::User);
+    expired.exp = now() - 3600;
+    let mut jwt_typed = access_header(Some("k1"));
+    jwt_typed.typ = Some("JWT".to_owned());
+    let stranger = TestKey::generate("k3");
+    let cases = [
+        (key.sign_with(&jwt_typed, &expired), VerifyError::WrongType),
+        (
+            stranger.sign_with(&access_header(Some("k3")), &expired),
+            VerifyError::UnknownKey(Some("k3".into())),
+        ),
+        (
+            key.sign_with(&access_header(None), &claims(Role::User)),
+            VerifyError::UnknownKey(None),
+        ),
+        (key.sign(&expired), VerifyError::Expired),
+        ("not-a-jwt".to_owned(), VerifyError::Malformed),
+    ];
+
+    for (token, refusal) in cases {
+        for keys in [key_set(&[&key]), key_set(&[&key, &other])] {
+            assert_eq!(
+                verifier().verify(&token, &keys),
+                Err(refusal.clone()),
+                "{} keys",
+                keys.len()
+            );
+        }
+    }
+}

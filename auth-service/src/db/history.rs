@@ -46,6 +46,11 @@ struct NewEvent<'a> {
 
 /// Records an event of `session_id` and drops its events beyond the newest
 /// [`EVENTS_KEPT`]. Call it inside the transaction of the change it records.
+///
+/// The session's `event_count` says whether there is anything to drop, so
+/// a session under the cap (most of them) is never searched for where to
+/// cut; the count's UPDATE also locks the session, so two events of one
+/// session are recorded one after the other.
 pub fn record(
     conn: &mut AnyConnection,
     session_id: &str,
@@ -54,6 +59,10 @@ pub fn record(
     origin: Origin<'_>,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    let recorded: i64 = diesel::update(sessions::table.find(session_id))
+        .set(sessions::event_count.eq(sessions::event_count + 1))
+        .returning(sessions::event_count)
+        .get_result(conn)?;
     diesel::insert_into(session_events::table)
         .values(&NewEvent {
             session_id,
@@ -64,6 +73,11 @@ pub fn record(
             reason: reason.map(EndReason::as_str),
         })
         .execute(conn)?;
+    if recorded <= EVENTS_KEPT {
+        return Ok(());
+    }
+    // Cut below the newest EVENTS_KEPT rather than drop just the oldest, so
+    // that a surplus left by anything else is trimmed too.
     let oldest_dropped: Option<i64> = session_events::table
         .filter(session_events::session_id.eq(session_id))
         .select(session_events::id)

@@ -43,6 +43,9 @@ pub struct SessionRow {
     pub client_id: Option<String>,
     /// The thumbprint of the DPoP key the session is bound to (API.md §7).
     pub dpop_jkt: Option<String>,
+    /// Events recorded for the session, ever (its newest
+    /// [`super::history::EVENTS_KEPT`] are kept).
+    pub event_count: i64,
 }
 
 /// A new row of `sessions`.

@@ -46,12 +46,19 @@ pub(super) struct Claim<'a> {
 
 /// [`super::sessions::rotate`]'s common case as one data-modifying CTE: claim the token if it
 /// is live, and if its session is live too, touch the session, store the
-/// successor, record the `refresh` event (and drop the session's events
-/// beyond the newest [`history::EVENTS_KEPT`]) and return the user. The same
-/// rows are locked in the same order as the general path (the token, then
-/// the session). A token of another client's session, or of a session bound
-/// to another key than `proved_jkt`, is not claimed. `None` when nothing was
-/// claimed.
+/// successor, record the `refresh` event (and, once the session has recorded
+/// more than [`history::EVENTS_KEPT`], drop its oldest) and return the user.
+/// The same rows are locked in the same order as the general path (the
+/// token, then the session). A token of another client's session, or of a
+/// session bound to another key than `proved_jkt`, is not claimed. `None`
+/// when nothing was claimed.
+///
+/// The trim reads one index entry: the session's `event_count` (counted by
+/// the session's UPDATE, which every event's writer takes) says whether the
+/// cap is passed, and then exactly the oldest event goes. Finding the cut
+/// below the newest events instead read all hundred of them (through
+/// bitmap scans, which also step over every event dropped before) on each
+/// refresh of a busy session.
 pub(super) fn rotate_live_in_one_statement(
     conn: &mut diesel::PgConnection,
     claim: &Claim<'_>,
@@ -69,10 +76,12 @@ pub(super) fn rotate_live_in_one_statement(
                                AND (bound.dpop_jkt IS NULL OR bound.dpop_jkt = $9)) \
           RETURNING session_id \
          ), live AS ( \
-             UPDATE sessions SET last_used_at = $1 FROM claimed \
+             UPDATE sessions SET last_used_at = $1, event_count = event_count + 1 \
+               FROM claimed \
               WHERE sessions.id = claimed.session_id AND sessions.revoked_at IS NULL \
                 AND sessions.expires_at > $1 \
-          RETURNING sessions.id, sessions.user_id, sessions.expires_at, sessions.dpop_jkt \
+          RETURNING sessions.id, sessions.user_id, sessions.expires_at, sessions.dpop_jkt, \
+                    sessions.event_count \
          ), successor AS ( \
              INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
              SELECT $2, live.id, $1, LEAST($4, live.expires_at) FROM live \
@@ -82,10 +91,10 @@ pub(super) fn rotate_live_in_one_statement(
              SELECT live.id, $1, 'refresh', $5, $6 FROM live \
          ), trimmed AS ( \
              DELETE FROM session_events \
-              WHERE session_id = (SELECT id FROM live) \
-                AND id <= (SELECT kept.id FROM session_events kept, live \
-                            WHERE kept.session_id = live.id \
-                            ORDER BY kept.id DESC OFFSET $7 LIMIT 1) \
+              WHERE (SELECT event_count FROM live) > $7 \
+                AND id = (SELECT id FROM session_events \
+                           WHERE session_id = (SELECT id FROM live) \
+                           ORDER BY id LIMIT 1) \
          ) \
          SELECT claimed.session_id, successor.expires_at AS successor_expires_at, \
                 users.id AS user_id, users.email, users.password_hash, users.role, \
@@ -101,9 +110,7 @@ pub(super) fn rotate_live_in_one_statement(
     .bind::<Timestamp, _>(claim.expires_at)
     .bind::<Nullable<Text>, _>(origin.ip)
     .bind::<Nullable<Text>, _>(origin.user_agent)
-    // The statement sees the events as they were before its own insert, so
-    // it keeps one fewer of them.
-    .bind::<BigInt, _>(history::EVENTS_KEPT - 1)
+    .bind::<BigInt, _>(history::EVENTS_KEPT)
     .bind::<Nullable<Text>, _>(claim.client)
     .bind::<Nullable<Text>, _>(claim.proved_jkt)
     .get_result(conn)

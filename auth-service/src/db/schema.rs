@@ -24,6 +24,7 @@ diesel::table! {
         end_reason -> Nullable<Text>,
         client_id -> Nullable<Text>,
         dpop_jkt -> Nullable<Text>,
+        event_count -> BigInt,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::accounts::{login, session_tokens, LOGIN_USER, PASSWORD};
+use crate::accounts::{login, login_user, session_tokens, LOGIN_USER_TEMPLATE, PASSWORD};
 use crate::ctx::{say, Ctx};
 use crate::measure::{measure, row, spec, timed, warmup_s, with_tokens};
 use crate::profile::Perf;
@@ -87,7 +87,7 @@ fn refresh(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<Row, S
 fn logins(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<Row, String> {
     let o = &ctx.opts;
     let tag = backend;
-    login(addr, LOGIN_USER)?;
+    login(addr, &login_user(0))?;
     // Twice as long as the others: a login takes a quarter of a second of
     // a core, and the hashes still running when wrk stops are lost work, so
     // a longer run makes that end effect smaller.
@@ -97,6 +97,19 @@ fn logins(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<Row, St
         o.bcrypt_cost
     ));
     let (sum, w) = measure(ctx, &l, &[auth_pid])?;
+    // Every connection logs in as its own user with the right password
+    // and never more of them than LOGIN_QUEUE_LIMIT admits: anything but
+    // 200 means the scenario measured something else.
+    if sum.error_count() > 0 {
+        return Err(format!(
+            "{backend}: the login scenario got {} answers other than 200 \
+             (status errors {}, socket errors {}, timeouts {}); see the lines of login.lua above",
+            sum.error_count(),
+            sum.errors.status,
+            sum.errors.connect + sum.errors.read + sum.errors.write,
+            sum.errors.timeout,
+        ));
+    }
     let login_row = row(
         &format!("login_{tag}"),
         backend,
@@ -124,10 +137,7 @@ fn storm(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<(Row, Ro
         o.duration_s,
     )?;
     let mut sl = login_spec(ctx, addr, &format!("{tag}-storm-login"), o.duration_s);
-    // More logins than the queue and the cores hold, so that some are
-    // refused at once (API.md §3 "Overload").
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-    sl.connections = crate::services::login_queue_limit(o) + cores + o.login_connections;
+    sl.connections = storm_login_connections(o);
     sl.threads = sl.connections;
     say(format!("{backend}: refresh chains during a login storm"));
     let profile = Perf::start(ctx, &format!("{tag}-storm"), auth_pid);
@@ -161,6 +171,15 @@ fn storm(ctx: &Ctx, backend: &str, addr: &str, auth_pid: u32) -> Result<(Row, Ro
         &w,
     );
     storm_login.errors = login_sum.error_count_but_overload();
+    if storm_login.errors > 0 {
+        return Err(format!(
+            "{backend}: the storm's logins got {} answers other than 200 and 503 \
+             (socket errors {}, timeouts {}); see the lines of login.lua above",
+            storm_login.errors,
+            login_sum.errors.connect + login_sum.errors.read + login_sum.errors.write,
+            login_sum.errors.timeout,
+        ));
+    }
     println!("{}", storm_refresh.one_line());
     println!("{}", storm_login.one_line());
     Ok((storm_refresh, storm_login))
@@ -189,8 +208,21 @@ fn refresh_spec(
     Ok(with_tokens(s, &path))
 }
 
-/// Logins as the user whose hash has the configured cost; a login waits
-/// for a hash, so each request is given 30 s.
+/// The storm's login connections: more than the queue and the cores hold,
+/// so that some are refused at once (API.md §3 "Overload").
+pub fn storm_login_connections(o: &crate::opts::Opts) -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    crate::services::login_queue_limit(o) + cores + o.login_connections
+}
+
+/// How many login users the scenarios need: one per login connection of
+/// the larger of the two login loads.
+pub fn login_users_needed(o: &crate::opts::Opts) -> u32 {
+    o.login_connections.max(storm_login_connections(o))
+}
+
+/// Logins, each connection as its own user (whose hash has the configured
+/// cost); a login waits for a hash, so each request is given 30 s.
 fn login_spec(ctx: &Ctx, addr: &str, name: &str, duration_s: u64) -> wrk::Spec {
     let mut s = timed(spec(
         ctx,
@@ -201,7 +233,8 @@ fn login_spec(ctx: &Ctx, addr: &str, name: &str, duration_s: u64) -> wrk::Spec {
         duration_s,
     ));
     s.timeout_s = 30;
-    s.env.push(("BENCH_EMAIL".into(), LOGIN_USER.into()));
+    s.env
+        .push(("BENCH_EMAIL_TEMPLATE".into(), LOGIN_USER_TEMPLATE.into()));
     s.env.push(("BENCH_PASSWORD".into(), PASSWORD.into()));
     s
 }

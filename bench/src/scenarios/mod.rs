@@ -2,6 +2,8 @@
 
 /// Refresh chains, logins and the login storm against the auth-service.
 pub mod auth;
+/// A session-checked route against a stateless one, and introspection.
+pub mod checked;
 /// The actix-web hello server: the ceiling for any route.
 pub mod hello;
 /// Start to ready of both services.

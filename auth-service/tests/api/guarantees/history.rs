@@ -151,6 +151,21 @@ both_backends! {
         assert!(kinds.iter().all(|k| k == "refresh"), "the login was the oldest, so it went");
     }
 
+    async fn a_session_counts_every_event_it_recorded_even_those_dropped(backend: Backend) {
+        let (_db, pool) = migrated(backend);
+        let sid = live_session(&pool, "t0");
+        let rotations = EVENTS_KEPT + 3;
+        for i in 0..rotations {
+            on(&pool, |conn| rotate(conn, &format!("t{i}"), &format!("t{}", i + 1)));
+        }
+
+        let counted: i64 = on(&pool, |conn| {
+            sessions::table.find(&sid).select(sessions::event_count).get_result(conn)
+        });
+        assert_eq!(counted, rotations + 1, "the login and every refresh");
+        assert_eq!(on(&pool, |conn| event_kinds(conn, &sid)).len() as i64, EVENTS_KEPT);
+    }
+
     async fn the_purge_records_expiry_then_deletes_the_session_and_events_after_the_history(backend: Backend) {
         let (_db, pool) = migrated(backend);
         let now = db::now();
@@ -182,4 +197,52 @@ both_backends! {
             assert!(on(&pool, |conn| event_kinds(conn, sid)).is_empty(), "its events went with it");
         }
     }
+}
+
+/// The rows of `session_events` the current transaction has read (a
+/// PostgreSQL statistics view that counts them as they happen).
+fn event_rows_read(conn: &mut AnyConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Read {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    let AnyConnection::Postgresql(pg) = conn else {
+        unreachable!("PostgreSQL only");
+    };
+    diesel::sql_query(
+        "SELECT (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::bigint AS rows \
+           FROM pg_stat_xact_user_tables WHERE relname = 'session_events'",
+    )
+    .get_result::<Read>(pg)
+    .map(|r| r.rows)
+}
+
+/// Past the cap, a refresh drops the session's oldest event without reading
+/// the others: finding the cut below the newest events read all of them on
+/// every refresh, a hundred rows where the rotation itself touches a few.
+#[tokio::test]
+async fn a_refresh_past_the_cap_reads_no_event_but_the_one_it_drops() {
+    let (_db, pool) = migrated(Backend::Postgres);
+    let sid = live_session(&pool, "t0");
+    for i in 0..EVENTS_KEPT {
+        on(&pool, |conn| {
+            rotate(conn, &format!("t{i}"), &format!("t{}", i + 1))
+        });
+    }
+
+    let (rotated, read) = on(&pool, |conn| {
+        conn.transaction(|conn| {
+            let before = event_rows_read(conn)?;
+            let rotated = rotate(conn, &format!("t{EVENTS_KEPT}"), "last")?;
+            Ok((rotated, event_rows_read(conn)? - before))
+        })
+    });
+
+    assert!(matches!(rotated, Rotation::Rotated { .. }), "{rotated:?}");
+    assert!(read <= 2, "the trim read {read} events");
+    assert_eq!(
+        on(&pool, |conn| event_kinds(conn, &sid)).len() as i64,
+        EVENTS_KEPT
+    );
 }
