@@ -15,7 +15,11 @@
 //! derives the public half (a scalar multiplication, as dear as the signature)
 //! for every token; a [`PreparedSigningKey`] lends its parsed key instead.
 //!
-//! Every other algorithm (ES256 for DPoP proofs among them) goes to the
+//! ES256, the algorithm of the browsers' DPoP proofs, is checked by AWS-LC
+//! (`aws-lc-rs`, already in every service through rustls): RustCrypto's
+//! generic P-256 arithmetic takes several times as long as the whole
+//! verification of an access token, which would make a DPoP-bound request
+//! cost far more than a Bearer one. Every other algorithm goes to the
 //! RustCrypto provider unchanged.
 //!
 //! jsonwebtoken's provider is one per process by that crate's design (a
@@ -210,7 +214,29 @@ fn new_verifier(
             return Ok(Box::new(Ed25519Verifier(lent)));
         }
     }
+    if *algorithm == Algorithm::ES256 && key.family() == AlgorithmFamily::Ec {
+        // The SEC 1 point, as RustCrypto's ES256 verifier reads it.
+        return Ok(Box::new(P256Verifier(key.try_get_as_bytes()?.to_vec())));
+    }
     (rust_crypto::DEFAULT_PROVIDER.verifier_factory)(algorithm, key)
+}
+
+/// AWS-LC's ECDSA P-256 SHA-256 check of a JWS signature (`r || s`).
+struct P256Verifier(Vec<u8>);
+
+impl signature::Verifier<Vec<u8>> for P256Verifier {
+    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), signature::Error> {
+        use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.0)
+            .verify(message, signature)
+            .map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtVerifier for P256Verifier {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::ES256
+    }
 }
 
 /// RustCrypto's EdDSA verifier, over a key already decompressed.
@@ -331,7 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn es256_signatures_are_checked_by_the_rust_crypto_verifier() {
+    fn es256_signatures_are_checked_by_aws_lc_as_rust_crypto_checks_them() {
         use p256::ecdsa::signature::Signer as _;
         let signing = p256::ecdsa::SigningKey::from_slice(&[7; 32]).expect("a P-256 key");
         let point = signing.verifying_key().to_encoded_point(false);
@@ -340,7 +366,22 @@ mod tests {
         let signature = signature.to_bytes().to_vec();
 
         let verifier = new_verifier(&Algorithm::ES256, &decoding).expect("an ES256 verifier");
+        let reference =
+            (rust_crypto::DEFAULT_PROVIDER.verifier_factory)(&Algorithm::ES256, &decoding)
+                .expect("RustCrypto's ES256 verifier");
 
+        for (message, signature) in [
+            (&b"message"[..], signature.clone()),
+            (&b"messagE"[..], signature.clone()),
+            (&b"message"[..], vec![0; 64]),
+            (&b"message"[..], signature[..63].to_vec()),
+        ] {
+            assert_eq!(
+                verifier.verify(message, &signature).is_ok(),
+                reference.verify(message, &signature).is_ok(),
+                "{message:?}"
+            );
+        }
         assert!(verifier.verify(b"message", &signature).is_ok());
         assert!(verifier.verify(b"messagE", &signature).is_err());
     }
