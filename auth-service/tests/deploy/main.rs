@@ -22,7 +22,8 @@ use files::*;
 /// inside a container the binds listen on 0.0.0.0 (checked on their own),
 /// the database, the JWKS and the introspection endpoint are other
 /// containers, the stack serves plain
-/// HTTP on localhost, and the resource-service admits the web client.
+/// HTTP on localhost, the resource-service admits the web client, and its
+/// public URL is the published port, not its 0.0.0.0 bind.
 const CONTAINER_DEFAULTS: &[&str] = &[
     "AUTH_BIND",
     "RESOURCE_BIND",
@@ -31,6 +32,7 @@ const CONTAINER_DEFAULTS: &[&str] = &[
     "AUTH_INTROSPECTION_URL",
     "COOKIE_SECURE",
     "CORS_ALLOWED_ORIGINS",
+    "RESOURCE_PUBLIC_URL",
 ];
 
 /// Each compose service of ours: (compose file, service, Dockerfile target,
