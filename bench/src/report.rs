@@ -11,7 +11,7 @@ fn ratio_text(c: &Check) -> String {
             format!("{:.0}% (needs ≥ {:.0}%)", v * 100.0, c.required * 100.0)
         }
         (Some(v), _) if c.target.contains('×') => {
-            format!("{v:.2}× (needs ≤ {:.0}×)", c.required)
+            format!("{v:.2}× (needs ≤ {}×)", c.required)
         }
         (Some(v), "at_most") => format!("{v:.2} (needs ≤ {})", c.required),
         (Some(v), _) => format!("{:.0}% of the limit", 100.0 * v / c.required.max(1e-9)),
