@@ -53,8 +53,8 @@ async fn a_bound_token_with_a_proof_by_its_key_reads_and_writes() {
     let env = spawn_app().await;
     for proof_key in [ProofKey::es256(), ProofKey::eddsa()] {
         let token = bound_token(&env.key, &proof_key);
-        let me = proof_key.proof("GET", &env.app.url("/api/me"), &token);
-        let create = proof_key.proof("POST", &env.app.url("/api/projects"), &token);
+        let me = proof_key.proof_now("GET", &env.app.url("/api/me"), &token);
+        let create = proof_key.proof_now("POST", &env.app.url("/api/projects"), &token);
 
         let read = request(
             &env.app,
@@ -88,7 +88,7 @@ async fn a_bound_token_presented_as_bearer_is_refused() {
     let env = spawn_app().await;
     let proof_key = ProofKey::es256();
     let token = bound_token(&env.key, &proof_key);
-    let proof = proof_key.proof("GET", &env.app.url("/api/me"), &token);
+    let proof = proof_key.proof_now("GET", &env.app.url("/api/me"), &token);
 
     let response = request(
         &env.app,
@@ -109,7 +109,7 @@ async fn an_unbound_token_under_the_dpop_scheme_is_refused() {
     let env = spawn_app().await;
     let proof_key = ProofKey::es256();
     let token = env.key.sign(&claims("user"));
-    let proof = proof_key.proof("GET", &env.app.url("/api/me"), &token);
+    let proof = proof_key.proof_now("GET", &env.app.url("/api/me"), &token);
 
     let response = request(
         &env.app,
@@ -134,13 +134,13 @@ async fn a_bound_token_without_a_valid_proof_is_refused() {
     let cases = [
         vec![],
         vec!["not-a-proof".to_owned()],
-        vec![ProofKey::eddsa().proof("GET", &url, &token)],
-        vec![proof_key.proof("POST", &url, &token)],
-        vec![proof_key.proof("GET", &env.app.url("/api/projects"), &token)],
-        vec![proof_key.proof("GET", &url, "another token")],
+        vec![ProofKey::eddsa().proof_now("GET", &url, &token)],
+        vec![proof_key.proof_now("POST", &url, &token)],
+        vec![proof_key.proof_now("GET", &env.app.url("/api/projects"), &token)],
+        vec![proof_key.proof_now("GET", &url, "another token")],
         vec![
-            proof_key.proof("GET", &url, &token),
-            proof_key.proof("GET", &url, &token),
+            proof_key.proof_now("GET", &url, &token),
+            proof_key.proof_now("GET", &url, &token),
         ],
     ];
     for proofs in &cases {
@@ -164,7 +164,7 @@ async fn a_proof_is_accepted_once_by_the_instance_whatever_worker_answers() {
     let env = spawn_app().await;
     let proof_key = ProofKey::es256();
     let token = bound_token(&env.key, &proof_key);
-    let proof = proof_key.proof("GET", &env.app.url("/api/me"), &token);
+    let proof = proof_key.proof_now("GET", &env.app.url("/api/me"), &token);
 
     let mut statuses = Vec::new();
     for _ in 0..4 {
@@ -206,12 +206,13 @@ async fn htu_is_checked_against_resource_public_url() {
         .send()
     };
 
-    let as_addressed = get_me(proof_key.proof("GET", &app.url("/api/me"), &token))
+    let as_addressed = get_me(proof_key.proof_now("GET", &app.url("/api/me"), &token))
         .await
         .unwrap();
-    let public = get_me(proof_key.proof("GET", "https://api.example.test/resource/api/me", &token))
-        .await
-        .unwrap();
+    let public =
+        get_me(proof_key.proof_now("GET", "https://api.example.test/resource/api/me", &token))
+            .await
+            .unwrap();
 
     assert_dpop_refusal(as_addressed, "invalid_dpop_proof").await;
     assert_eq!(public.status(), 200);

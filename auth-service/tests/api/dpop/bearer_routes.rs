@@ -49,10 +49,10 @@ both_backends! {
         let key = ProofKey::es256();
         let tokens = app.register_and_login_bound(&email(), &key).await;
 
-        let with_proof = get_me_dpop(&app, &tokens.access, Some(&key.proof("GET", "/auth/me", Some(&tokens.access)))).await;
+        let with_proof = get_me_dpop(&app, &tokens.access, Some(&key.proof_at("GET", "/auth/me", Some(&tokens.access)))).await;
         let as_bearer = app.get_me(&tokens.access).await;
         let without_proof = get_me_dpop(&app, &tokens.access, None).await;
-        let other_key = ProofKey::eddsa().proof("GET", "/auth/me", Some(&tokens.access));
+        let other_key = ProofKey::eddsa().proof_at("GET", "/auth/me", Some(&tokens.access));
         let by_another_key = get_me_dpop(&app, &tokens.access, Some(&other_key)).await;
 
         assert_eq!(with_proof.status(), 200);
@@ -66,7 +66,7 @@ both_backends! {
         let tokens = app.register_and_login(&email()).await;
         let key = ProofKey::eddsa();
 
-        let response = get_me_dpop(&app, &tokens.access, Some(&key.proof("GET", "/auth/me", Some(&tokens.access)))).await;
+        let response = get_me_dpop(&app, &tokens.access, Some(&key.proof_at("GET", "/auth/me", Some(&tokens.access)))).await;
 
         assert_dpop_challenge(response).await;
         assert_eq!(app.get_me(&tokens.access).await.status(), 200);
@@ -82,7 +82,7 @@ both_backends! {
         let output = auth_service(&app.db, &["keys", "revoke", "--kid", &kid], None, &[]);
         assert!(output.status.success(), "{}", stderr(&output));
 
-        let proof = key.proof("GET", "/auth/me", Some(&tokens.access));
+        let proof = key.proof_at("GET", "/auth/me", Some(&tokens.access));
         assert_error(get_me_dpop(&app, &tokens.access, Some(&proof)).await, 401, "invalid_token").await;
     }
 }

@@ -30,7 +30,7 @@ both_backends! {
         let with_proof = get_me_dpop(&resource, &tokens.access, &key.proof_for("GET", &me, Some(&tokens.access))).await;
         let by_another_key = get_me_dpop(&resource, &tokens.access, &ProofKey::eddsa().proof_for("GET", &me, Some(&tokens.access))).await;
         // A proof made for the auth-service is not one for the resource-service.
-        let for_another_url = get_me_dpop(&resource, &tokens.access, &key.proof("GET", "/api/me", Some(&tokens.access))).await;
+        let for_another_url = get_me_dpop(&resource, &tokens.access, &key.proof_at("GET", "/api/me", Some(&tokens.access))).await;
         let as_bearer = resource.get_me(&tokens.access).await;
 
         assert_eq!(with_proof.status(), 200);
@@ -41,7 +41,7 @@ both_backends! {
             let challenge = refused.headers()["www-authenticate"].to_str().expect("ascii").to_owned();
             assert!(challenge.starts_with("DPoP "), "{challenge}");
         }
-        let proof = key.proof("POST", "/auth/refresh", None);
+        let proof = key.proof_at("POST", "/auth/refresh", None);
         let next = Tokens::from_response(app.post_refresh_with_proof(&tokens.refresh, Some(&proof)).await).await;
         let again = get_me_dpop(&resource, &next.access, &key.proof_for("GET", &me, Some(&next.access))).await;
         assert_eq!(again.status(), 200);

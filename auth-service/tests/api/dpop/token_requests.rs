@@ -38,7 +38,7 @@ impl TestApp {
     /// Registers `email` and logs in with a proof by `key`: a bound session.
     pub async fn register_and_login_bound(&self, email: &str, key: &ProofKey) -> Tokens {
         assert_eq!(self.post_register(email, PASSWORD).await.status(), 201);
-        let proof = key.proof("POST", "/auth/login", None);
+        let proof = key.proof_at("POST", "/auth/login", None);
         Tokens::from_response(self.post_login_with_proof(email, &proof).await).await
     }
 
@@ -110,17 +110,17 @@ both_backends! {
 
         let without = app.post_refresh_with_proof(&tokens.refresh, None).await;
         let with_other = app
-            .post_refresh_with_proof(&tokens.refresh, Some(&other.proof("POST", "/auth/refresh", None)))
+            .post_refresh_with_proof(&tokens.refresh, Some(&other.proof_at("POST", "/auth/refresh", None)))
             .await;
 
         assert_error(without, 400, "invalid_dpop_proof").await;
         assert_error(with_other, 400, "invalid_dpop_proof").await;
         // The refused attempts used nothing up: the same token still
         // refreshes with the right key, and the session stays bound.
-        let proof = key.proof("POST", "/auth/refresh", None);
+        let proof = key.proof_at("POST", "/auth/refresh", None);
         let next = Tokens::from_response(app.post_refresh_with_proof(&tokens.refresh, Some(&proof)).await).await;
         assert_bound(&next.body, &key);
-        let proof = key.proof("POST", "/auth/refresh", None);
+        let proof = key.proof_at("POST", "/auth/refresh", None);
         let third = Tokens::from_response(app.post_refresh_with_proof(&next.refresh, Some(&proof)).await).await;
         assert_bound(&third.body, &key);
     }
@@ -131,8 +131,8 @@ both_backends! {
         assert_eq!(app.post_register(&email, PASSWORD).await.status(), 201);
         let key = ProofKey::eddsa();
 
-        let wrong_url = key.proof("POST", "/auth/refresh", None);
-        let wrong_method = key.proof("GET", "/auth/login", None);
+        let wrong_url = key.proof_at("POST", "/auth/refresh", None);
+        let wrong_method = key.proof_at("GET", "/auth/login", None);
         let garbage = "not.a.proof";
         for proof in [wrong_url.as_str(), wrong_method.as_str(), garbage] {
             assert_error(app.post_login_with_proof(&email, proof).await, 400, "invalid_dpop_proof").await;
@@ -148,7 +148,7 @@ both_backends! {
         let email = email();
         assert_eq!(app.post_register(&email, PASSWORD).await.status(), 201);
         let key = ProofKey::es256();
-        let proof = key.proof("POST", "/auth/login", None);
+        let proof = key.proof_at("POST", "/auth/login", None);
         assert_eq!(app.post_login_with_proof(&email, &proof).await.status(), 200);
 
         let replayed = app.post_login_with_proof(&email, &proof).await;
@@ -163,9 +163,9 @@ both_backends! {
         assert_unbound(&tokens.body);
         let key = ProofKey::eddsa();
 
-        let invalid = key.proof("POST", "/auth/login", None);
+        let invalid = key.proof_at("POST", "/auth/login", None);
         assert_error(app.post_refresh_with_proof(&tokens.refresh, Some(&invalid)).await, 400, "invalid_dpop_proof").await;
-        let valid = key.proof("POST", "/auth/refresh", None);
+        let valid = key.proof_at("POST", "/auth/refresh", None);
         let next = Tokens::from_response(app.post_refresh_with_proof(&tokens.refresh, Some(&valid)).await).await;
 
         assert_unbound(&next.body);
@@ -181,7 +181,7 @@ both_backends! {
         let key = ProofKey::es256();
         let password_grant = [("grant_type", "password"), ("username", &email), ("password", PASSWORD)];
 
-        let proof = key.proof("POST", "/oauth/token", None);
+        let proof = key.proof_at("POST", "/oauth/token", None);
         let response = post_token(&app, Some(&proof), None, &password_grant).await;
         let body: Value = {
             assert_eq!(response.status(), 200);
@@ -191,13 +191,13 @@ both_backends! {
         let refresh = body["refresh_token"].as_str().expect("refresh_token");
         let refresh_grant = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
         assert_error(post_token(&app, None, None, &refresh_grant).await, 400, "invalid_dpop_proof").await;
-        let proof = key.proof("POST", "/oauth/token", None);
+        let proof = key.proof_at("POST", "/oauth/token", None);
         let refreshed: Value = post_token(&app, Some(&proof), None, &refresh_grant).await.json().await.expect("json");
         assert_bound(&refreshed, &key);
 
         let (id, secret) = create_client(&app.db, "dpop-service");
         let service_key = ProofKey::eddsa();
-        let proof = service_key.proof("POST", "/oauth/token", None);
+        let proof = service_key.proof_at("POST", "/oauth/token", None);
         let response = post_token(&app, Some(&proof), Some(&basic(&id, &secret)), &[("grant_type", "client_credentials")]).await;
         assert_eq!(response.status(), 200);
         assert_bound(&response.json().await.expect("json"), &service_key);
