@@ -66,8 +66,9 @@ enum KeysCommand {
     /// signs with it again (a new key is made first if it was the signing
     /// key); the auth-service refuses its tokens at once.
     Revoke {
-        /// The key's id (`--kid=K` for one that begins with `-`).
-        #[arg(long)]
+        /// The key's id. A kid is base64url and may begin with `-`: it is
+        /// taken as the value, not as another option.
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
     },
 }
