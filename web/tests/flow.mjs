@@ -340,7 +340,9 @@ try {
       const { createDpop } = await import('/web/dpop.js');
       const dpop = createDpop('auth-client');
       const present = async () => {
-        const proof = await dpop.proof('POST', `${location.origin}/auth/refresh`);
+        // A proof names the auth-service by its issuer, as the client does.
+        const issuer = document.querySelector('meta[name="auth-issuer"]').content;
+        const proof = await dpop.proof('POST', `${issuer}/auth/refresh`);
         const response = await fetch('/auth/refresh', {
           method: 'POST',
           credentials: 'omit',

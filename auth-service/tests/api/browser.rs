@@ -109,16 +109,18 @@ async fn the_web_client_lives_the_whole_flow_in_a_real_browser() {
     let resource_port = free_port();
     let resource_url = format!("http://127.0.0.1:{resource_port}");
     let auth_port = free_port();
-    // DPoP proofs name the URL the page calls, which the auth-service checks
-    // against its issuer: here the page's origin.
-    let issuer = format!("http://127.0.0.1:{auth_port}");
+    // The page is opened at another of the service's origins than its
+    // issuer's (as `http://127.0.0.1:8080` beside `http://localhost:8080`),
+    // so the client's DPoP proofs must name the issuer, not the page's URL.
+    let issuer = format!("http://localhost:{auth_port}");
+    let page_origin = format!("http://127.0.0.1:{auth_port}");
     let auth = spawn_app_with(Backend::Sqlite, |s| {
         s.issuer = issuer.clone();
         s.access_token_ttl = Duration::from_secs(ACCESS_TTL_SECONDS);
         s.resource_url = resource_url.clone();
         s.bind = format!("127.0.0.1:{auth_port}");
         // Cookie refreshes must come from an origin the service knows.
-        s.cors_allowed_origins = vec![issuer.clone()];
+        s.cors_allowed_origins = vec![page_origin.clone()];
     })
     .await;
     let _resource = spawn_resource_configured(
@@ -173,7 +175,8 @@ async fn the_web_client_lives_the_whole_flow_in_a_real_browser() {
     let example = tokio::process::Command::new("node")
         .args([
             "examples/dpop-call.mjs",
-            &auth.address,
+            // The script's first argument is the issuer, as the README says.
+            &issuer,
             &resource_url,
             admin,
             PASSWORD,
