@@ -51,6 +51,14 @@ pub(super) struct Gate {
     /// A moving average of how long one job runs, in microseconds: what a
     /// refused request is told to wait is derived from it.
     job_micros: AtomicU64,
+    /// A moving average of a job's pace: nanoseconds per unit of bcrypt
+    /// work (a job at cost `c` is 2^c units), so checks of hashes made at
+    /// older costs compare with the rest.
+    pace: AtomicU64,
+    /// The quickest pace seen (creeping up slowly towards slower ones, so a
+    /// machine that became slower for good is followed): hashing with the
+    /// machine to itself.
+    best_pace: AtomicU64,
     pub(super) latency_sensitive: AtomicUsize,
 }
 
@@ -71,8 +79,40 @@ impl Gate {
             waiting: AtomicUsize::new(0),
             queue_limit,
             job_micros: AtomicU64::new(0),
+            pace: AtomicU64::new(0),
+            best_pace: AtomicU64::new(0),
             latency_sensitive: AtomicUsize::new(0),
         }
+    }
+
+    /// How many checks may wait now: `queue_limit`, sized for hashing with
+    /// every core, while it has them. While refreshes are in flight it has
+    /// one core fewer, at the lowest priority beside the refreshes and the
+    /// database, and the queue drains slower by as much as the measured
+    /// pace says; the queue is cut by the same ratio (to one place at least,
+    /// or nothing could start), so that an admitted check waits about what
+    /// a full queue takes to drain on an idle machine, not several times that.
+    pub(super) fn queue_limit_now(&self) -> usize {
+        let limit = self.limit();
+        if limit >= self.cores {
+            return self.queue_limit;
+        }
+        let (pace, best) = (
+            self.pace.load(Ordering::Relaxed),
+            self.best_pace.load(Ordering::Relaxed),
+        );
+        // Draining rate now against with every core: (limit / pace) ÷ (cores / best).
+        let (now, full) = match (pace, best) {
+            (0, _) | (_, 0) => (limit as u128, self.cores as u128),
+            _ => (
+                limit as u128 * u128::from(best),
+                self.cores as u128 * u128::from(pace.max(best)),
+            ),
+        };
+        let scaled = self.queue_limit as u128 * now / full;
+        usize::try_from(scaled)
+            .unwrap_or(usize::MAX)
+            .clamp(self.queue_limit.min(1), self.queue_limit)
     }
 
     /// Whole seconds until a job queued now would likely start: the queue
@@ -91,14 +131,34 @@ impl Gate {
             .max(1)
     }
 
-    fn record(&self, took: Duration) {
-        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+    /// Counts one job that ran for `took`; `cost` is its bcrypt cost, when
+    /// it has one (a job without is timed for `Retry-After` only).
+    pub(super) fn record(&self, took: Duration, cost: Option<u32>) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
         // Racing updates may lose one sample; an estimate does not mind.
         let average = match self.job_micros.load(Ordering::Relaxed) {
-            0 => took,
-            before => (before.saturating_mul(7).saturating_add(took)) / 8,
+            0 => micros,
+            before => (before.saturating_mul(7).saturating_add(micros)) / 8,
         };
         self.job_micros.store(average.max(1), Ordering::Relaxed);
+
+        let Some(cost) = cost.filter(|c| *c < 64) else {
+            return;
+        };
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let pace = (nanos >> cost).max(1);
+        // Quick to follow: a storm's first hashes already show its pace.
+        let average = match self.pace.load(Ordering::Relaxed) {
+            0 => pace,
+            before => (before.saturating_mul(3).saturating_add(pace)) / 4,
+        };
+        self.pace.store(average.max(1), Ordering::Relaxed);
+        let best = match self.best_pace.load(Ordering::Relaxed) {
+            0 => pace,
+            best if pace <= best => pace,
+            best => best + (pace - best) / 256,
+        };
+        self.best_pace.store(best.max(1), Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, usize> {
@@ -124,8 +184,9 @@ impl Gate {
         }
     }
 
-    /// Waits for a place, runs `job` and gives the place back.
-    pub(super) fn pass<T>(&self, job: impl FnOnce() -> T) -> T {
+    /// Waits for a place, runs `job` (a bcrypt job of `cost`, if it has
+    /// one) and gives the place back.
+    pub(super) fn pass<T>(&self, cost: Option<u32>, job: impl FnOnce() -> T) -> T {
         {
             let mut running = self.lock();
             while *running >= self.limit() {
@@ -141,7 +202,7 @@ impl Gate {
         let _admitted = Admitted(self);
         let started = Instant::now();
         let outcome = job();
-        self.record(started.elapsed());
+        self.record(started.elapsed(), cost);
         outcome
     }
 }
@@ -156,20 +217,21 @@ impl Queued {
         Queued(Arc::clone(gate))
     }
 
-    /// A place in the queue, unless `queue_limit` jobs already wait. One
-    /// atomic step, so racing requests never overfill it.
+    /// A place in the queue, unless [`Gate::queue_limit_now`] jobs already
+    /// wait. One atomic step, so racing requests never overfill it.
     pub(super) fn try_enter(gate: &Arc<Gate>) -> Option<Self> {
+        let limit = gate.queue_limit_now();
         gate.waiting
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |waiting| {
-                (waiting < gate.queue_limit).then_some(waiting + 1)
+                (waiting < limit).then_some(waiting + 1)
             })
             .ok()
             .map(|_| Queued(Arc::clone(gate)))
     }
 
-    pub(super) fn pass<T>(self, job: impl FnOnce() -> T) -> T {
+    pub(super) fn pass<T>(self, cost: Option<u32>, job: impl FnOnce() -> T) -> T {
         let gate = Arc::clone(&self.0);
-        gate.pass(move || {
+        gate.pass(cost, move || {
             drop(self);
             job()
         })

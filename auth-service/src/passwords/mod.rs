@@ -19,6 +19,10 @@
 //! [`Hasher::admit`] before anything else, and past `LOGIN_QUEUE_LIMIT`
 //! waiting checks it is refused at once with `503 temporarily_unavailable`
 //! rather than queued to time out while the server still hashes for it.
+//! While a core is left to refreshes the queue drains slower, and it is
+//! shortened by as much ([`gate::Gate::queue_limit_now`]): an admitted check
+//! waits about what a full queue would on an idle machine, not several times
+//! that.
 //!
 //! Every [`Hasher`] has its own threads and its own counts, so two servers in
 //! one process never slow each other down or see each other's refreshes.
@@ -86,7 +90,9 @@ impl Admission<'_> {
     pub async fn hash(self, password: Password, cost: u32) -> Result<String, Error> {
         Ok(self
             .hasher
-            .run_admitted(self.ticket, move || bcrypt::hash(password.expose(), cost))
+            .run_admitted(self.ticket, Some(cost), move || {
+                bcrypt::hash(password.expose(), cost)
+            })
             .await??)
     }
 
@@ -97,7 +103,9 @@ impl Admission<'_> {
     pub async fn rehash(self, password: String, cost: u32) -> Result<String, Error> {
         Ok(self
             .hasher
-            .run_admitted(self.ticket, move || bcrypt::hash(password, cost))
+            .run_admitted(self.ticket, Some(cost), move || {
+                bcrypt::hash(password, cost)
+            })
             .await??)
     }
 
@@ -106,9 +114,10 @@ impl Admission<'_> {
     /// hashed, so the refusal costs the same time as a wrong password.
     pub async fn verify(self, password: String, hash: String) -> Result<bool, Error> {
         let too_long = password.len() > BCRYPT_MAX_BYTES;
+        let cost = cost_of(&hash);
         let matches = self
             .hasher
-            .run_admitted(self.ticket, move || {
+            .run_admitted(self.ticket, cost, move || {
                 let bytes = &password.as_bytes()[..password.len().min(BCRYPT_MAX_BYTES)];
                 bcrypt::verify(bytes, &hash)
             })
@@ -207,20 +216,23 @@ impl Hasher {
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
         let ticket = self.admit()?.ticket;
-        self.run_admitted(ticket, job).await
+        self.run_admitted(ticket, None, job).await
     }
 
+    /// Runs `job`, a bcrypt job of `cost` if it has one, once the gate
+    /// lets it.
     async fn run_admitted<T: Send + 'static>(
         &self,
         ticket: Queued,
+        cost: Option<u32>,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
         let Some(pool) = &self.pool else {
-            return Ok(actix_web::web::block(move || ticket.pass(job)).await?);
+            return Ok(actix_web::web::block(move || ticket.pass(cost, job)).await?);
         };
         let (tx, rx) = oneshot::channel();
         pool.spawn(move || {
-            let _ = tx.send(ticket.pass(job));
+            let _ = tx.send(ticket.pass(cost, job));
         });
         rx.await
             .map_err(|_| Error::Internal("the bcrypt task was lost".into()))
