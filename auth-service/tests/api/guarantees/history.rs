@@ -246,3 +246,55 @@ async fn a_refresh_past_the_cap_reads_no_event_but_the_one_it_drops() {
         EVENTS_KEPT
     );
 }
+
+/// The plans PostgreSQL used for the rotation statement prepared on this
+/// connection, if it is prepared: (generic, custom), one row per statement.
+fn prepared_rotations(conn: &mut AnyConnection) -> QueryResult<Vec<(i64, i64)>> {
+    #[derive(QueryableByName)]
+    struct Plans {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        generic_plans: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        custom_plans: i64,
+    }
+    let AnyConnection::Postgresql(pg) = conn else {
+        unreachable!("PostgreSQL only");
+    };
+    let plans: Vec<Plans> = diesel::sql_query(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+          WHERE statement LIKE 'WITH claimed AS%'",
+    )
+    .load(pg)?;
+    Ok(plans
+        .into_iter()
+        .map(|p| (p.generic_plans, p.custom_plans))
+        .collect())
+}
+
+/// A connection parses the rotation once and, after PostgreSQL's first few
+/// custom plans, runs it on one generic plan: parsing and planning this
+/// statement afresh on every refresh cost the database more than running it.
+#[tokio::test]
+async fn a_connection_prepares_the_rotation_once_and_keeps_its_plan() {
+    const ROTATIONS: i64 = 12;
+    let (_db, pool) = migrated(Backend::Postgres);
+    live_session(&pool, "t0");
+
+    let prepared = on(&pool, |conn| {
+        for i in 0..ROTATIONS {
+            let rotated = rotate(conn, &format!("t{i}"), &format!("t{}", i + 1))?;
+            assert!(matches!(rotated, Rotation::Rotated { .. }), "{rotated:?}");
+        }
+        prepared_rotations(conn)
+    });
+
+    let [(generic, custom)] = prepared[..] else {
+        panic!("the rotation should be prepared exactly once: {prepared:?}");
+    };
+    assert_eq!(
+        generic + custom,
+        ROTATIONS,
+        "every rotation ran the prepared statement"
+    );
+    assert!(generic > 0, "no generic plan ({custom} custom plans)");
+}
