@@ -79,7 +79,7 @@ local function raw_summary()
     n, n > 0 and sum / n or 0, pct(50), pct(90), pct(99), pct(99.9), n > 0 and all[n] or 0)
 end
 
-local counters = { "starved", "wrapped", "unexpected", "produced", "overloaded" }
+local counters = { "starved", "wrapped", "unexpected", "produced", "overloaded", "refused" }
 
 function done(summary, latency, requests)
   local e = summary.errors

@@ -316,6 +316,7 @@ fn footprint(r: &Results) -> Vec<Check> {
         20.0,
         false,
     ));
+    checks.push(dpop_flood(r));
     let fresh_ms = sys::median(fresh.to_vec());
     let migrated_ms = sys::median(migrated.to_vec());
     checks.push(Check::at_most(
@@ -337,6 +338,47 @@ fn footprint(r: &Results) -> Vec<Check> {
         false,
     ));
     checks
+}
+
+/// The resource-service's peak under more distinct DPoP proofs than its
+/// replay cache holds: the peak of its other loads' bound plus the cache's
+/// documented size. Unknown when the cache did not fill, since then the
+/// run showed nothing about the bound.
+fn dpop_flood(r: &Results) -> Check {
+    use crate::scenarios::dpop::{DPOP_FLOOD, FLOOD_SCENARIO, REPLAY_CACHE_BOUND_MB};
+    const OTHER_LOADS_MB: f64 = 20.0;
+    let bound = OTHER_LOADS_MB + REPLAY_CACHE_BOUND_MB;
+    let target = format!(
+        "peak RSS < {OTHER_LOADS_MB:.0} MB + the replay cache's bound ({REPLAY_CACHE_BOUND_MB} MB)"
+    );
+    let row = r.rows.iter().find(|x| x.id == DPOP_FLOOD);
+    let (Some(row), Some(flood)) = (row, r.dpop_flood.as_ref()) else {
+        return Check::unknown(FLOOD_SCENARIO, &target, "not measured in this run");
+    };
+    let accepted = flood.accepted_before + row.requests.saturating_sub(row.error_detail.status);
+    let presented = flood.proofs.min(flood.accepted_before + row.requests);
+    if accepted < flood.replay_capacity {
+        return Check::unknown(
+            FLOOD_SCENARIO,
+            &target,
+            &format!(
+                "the replay cache did not fill: {accepted} proofs accepted, capacity {}",
+                flood.replay_capacity
+            ),
+        );
+    }
+    Check::at_most(
+        FLOOD_SCENARIO,
+        &target,
+        format!("{bound:.1} MB"),
+        format!(
+            "{:.1} MB (VmHWM); {presented} distinct jtis presented, {accepted} accepted (capacity {}), then refused while the cache was full",
+            row.peak_rss_mb, flood.replay_capacity
+        ),
+        row.peak_rss_mb,
+        bound,
+        false,
+    )
 }
 
 #[cfg(test)]

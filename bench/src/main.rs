@@ -19,7 +19,7 @@ mod run;
 mod checks;
 /// The ceilings measured in the same run: bcrypt, criterion, pgbench.
 mod limits;
-/// The scenarios, one module per family (hello, verify, auth, startup).
+/// The scenarios, one module per family (hello, verify, auth, checked, dpop, startup).
 mod scenarios;
 
 // How it is measured.
@@ -41,6 +41,8 @@ mod accounts;
 mod http;
 /// psql, the run's databases and pgbench's binary.
 mod postgres;
+/// DPoP proofs signed by the harness (ES256), for the DPoP flood.
+mod proofs;
 /// Starting and stopping the services, and where each listens.
 mod services;
 

@@ -230,5 +230,8 @@ pub struct Results {
     /// Scenarios that could not run on these binaries, and why.
     #[serde(default)]
     pub skipped: Vec<crate::scenarios::checked::Skipped>,
+    /// What the DPoP flood presented (absent from older runs).
+    #[serde(default)]
+    pub dpop_flood: Option<crate::scenarios::dpop::DpopFlood>,
     pub checks: Vec<Check>,
 }

@@ -115,6 +115,11 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     )?;
     rows.extend(checked_rows);
 
+    // A resource-service of its own under distinct DPoP proofs, past its
+    // replay cache's capacity.
+    let (flood_row, dpop_flood) = scenarios::dpop::flood(&ctx)?;
+    rows.push(flood_row);
+
     let auth_peak_pg_kb = sys::status_kb(auth.pid(), "VmHWM").unwrap_or(0);
     let resource_peak_kb = sys::status_kb(resource.pid(), "VmHWM").unwrap_or(0);
     resource.stop();
@@ -181,6 +186,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         },
         rows,
         skipped,
+        dpop_flood: Some(dpop_flood),
         checks: Vec::new(),
     };
     results.checks = checks::targets(&results, &me_row, &cold_row, &pg_rows);

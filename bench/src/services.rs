@@ -16,7 +16,8 @@ pub const AUTH_SQLITE: &str = "127.0.0.1:18083";
 pub const STARTUP_PROBE: &str = "127.0.0.1:18084";
 pub const RESOURCE_PROBE: &str = "127.0.0.1:18085";
 pub const RESOURCE_CHECKED: &str = "127.0.0.1:18086";
-const ISSUER: &str = "http://127.0.0.1:18080";
+pub const RESOURCE_DPOP: &str = "127.0.0.1:18087";
+pub const ISSUER: &str = "http://127.0.0.1:18080";
 
 /// A service process started by the harness; stopped when dropped.
 pub struct Service {

@@ -62,6 +62,10 @@ pub struct Summary {
     /// counts them among its status errors.
     #[serde(default)]
     pub overloaded: u64,
+    /// `401` answers because the DPoP replay cache was full (the DPoP
+    /// flood's script only): wrk counts them among its status errors.
+    #[serde(default)]
+    pub refused: u64,
     /// Per-request latency without wrk's coordinated-omission correction.
     #[serde(default)]
     pub raw_latency_us: Option<RawLatency>,

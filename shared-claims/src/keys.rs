@@ -35,7 +35,7 @@ pub struct KeySet {
 pub(crate) struct TrustedKey {
     pub(crate) decoding: DecodingKey,
     /// Decompressed once here rather than by jsonwebtoken on every
-    /// verification (see `crypto.rs`). `None`: the bytes are not a point on
+    /// verification (see `crypto/mod.rs`). `None`: the bytes are not a point on
     /// the curve, and every signature under this id is bad.
     pub(crate) decompressed: Option<VerifyingKey>,
 }

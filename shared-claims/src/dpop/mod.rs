@@ -15,11 +15,13 @@
 //! ```
 
 mod error;
+mod keys;
 mod proof;
 mod replay;
 mod target;
 
 pub use error::DpopError;
+use keys::KeyCache;
 pub use replay::{ReplayCache, DEFAULT_REPLAY_CAPACITY};
 pub use target::{PublicUrl, PublicUrlError};
 
@@ -123,11 +125,16 @@ impl VerifiedProof {
     }
 }
 
-/// Checks `DPoP` proofs for one server: its public URL and its replay cache.
+/// Checks `DPoP` proofs for one server: its public URL, its replay cache,
+/// and the keys of the proofs it saw lately.
 ///
 /// Clones share the replay cache, so every worker of an instance (and, at
 /// the auth-service, the token endpoint and the protected routes) accepts a
-/// `jti` once.
+/// `jti` once. They share the key cache too: a client's header (its `typ`,
+/// `alg` and `jwk`) is the same in every proof, so what follows from it
+/// alone (the header's checks, the key's thumbprint, its curve point parsed)
+/// is worked out once per key and kept for up to 1,024 keys, oldest
+/// forgotten first. Each proof's signature and claims are checked every time.
 ///
 /// ```
 /// use shared_claims::dpop::{ProofVerifier, PublicUrl, ReplayCache};
@@ -139,6 +146,7 @@ impl VerifiedProof {
 pub struct ProofVerifier {
     public_url: PublicUrl,
     replay: ReplayCache,
+    keys: KeyCache,
 }
 
 impl ProofVerifier {
@@ -151,7 +159,11 @@ impl ProofVerifier {
     /// ```
     pub fn new(public_url: PublicUrl, replay: ReplayCache) -> Self {
         crate::install_crypto_provider();
-        Self { public_url, replay }
+        Self {
+            public_url,
+            replay,
+            keys: KeyCache::default(),
+        }
     }
 
     /// The URL `htu` is checked against.
@@ -176,8 +188,20 @@ impl ProofVerifier {
         &self.replay
     }
 
+    /// How many proof keys are kept ready (at most 1,024).
+    ///
+    /// ```
+    /// # use shared_claims::dpop::{ProofVerifier, PublicUrl, ReplayCache};
+    /// let v = ProofVerifier::new(PublicUrl::parse("https://auth.example").unwrap(), ReplayCache::new(10));
+    /// assert_eq!(v.cached_keys(), 0);
+    /// ```
+    pub fn cached_keys(&self) -> usize {
+        self.keys.len()
+    }
+
     /// Verifies the `DPoP` header value `proof` for `request` (RFC 9449
-    /// §4.3): its length, then `typ`, `alg`, a public `jwk` fitting `alg`,
+    /// §4.3): its length, then `typ`, `alg`, a public `jwk` fitting `alg`
+    /// and on its curve (or the key of this exact header, seen before),
     /// the signature by that key, `jti`, `htm`, `htu`, `iat` within
     /// [`IAT_WINDOW`], `ath` when an access token came with it, the key's
     /// thumbprint when `request.jkt` names one, and last that its `jti` was
@@ -201,7 +225,8 @@ impl ProofVerifier {
             return Err(DpopError::TooLong);
         }
         let mut claims_buffer = Vec::with_capacity(proof.len());
-        let (key, claims) = proof::verify_signed(proof, &mut claims_buffer)?;
+        let (key, claims) = proof::verify_signed(proof, &self.keys, &mut claims_buffer)?;
+        let key = &key.key;
         if claims.htm != request.method {
             return Err(DpopError::WrongMethod);
         }
@@ -230,7 +255,7 @@ impl ProofVerifier {
             request.now,
         )?;
         Ok(VerifiedProof {
-            jkt: key.thumbprint,
+            jkt: key.thumbprint.clone(),
             iat: claims.iat,
         })
     }

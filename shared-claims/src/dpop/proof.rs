@@ -1,7 +1,8 @@
-//! Parsing and checking one proof: the JOSE header and its `jwk`, the
-//! signature (through jsonwebtoken), the claims.
+//! Parsing and checking one proof: the JOSE header and its `jwk` (once per
+//! header, see `keys.rs`), the signature (through jsonwebtoken), the claims.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -11,6 +12,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::keys::{KeyCache, PreparedKey};
 use super::{DpopError, MAX_JTI_LEN, PROOF_TYPE};
 
 /// The JOSE header of a proof. Unknown members are ignored; a member named
@@ -92,28 +94,32 @@ pub(super) struct ProofClaims<'a> {
     pub(super) ath: Option<Cow<'a, str>>,
 }
 
-/// Checks the header and the signature of `proof`, then parses its claims
-/// into `claims_buffer` (so they may borrow from it).
+/// Checks the header (or finds its key in `keys`) and the signature of
+/// `proof`, then parses its claims into `claims_buffer` (so they may borrow
+/// from it).
 pub(super) fn verify_signed<'b>(
     proof: &str,
+    keys: &KeyCache,
     claims_buffer: &'b mut Vec<u8>,
-) -> Result<(ProofKey, ProofClaims<'b>), DpopError> {
+) -> Result<(Arc<PreparedKey>, ProofClaims<'b>), DpopError> {
     let mut parts = proof.split('.');
     let (Some(header), Some(claims), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(DpopError::Malformed);
     };
-    let header_json = URL_SAFE_NO_PAD
-        .decode(header)
-        .map_err(|_| DpopError::Malformed)?;
-    let header_fields: RawHeader<'_> =
-        serde_json::from_slice(&header_json).map_err(|_| DpopError::Malformed)?;
-    let key = check_header(header_fields)?;
+    let key = keys.get_or_prepare(header, || {
+        let header_json = URL_SAFE_NO_PAD
+            .decode(header)
+            .map_err(|_| DpopError::Malformed)?;
+        let header_fields: RawHeader<'_> =
+            serde_json::from_slice(&header_json).map_err(|_| DpopError::Malformed)?;
+        PreparedKey::prepare(check_header(header_fields)?)
+    })?;
 
     // The signing input is the two first segments as they arrived.
     let signed = &proof[..header.len() + 1 + claims.len()];
-    match jsonwebtoken::crypto::verify(signature, signed.as_bytes(), &key.decoding, key.algorithm) {
+    match key.verify(signature, signed.as_bytes()) {
         Ok(true) => {}
         Ok(false) => return Err(DpopError::BadSignature),
         Err(e) => {

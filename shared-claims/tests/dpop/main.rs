@@ -2,6 +2,7 @@
 //! algorithms, the replay cache, thumbprints; and, as properties, that no
 //! edit of a valid proof is accepted and no input panics.
 
+mod cached_keys;
 mod claims;
 #[path = "../common/mod.rs"]
 mod common;

@@ -1,5 +1,5 @@
-//! Properties: no input panics, no edit of a valid proof is accepted, no
-//! `iat` outside the window passes.
+//! Properties: no input panics, no edit of a valid proof is accepted (by a
+//! key seen before or not), no `iat` outside the window passes.
 //!
 //! Case counts are modest so `cargo test` stays quick; `PROPTEST_CASES`
 //! raises them for a longer run.
@@ -42,6 +42,26 @@ proptest! {
         let edited = String::from_utf8_lossy(&bytes).into_owned();
         let v = verifier();
         // The original is fine; the edit is not.
+        prop_assert!(v.verify(&edited, &request(now())).is_err(), "accepted {}", edited);
+        prop_assert!(v.verify(&proof, &request(now())).is_ok());
+    }
+
+    #[test]
+    fn any_single_byte_change_to_a_proof_by_a_seen_key_is_refused(
+        es256 in any::<bool>(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let key = if es256 { ProofKey::es256() } else { ProofKey::eddsa() };
+        let v = verifier();
+        // The key is kept ready by a first proof; the edited one comes next.
+        prop_assert!(v.verify(&key.proof("GET", HTU, now(), Some(TOKEN)), &request(now())).is_ok());
+        let proof = key.proof("GET", HTU, now(), Some(TOKEN));
+        let mut bytes = proof.clone().into_bytes();
+        let at = at.index(bytes.len());
+        prop_assume!(bytes[at] != byte);
+        bytes[at] = byte;
+        let edited = String::from_utf8_lossy(&bytes).into_owned();
         prop_assert!(v.verify(&edited, &request(now())).is_err(), "accepted {}", edited);
         prop_assert!(v.verify(&proof, &request(now())).is_ok());
     }

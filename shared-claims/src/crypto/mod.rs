@@ -19,7 +19,9 @@
 //! (`aws-lc-rs`, already in every service through rustls): RustCrypto's
 //! generic P-256 arithmetic takes several times as long as the whole
 //! verification of an access token, which would make a DPoP-bound request
-//! cost far more than a Bearer one. Every other algorithm goes to the
+//! cost far more than a Bearer one. A DPoP client signs every proof with the
+//! same key, so the proof verifier keeps each key parsed ([`es256`]) and lends
+//! it the same way as an Ed25519 key. Every other algorithm goes to the
 //! RustCrypto provider unchanged.
 //!
 //! jsonwebtoken's provider is one per process by that crate's design (a
@@ -38,6 +40,10 @@ use jsonwebtoken::crypto::{rust_crypto, CryptoProvider, JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::{Error, ErrorKind};
 use jsonwebtoken::{signature, Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
+
+mod es256;
+
+pub(crate) use es256::{with_lent_p256_key, P256Key};
 
 static PROVIDER: LazyLock<CryptoProvider> = LazyLock::new(|| CryptoProvider {
     signer_factory: new_signer,
@@ -216,27 +222,9 @@ fn new_verifier(
     }
     if *algorithm == Algorithm::ES256 && key.family() == AlgorithmFamily::Ec {
         // The SEC 1 point, as RustCrypto's ES256 verifier reads it.
-        return Ok(Box::new(P256Verifier(key.try_get_as_bytes()?.to_vec())));
+        return Ok(es256::verifier(key.try_get_as_bytes()?));
     }
     (rust_crypto::DEFAULT_PROVIDER.verifier_factory)(algorithm, key)
-}
-
-/// AWS-LC's ECDSA P-256 SHA-256 check of a JWS signature (`r || s`).
-struct P256Verifier(Vec<u8>);
-
-impl signature::Verifier<Vec<u8>> for P256Verifier {
-    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), signature::Error> {
-        use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.0)
-            .verify(message, signature)
-            .map_err(|_| signature::Error::new())
-    }
-}
-
-impl JwtVerifier for P256Verifier {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::ES256
-    }
 }
 
 /// RustCrypto's EdDSA verifier, over a key already decompressed.
@@ -354,36 +342,6 @@ mod tests {
         LENT_SIGNER.set(previous);
         assert_eq!(by_lent, key(1).sign(b"message").to_bytes());
         assert_eq!(by_other, key(2).sign(b"message").to_bytes());
-    }
-
-    #[test]
-    fn es256_signatures_are_checked_by_aws_lc_as_rust_crypto_checks_them() {
-        use p256::ecdsa::signature::Signer as _;
-        let signing = p256::ecdsa::SigningKey::from_slice(&[7; 32]).expect("a P-256 key");
-        let point = signing.verifying_key().to_encoded_point(false);
-        let decoding = DecodingKey::from_ec_der(point.as_bytes());
-        let signature: p256::ecdsa::Signature = signing.sign(b"message");
-        let signature = signature.to_bytes().to_vec();
-
-        let verifier = new_verifier(&Algorithm::ES256, &decoding).expect("an ES256 verifier");
-        let reference =
-            (rust_crypto::DEFAULT_PROVIDER.verifier_factory)(&Algorithm::ES256, &decoding)
-                .expect("RustCrypto's ES256 verifier");
-
-        for (message, signature) in [
-            (&b"message"[..], signature.clone()),
-            (&b"messagE"[..], signature.clone()),
-            (&b"message"[..], vec![0; 64]),
-            (&b"message"[..], signature[..63].to_vec()),
-        ] {
-            assert_eq!(
-                verifier.verify(message, &signature).is_ok(),
-                reference.verify(message, &signature).is_ok(),
-                "{message:?}"
-            );
-        }
-        assert!(verifier.verify(b"message", &signature).is_ok());
-        assert!(verifier.verify(b"messagE", &signature).is_err());
     }
 
     #[test]
