@@ -283,6 +283,7 @@ impl Authority {
     /// to ask the refresher for a `kid` not held yet: then `None`, and the
     /// caller takes the asynchronous path. A server can then answer the
     /// usual request without copying its headers into a boxed future.
+    #[cfg(feature = "actix")]
     pub(crate) fn authenticate_now(
         &self,
         request: &Credentials<'_>,

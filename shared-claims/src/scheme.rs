@@ -2,6 +2,7 @@
 
 /// The access token of an `Authorization` value under either scheme, for a
 /// request whose scheme and proof were already checked.
+#[cfg(all(feature = "actix", feature = "introspection"))]
 pub(crate) fn access_token(authorization: Option<&str>) -> Option<&str> {
     scheme_and_token(authorization).map(|(_, token)| token)
 }
