@@ -16,13 +16,13 @@ use std::pin::Pin;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::Method;
 
-use crate::request_id::REQUEST_ID_HEADER;
+use crate::request_id::REQUEST_ID_NAME;
 
 /// The `log` target whose level decides whether requests are logged:
 /// `RUST_LOG=info` (the default) logs them, `RUST_LOG=info,access=off` not.
@@ -68,12 +68,13 @@ fn sender() -> &'static Sender<Message> {
 /// system call for its line.
 fn write_batches(rx: &Receiver<Message>) {
     let mut text = String::new();
+    let mut lines = LineFormatter::default();
     loop {
         std::thread::sleep(FLUSH_INTERVAL);
         let mut waiting = Vec::new();
         let disconnected = loop {
             match rx.try_recv() {
-                Ok(Message::Entry(entry)) => format_line(&mut text, &entry),
+                Ok(Message::Entry(entry)) => lines.format(&mut text, &entry),
                 Ok(Message::Flush(done)) => waiting.push(done),
                 Err(TryRecvError::Empty) => break false,
                 Err(TryRecvError::Disconnected) => break true,
@@ -92,20 +93,59 @@ fn write_batches(rx: &Receiver<Message>) {
     }
 }
 
-/// env_logger's default layout, so access lines read like the others.
-fn format_line(out: &mut String, e: &Entry) {
-    let peer = e.peer.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
-    let size = e.size.map_or_else(|| "-".to_owned(), |n| n.to_string());
-    let _ = writeln!(
-        out,
-        "[{} INFO  {ACCESS_LOG_TARGET}] {peer} \"{} {}\" {} {size} {:.6}ms request_id={}",
-        humantime::format_rfc3339_seconds(e.at),
-        e.method,
-        e.path,
-        e.status,
-        e.elapsed.as_secs_f64() * 1000.0,
-        e.request_id,
-    );
+/// Formats lines in env_logger's default layout, so access lines read like
+/// the others. The timestamp changes once a second and a client's address
+/// seldom, yet printing them was a third of a line's cost: the last of each
+/// is kept and reused while it still applies.
+#[derive(Debug, Default)]
+struct LineFormatter {
+    second: Option<(u64, String)>,
+    peer: Option<(Option<IpAddr>, String)>,
+}
+
+impl LineFormatter {
+    fn format(&mut self, out: &mut String, e: &Entry) {
+        let second = e.at.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs());
+        match (&self.second, second) {
+            (Some((cached, _)), Some(second)) if *cached == second => {}
+            (_, Some(second)) => {
+                let text = humantime::format_rfc3339_seconds(e.at).to_string();
+                self.second = Some((second, text));
+            }
+            // Before the epoch: not worth a cache, and never seen.
+            (_, None) => self.second = None,
+        }
+        if self.peer.as_ref().is_none_or(|(peer, _)| *peer != e.peer) {
+            let text = e.peer.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+            self.peer = Some((e.peer, text));
+        }
+        out.push('[');
+        match &self.second {
+            Some((_, text)) => out.push_str(text),
+            None => {
+                let _ = write!(out, "{}", humantime::format_rfc3339_seconds(e.at));
+            }
+        }
+        out.push_str(" INFO  ");
+        out.push_str(ACCESS_LOG_TARGET);
+        out.push_str("] ");
+        if let Some((_, peer)) = &self.peer {
+            out.push_str(peer);
+        }
+        let _ = write!(out, " \"{} {}\" {} ", e.method, e.path, e.status);
+        match e.size {
+            Some(n) => {
+                let _ = write!(out, "{n}");
+            }
+            None => out.push('-'),
+        }
+        let _ = writeln!(
+            out,
+            " {:.6}ms request_id={}",
+            e.elapsed.as_secs_f64() * 1000.0,
+            e.request_id,
+        );
+    }
 }
 
 /// Writes out every access-log line recorded so far; call it before the
@@ -206,7 +246,7 @@ where
             };
             let request_id = response
                 .headers()
-                .get(REQUEST_ID_HEADER)
+                .get(&REQUEST_ID_NAME)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-")
                 .to_owned();
@@ -222,5 +262,59 @@ where
             }));
             Ok(response)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line as the formatter printed it before it kept anything.
+    fn reference(e: &Entry) -> String {
+        let peer = e.peer.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+        let size = e.size.map_or_else(|| "-".to_owned(), |n| n.to_string());
+        format!(
+            "[{} INFO  {ACCESS_LOG_TARGET}] {peer} \"{} {}\" {} {size} {:.6}ms request_id={}\n",
+            humantime::format_rfc3339_seconds(e.at),
+            e.method,
+            e.path,
+            e.status,
+            e.elapsed.as_secs_f64() * 1000.0,
+            e.request_id,
+        )
+    }
+
+    fn entry(at_ms: u64, peer: Option<&str>, size: Option<u64>) -> Entry {
+        Entry {
+            at: UNIX_EPOCH + Duration::from_millis(at_ms),
+            peer: peer.map(|p| p.parse().expect("an address")),
+            method: Method::GET,
+            path: "/api/me".to_owned(),
+            status: 200,
+            size,
+            elapsed: Duration::from_micros(1234),
+            request_id: "abc-123".to_owned(),
+        }
+    }
+
+    #[test]
+    fn lines_reusing_the_last_timestamp_and_address_read_as_if_printed_afresh() {
+        let entries = [
+            entry(1_700_000_000_100, Some("127.0.0.1"), Some(180)),
+            entry(1_700_000_000_900, Some("127.0.0.1"), Some(0)),
+            entry(1_700_000_001_000, Some("127.0.0.1"), None),
+            entry(1_700_000_001_500, Some("::1"), Some(7)),
+            entry(1_700_000_001_600, None, Some(7)),
+            entry(1_699_999_999_000, Some("10.0.0.2"), Some(7)),
+        ];
+        let mut lines = LineFormatter::default();
+        let mut out = String::new();
+        for e in &entries {
+            lines.format(&mut out, e);
+        }
+
+        let expected: String = entries.iter().map(reference).collect();
+        assert_eq!(out, expected);
+        assert_eq!(out.lines().count(), entries.len(), "one whole line each");
     }
 }

@@ -12,6 +12,11 @@ use actix_web::HttpMessage;
 /// every response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// [`REQUEST_ID_HEADER`] parsed once: looking a header up by a `&str`
+/// parses the name again on every request.
+pub(crate) static REQUEST_ID_NAME: header::HeaderName =
+    header::HeaderName::from_static(REQUEST_ID_HEADER);
+
 /// Longest incoming request id that is kept.
 const REQUEST_ID_MAX_LEN: usize = 64;
 
@@ -87,7 +92,7 @@ pub async fn request_id(
     req: ServiceRequest,
     next: Next<impl actix_web::body::MessageBody>,
 ) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let id = RequestId::from_header(req.headers().get(REQUEST_ID_HEADER));
+    let id = RequestId::from_header(req.headers().get(&REQUEST_ID_NAME));
     req.extensions_mut().insert(id.clone());
     // Like actix's `DefaultHeaders`, an `Err` from inside passes through
     // untouched: the request cannot be kept aside to build a response from it
@@ -97,7 +102,7 @@ pub async fn request_id(
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         response
             .headers_mut()
-            .insert(header::HeaderName::from_static(REQUEST_ID_HEADER), value);
+            .insert(REQUEST_ID_NAME.clone(), value);
     }
     Ok(response)
 }

@@ -36,13 +36,14 @@
 //! ```
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{ready, Ready};
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use futures_util::future::{Either, FutureExt as _, LocalBoxFuture};
 
 use crate::dpop::DpopError;
 use crate::{AccessClaims, AuthError, Authority, Credentials, Role};
@@ -53,7 +54,9 @@ mod session_checked;
 pub use session_checked::SessionChecked;
 
 /// The request header that carries a DPoP proof (RFC 9449 §4.1).
-const DPOP: &str = "dpop";
+/// A static rather than a `&str`: looking a header up by a `&str` parses
+/// the name again on every request.
+static DPOP: header::HeaderName = header::HeaderName::from_static("dpop");
 
 /// A request whose access token was verified: an unbound token under
 /// `Bearer`, or a DPoP-bound one under `DPoP` with a valid proof by its key
@@ -71,7 +74,9 @@ const DPOP: &str = "dpop";
 /// ```
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    claims: AccessClaims,
+    // Shared with the verified-token cache: a reused token's claims are
+    // not copied per request.
+    claims: Arc<AccessClaims>,
 }
 
 impl Authenticated {
@@ -100,7 +105,7 @@ impl Authenticated {
     /// }
     /// ```
     pub fn into_claims(self) -> AccessClaims {
-        self.claims
+        Arc::unwrap_or_clone(self.claims)
     }
 
     /// Refuses with `403 insufficient_role` unless the token's role satisfies `required`.
@@ -135,77 +140,109 @@ impl Authenticated {
 
 impl FromRequest for Authenticated {
     type Error = Rejection;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    /// Ready at once unless a key must be fetched first: a request then
+    /// costs no boxed future and no copy of its headers.
+    type Future = Either<
+        Ready<Result<Self, Self::Error>>,
+        LocalBoxFuture<'static, Result<Self, Self::Error>>,
+    >;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let authority = req.app_data::<web::Data<Authority>>().cloned();
-        // A header that is not visible ASCII cannot hold a valid token or
-        // proof: it stands as a value that fails to parse.
-        let visible =
-            |value: &header::HeaderValue, or: &str| value.to_str().unwrap_or(or).to_owned();
-        let authorization = req
-            .headers()
+        let Some(authority) = req.app_data::<web::Data<Authority>>() else {
+            // A wiring mistake, not the client's: fail closed.
+            log::error!("Authenticated used without web::Data<Authority> in the app");
+            return Either::Left(ready(Err(Rejection {
+                realm: String::new(),
+                error: AuthError::MissingToken,
+            })));
+        };
+        let headers = req.headers();
+        let authorization = headers
             .get(header::AUTHORIZATION)
             .map(|value| visible(value, "Bearer \u{0}"));
-        let mut proofs = req.headers().get_all(DPOP);
+        let mut proofs = headers.get_all(&DPOP);
         let dpop = match (proofs.next(), proofs.next()) {
-            (Some(proof), None) => Some(Ok(visible(proof, "\u{0}"))),
-            (Some(_), Some(_)) => Some(Err(DpopError::Several)),
+            (Some(proof), None) => Some(visible(proof, "\u{0}")),
+            (Some(_), Some(_)) => {
+                // Only a DPoP-scheme request looks at proofs; for it,
+                // several of them are refused (RFC 9449 §4.3).
+                let is_dpop = authorization
+                    .and_then(|a| a.trim().split_once(' '))
+                    .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("dpop"));
+                if is_dpop {
+                    let error = AuthError::InvalidDpopProof(DpopError::Several);
+                    return Either::Left(ready(Err(rejection(authority, error))));
+                }
+                None
+            }
             (None, _) => None,
         };
+        let credentials = Credentials {
+            authorization,
+            dpop,
+            method: req.method().as_str(),
+            path: req.path(),
+        };
+        if let Some(outcome) = authority.authenticate_now(&credentials) {
+            let outcome = outcome
+                .map(|claims| Authenticated { claims })
+                .map_err(|error| rejection(authority, error));
+            return Either::Left(ready(outcome));
+        }
+        // The token names a key not held yet: wait for the refresher, with
+        // owned copies of what the request said.
+        let authority = authority.clone();
+        let authorization = authorization.map(str::to_owned);
+        let dpop = dpop.map(str::to_owned);
         let method = req.method().clone();
         let path = req.path().to_owned();
-        Box::pin(async move {
-            let Some(authority) = authority else {
-                // A wiring mistake, not the client's: fail closed.
-                log::error!("Authenticated used without web::Data<Authority> in the app");
-                return Err(Rejection {
-                    realm: String::new(),
-                    error: AuthError::MissingToken,
-                });
-            };
-            let reject = |error: AuthError| {
-                match &error {
-                    AuthError::InvalidToken(cause) => log::debug!("access token refused: {cause}"),
-                    AuthError::WrongScheme(cause) => log::debug!("access token refused: {cause}"),
-                    AuthError::InvalidDpopProof(cause) => {
-                        log::debug!("DPoP proof refused: {cause}")
-                    }
-                    _ => {}
-                }
-                Rejection {
-                    realm: authority.realm().to_owned(),
-                    error,
-                }
-            };
-            let dpop = match &dpop {
-                Some(Err(several)) => {
-                    // Only a DPoP-scheme request looks at proofs; for it,
-                    // several of them are refused (RFC 9449 §4.3).
-                    let is_dpop = authorization
-                        .as_deref()
-                        .and_then(|a| a.trim().split_once(' '))
-                        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("dpop"));
-                    if is_dpop {
-                        return Err(reject(AuthError::InvalidDpopProof(*several)));
-                    }
-                    None
-                }
-                Some(Ok(proof)) => Some(proof.as_str()),
-                None => None,
-            };
+        let waiting = async move {
             let credentials = Credentials {
                 authorization: authorization.as_deref(),
-                dpop,
+                dpop: dpop.as_deref(),
                 method: method.as_str(),
                 path: &path,
             };
             authority
-                .authenticate_request(&credentials)
+                .authenticate_shared(&credentials)
                 .await
                 .map(|claims| Authenticated { claims })
-                .map_err(reject)
-        })
+                .map_err(|error| rejection(&authority, error))
+        };
+        Either::Right(waiting.boxed_local())
+    }
+}
+
+/// A header value as text, if it is visible ASCII as
+/// `HeaderValue::to_str` requires. One that is not cannot hold a valid
+/// token or proof: it stands as `or`, a value that fails to parse.
+fn visible<'a>(value: &'a header::HeaderValue, or: &'static str) -> &'a str {
+    let bytes = value.as_bytes();
+    // Every byte is looked at, with no early exit, so the loop runs over
+    // whole vector registers: `to_str` goes byte by byte, and over a token's
+    // 700 bytes that cost more than the cache lookup the token is for.
+    let all_visible = bytes.iter().fold(true, |ok, &b| {
+        ok & ((b == b'\t') | ((b' '..=b'~').contains(&b)))
+    });
+    if all_visible {
+        std::str::from_utf8(bytes).unwrap_or(or)
+    } else {
+        or
+    }
+}
+
+/// The refusal of `error` in `authority`'s realm, with its cause logged at
+/// debug level.
+fn rejection(authority: &Authority, error: AuthError) -> Rejection {
+    match &error {
+        AuthError::InvalidToken(cause) => log::debug!("access token refused: {cause}"),
+        AuthError::WrongScheme(cause) => log::debug!("access token refused: {cause}"),
+        AuthError::InvalidDpopProof(cause) => log::debug!("DPoP proof refused: {cause}"),
+        _ => {}
+    }
+    Rejection {
+        realm: authority.realm().to_owned(),
+        error,
     }
 }
 
@@ -263,5 +300,24 @@ impl ResponseError for Rejection {
             response.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
         response.json(self.error.body())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::HeaderValue;
+
+    use super::visible;
+
+    #[test]
+    fn a_header_is_text_exactly_when_to_str_says_so() {
+        for byte in 0..=u8::MAX {
+            let bytes = [b'a', byte, b'z'];
+            let Ok(value) = HeaderValue::from_bytes(&bytes) else {
+                continue;
+            };
+            let expected = value.to_str().unwrap_or("fallback");
+            assert_eq!(visible(&value, "fallback"), expected, "byte {byte:#04x}");
+        }
     }
 }

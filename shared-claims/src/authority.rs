@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::cache::{Verified, VerifiedTokens};
 use crate::dpop::{DpopError, ProofRequest, ProofVerifier};
+use crate::scheme::{scheme_and_token, Scheme};
 use crate::{AccessClaims, AuthError, KeyStore, SchemeError, Verifier, VerifyError};
 
 /// How many verified tokens an [`Authority`] remembers by default: enough for
@@ -259,9 +260,53 @@ impl Authority {
         &self,
         request: &Credentials<'_>,
     ) -> Result<AccessClaims, AuthError> {
+        self.authenticate_shared(request)
+            .await
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Self::authenticate_request`], with the claims shared with the cache.
+    pub(crate) async fn authenticate_shared(
+        &self,
+        request: &Credentials<'_>,
+    ) -> Result<Arc<AccessClaims>, AuthError> {
         let (scheme, token) =
             scheme_and_token(request.authorization).ok_or(AuthError::MissingToken)?;
-        let claims = self.verify(token).await.map_err(AuthError::InvalidToken)?;
+        let claims = self
+            .verify_shared(token)
+            .await
+            .map_err(AuthError::InvalidToken)?;
+        self.check_binding(scheme, token, claims, request)
+    }
+
+    /// [`Self::authenticate_request`] without waiting, which it needs only
+    /// to ask the refresher for a `kid` not held yet: then `None`, and the
+    /// caller takes the asynchronous path. A server can then answer the
+    /// usual request without copying its headers into a boxed future.
+    #[cfg(feature = "actix")]
+    pub(crate) fn authenticate_now(
+        &self,
+        request: &Credentials<'_>,
+    ) -> Option<Result<Arc<AccessClaims>, AuthError>> {
+        let Some((scheme, token)) = scheme_and_token(request.authorization) else {
+            return Some(Err(AuthError::MissingToken));
+        };
+        match self.verify_with_held_keys(token) {
+            Err(VerifyError::UnknownKey(Some(_))) if self.refresher.is_some() => None,
+            Err(e) => Some(Err(AuthError::InvalidToken(e))),
+            Ok(claims) => Some(self.check_binding(scheme, token, claims, request)),
+        }
+    }
+
+    /// Whether the scheme fits the token (`cnf` under `DPoP` only), and for
+    /// a bound token, its proof.
+    fn check_binding(
+        &self,
+        scheme: Scheme,
+        token: &str,
+        claims: Arc<AccessClaims>,
+        request: &Credentials<'_>,
+    ) -> Result<Arc<AccessClaims>, AuthError> {
         match (scheme, &claims.cnf) {
             (Scheme::Bearer, None) => Ok(claims),
             (Scheme::Bearer, Some(_)) => {
@@ -306,6 +351,23 @@ impl Authority {
     /// assert_eq!(outcome, Err(VerifyError::Malformed));
     /// ```
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        self.verify_shared(token).await.map(Arc::unwrap_or_clone)
+    }
+
+    async fn verify_shared(&self, token: &str) -> Result<Arc<AccessClaims>, VerifyError> {
+        match self.verify_with_held_keys(token) {
+            Err(VerifyError::UnknownKey(Some(_))) if self.refresher.is_some() => {
+                if let Some(refresher) = &self.refresher {
+                    refresher.refresh().await;
+                }
+                self.verify_with_held_keys(token)
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// The cache, else the signature, against the keys held now.
+    fn verify_with_held_keys(&self, token: &str) -> Result<Arc<AccessClaims>, VerifyError> {
         let keys = self.keys.snapshot();
         if let Some(hit) = self.verified.get(token) {
             if keys.contains(&hit.kid) {
@@ -314,20 +376,12 @@ impl Authority {
             }
             self.verified.remove(token);
         }
-        let outcome = match self.verifier.verify_with_kid(token, &keys) {
-            Err(VerifyError::UnknownKey(Some(_))) if self.refresher.is_some() => {
-                if let Some(refresher) = &self.refresher {
-                    refresher.refresh().await;
-                }
-                self.verifier.verify_with_kid(token, &self.keys.snapshot())
-            }
-            outcome => outcome,
-        };
-        let (claims, kid) = outcome?;
+        let (claims, kid) = self.verifier.verify_with_kid(token, &keys)?;
+        let claims = Arc::new(claims);
         self.verified.insert(
             token,
             Verified {
-                claims: claims.clone(),
+                claims: Arc::clone(&claims),
                 kid: kid.into(),
             },
         );
@@ -339,66 +393,4 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// The access token of an `Authorization` value under either scheme, for a
-/// request whose scheme and proof were already checked.
-pub(crate) fn access_token(authorization: Option<&str>) -> Option<&str> {
-    scheme_and_token(authorization).map(|(_, token)| token)
-}
-
-/// The two schemes an access token may come under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scheme {
-    Bearer,
-    Dpop,
-}
-
-/// The scheme and token of an `Authorization: Bearer <token>` or
-/// `Authorization: DPoP <token>` value (RFC 6750 §2.1, RFC 9449 §7.1: the
-/// scheme is case-insensitive).
-fn scheme_and_token(authorization: Option<&str>) -> Option<(Scheme, &str)> {
-    let value = authorization?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    if token.is_empty() {
-        return None;
-    }
-    if scheme.eq_ignore_ascii_case("bearer") {
-        Some((Scheme::Bearer, token))
-    } else if scheme.eq_ignore_ascii_case("dpop") {
-        Some((Scheme::Dpop, token))
-    } else {
-        None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{scheme_and_token, Scheme};
-
-    #[test]
-    fn schemes_are_case_insensitive_and_token_is_required() {
-        assert_eq!(
-            scheme_and_token(Some("Bearer abc")),
-            Some((Scheme::Bearer, "abc"))
-        );
-        assert_eq!(
-            scheme_and_token(Some("bearer abc")),
-            Some((Scheme::Bearer, "abc"))
-        );
-        assert_eq!(
-            scheme_and_token(Some("DPoP abc")),
-            Some((Scheme::Dpop, "abc"))
-        );
-        assert_eq!(
-            scheme_and_token(Some("dpop abc")),
-            Some((Scheme::Dpop, "abc"))
-        );
-        assert_eq!(scheme_and_token(Some("Bearer ")), None);
-        assert_eq!(scheme_and_token(Some("DPoP ")), None);
-        assert_eq!(scheme_and_token(Some("Basic abc")), None);
-        assert_eq!(scheme_and_token(Some("abc")), None);
-        assert_eq!(scheme_and_token(None), None);
-    }
 }

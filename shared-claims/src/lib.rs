@@ -15,6 +15,7 @@ mod crypto;
 pub mod dpop;
 mod error;
 mod keys;
+mod scheme;
 mod verify;
 
 #[cfg(feature = "actix")]

@@ -248,6 +248,33 @@ async fn a_token_from_a_rotated_key_is_accepted_after_one_refresh() {
 }
 
 #[actix_web::test]
+async fn a_reused_token_gets_the_same_claims_until_its_key_leaves_the_store() {
+    let key = TestKey::generate("k1");
+    let store = KeyStore::new(key_set(&[&key]));
+    let app = spawn(Authority::new(REALM, common::verifier(), store.clone())).await;
+    let token = key.sign(&claims(Role::User));
+    let get_me = || {
+        test::TestRequest::get()
+            .uri("/api/me")
+            .insert_header(bearer(&token))
+            .to_request()
+    };
+
+    let first = json_body(test::call_service(&app, get_me()).await).await;
+    let second = json_body(test::call_service(&app, get_me()).await).await;
+    store.replace(key_set(&[]));
+    let after = test::call_service(&app, get_me()).await;
+
+    assert_eq!(
+        first, second,
+        "the remembered token answers as the verified one"
+    );
+    assert_eq!(first["sub"], claims(Role::User).sub.as_str());
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert_error_body(&json_body(after).await, "invalid_token");
+}
+
+#[actix_web::test]
 async fn a_protected_route_in_an_app_without_an_authority_fails_closed() {
     let key = TestKey::generate("k1");
     let app = test::init_service(App::new().route("/api/me", web::get().to(me))).await;

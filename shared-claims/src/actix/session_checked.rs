@@ -9,8 +9,8 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::{Authenticated, Rejection};
-use crate::authority::access_token;
 use crate::introspection::IntrospectionClient;
+use crate::scheme::access_token;
 use crate::{AccessClaims, AuthError, Authority, Role};
 
 /// A request whose bearer token was verified like [`Authenticated`]'s *and*
