@@ -22,7 +22,14 @@ function request()
     pos = 1
     wrapped = wrapped + 1
   end
-  return wrk.format("GET", path, { ["DPoP"] = proofs[pos] })
+  -- Headers given to wrk.format replace wrk's own (-H), so they are copied:
+  -- the Authorization header of the bound token comes from the harness.
+  local headers = {}
+  for name, value in pairs(wrk.headers) do
+    headers[name] = value
+  end
+  headers["DPoP"] = proofs[pos]
+  return wrk.format("GET", path, headers)
 end
 
 function response(status, headers, body)

@@ -12,6 +12,7 @@ pub struct LatencySensitive(pub(super) Arc<Gate>);
 
 impl Drop for LatencySensitive {
     fn drop(&mut self) {
+        self.0.mark_latency_sensitive();
         if self.0.latency_sensitive.fetch_sub(1, Ordering::SeqCst) == 1 {
             // The limit just went up: a waiting hash may start now. Without
             // the lock (see `Gate`), so a wake-up can be missed; the
@@ -51,16 +52,28 @@ pub(super) struct Gate {
     /// A moving average of how long one job runs, in microseconds: what a
     /// refused request is told to wait is derived from it.
     job_micros: AtomicU64,
-    /// A moving average of a job's pace: nanoseconds per unit of bcrypt
-    /// work (a job at cost `c` is 2^c units), so checks of hashes made at
-    /// older costs compare with the rest.
-    pace: AtomicU64,
+    /// A moving average of a job's pace beside refreshes (ending while
+    /// [`Gate::sharing`]): nanoseconds per unit of bcrypt work (a job at
+    /// cost `c` is 2^c units), so checks of hashes made at older costs
+    /// compare with the rest.
+    shared_pace: AtomicU64,
     /// The quickest pace seen (creeping up slowly towards slower ones, so a
     /// machine that became slower for good is followed): hashing with the
     /// machine to itself.
     best_pace: AtomicU64,
     pub(super) latency_sensitive: AtomicUsize,
+    /// When a latency-sensitive request last started or ended, in
+    /// milliseconds after `epoch` (plus one: 0 is never).
+    last_sensitive_ms: AtomicU64,
+    epoch: Instant,
+    /// How long after the last refresh hashing still counts as sharing the
+    /// machine with refreshes: refreshes under load come back to back, and
+    /// an instant between two of them is no sign that they have stopped.
+    pub(super) linger: Duration,
 }
+
+/// See [`Gate::linger`].
+const LINGER: Duration = Duration::from_secs(1);
 
 /// How long a waiting hash sleeps before it looks at the limit again when
 /// no wake-up came: the bound on a missed one.
@@ -79,34 +92,64 @@ impl Gate {
             waiting: AtomicUsize::new(0),
             queue_limit,
             job_micros: AtomicU64::new(0),
-            pace: AtomicU64::new(0),
+            shared_pace: AtomicU64::new(0),
             best_pace: AtomicU64::new(0),
             latency_sensitive: AtomicUsize::new(0),
+            last_sensitive_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+            linger: LINGER,
+        }
+    }
+
+    /// Notes that a latency-sensitive request starts or ends now.
+    pub(super) fn mark_latency_sensitive(&self) {
+        let ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_sensitive_ms
+            .store(ms.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// Whether hashing shares the machine with refreshes: one is in flight,
+    /// or one was within [`Gate::linger`].
+    fn sharing(&self) -> bool {
+        if self.latency_sensitive.load(Ordering::SeqCst) > 0 {
+            return true;
+        }
+        match self.last_sensitive_ms.load(Ordering::Relaxed) {
+            0 => false,
+            last => {
+                let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+                now.saturating_add(1).saturating_sub(last) < self.linger.as_millis() as u64
+            }
         }
     }
 
     /// How many checks may wait now: `queue_limit`, sized for hashing with
-    /// every core, while it has them. While refreshes are in flight it has
-    /// one core fewer, at the lowest priority beside the refreshes and the
-    /// database, and the queue drains slower by as much as the measured
-    /// pace says; the queue is cut by the same ratio (to one place at least,
-    /// or nothing could start), so that an admitted check waits about what
-    /// a full queue takes to drain on an idle machine, not several times that.
+    /// every core, while it has them. While refreshes run ([`Gate::sharing`])
+    /// it has one core fewer, at the lowest priority beside the refreshes and
+    /// the database, and the queue drains slower by as much as the pace
+    /// measured then says; the queue is cut by the same ratio (to one place
+    /// at least, or nothing could start), so that an admitted check waits
+    /// about what a full queue takes to drain on an idle machine, not
+    /// several times that.
     pub(super) fn queue_limit_now(&self) -> usize {
-        let limit = self.limit();
-        if limit >= self.cores {
+        if self.cores <= 1 || !self.sharing() {
             return self.queue_limit;
         }
-        let (pace, best) = (
-            self.pace.load(Ordering::Relaxed),
-            self.best_pace.load(Ordering::Relaxed),
-        );
-        // Draining rate now against with every core: (limit / pace) ÷ (cores / best).
+        let hashing = self.cores - 1;
+        let best = self.best_pace.load(Ordering::Relaxed);
+        // Before any check has ended beside refreshes, assume the hashing
+        // core is shared half and half with them: the first logins of a
+        // storm are admitted as cautiously as the later ones.
+        let pace = match self.shared_pace.load(Ordering::Relaxed) {
+            0 => best.saturating_mul(2),
+            pace => pace.max(best),
+        };
+        // Draining rate now against with every core: (hashing / pace) ÷ (cores / best).
         let (now, full) = match (pace, best) {
-            (0, _) | (_, 0) => (limit as u128, self.cores as u128),
+            (0, _) | (_, 0) => (hashing as u128, 2 * self.cores as u128),
             _ => (
-                limit as u128 * u128::from(best),
-                self.cores as u128 * u128::from(pace.max(best)),
+                hashing as u128 * u128::from(best),
+                self.cores as u128 * u128::from(pace),
             ),
         };
         let scaled = self.queue_limit as u128 * now / full;
@@ -147,12 +190,14 @@ impl Gate {
         };
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         let pace = (nanos >> cost).max(1);
-        // Quick to follow: a storm's first hashes already show its pace.
-        let average = match self.pace.load(Ordering::Relaxed) {
-            0 => pace,
-            before => (before.saturating_mul(3).saturating_add(pace)) / 4,
-        };
-        self.pace.store(average.max(1), Ordering::Relaxed);
+        if self.sharing() {
+            // Quick to follow: a storm's first hashes already show its pace.
+            let average = match self.shared_pace.load(Ordering::Relaxed) {
+                0 => pace,
+                before => (before.saturating_mul(3).saturating_add(pace)) / 4,
+            };
+            self.shared_pace.store(average.max(1), Ordering::Relaxed);
+        }
         let best = match self.best_pace.load(Ordering::Relaxed) {
             0 => pace,
             best if pace <= best => pace,

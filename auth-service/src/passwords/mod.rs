@@ -171,6 +171,7 @@ impl Hasher {
     /// as in flight: hashing leaves a core to it until the guard drops.
     pub fn latency_sensitive(&self) -> LatencySensitive {
         self.gate.latency_sensitive.fetch_add(1, Ordering::SeqCst);
+        self.gate.mark_latency_sensitive();
         LatencySensitive(Arc::clone(&self.gate))
     }
 

@@ -260,6 +260,7 @@ fn timed(gate: &Gate, n: usize, millis: u64, cost: u32) {
 /// A refresh in flight, as [`Hasher::latency_sensitive`] marks one.
 fn refresh_in_flight(gate: &Arc<Gate>) -> LatencySensitive {
     gate.latency_sensitive.fetch_add(1, Ordering::SeqCst);
+    gate.mark_latency_sensitive();
     LatencySensitive(Arc::clone(gate))
 }
 
@@ -272,23 +273,33 @@ fn places(gate: &Arc<Gate>) -> Vec<Queued> {
 
 #[test]
 fn while_a_core_is_left_to_refreshes_the_queue_shrinks_with_the_hashing_rate() {
-    let gate = Arc::new(Gate::new(2, 8));
+    let mut gate = Gate::new(2, 8);
+    gate.linger = Duration::from_millis(50);
+    let gate = Arc::new(gate);
     // Hashing alone: 10 ms per check at cost 4.
     timed(&gate, 4, 10, 4);
     assert_eq!(places(&gate).len(), 8, "the whole queue with every core");
 
     let refresh = refresh_in_flight(&gate);
-    // One core of two, at the pace it had alone: half the rate, half the queue.
-    assert_eq!(places(&gate).len(), 4);
-    // Beside refreshes and the database a check now takes 20 ms: a quarter
-    // of the rate alone, a quarter of the queue.
-    timed(&gate, 16, 20, 4);
+    // Nothing timed beside refreshes yet: one core of two, assumed shared
+    // half and half with them, drains a quarter as fast.
     assert_eq!(places(&gate).len(), 2);
+    // Checks beside refreshes at the pace they had alone: half the rate,
+    // half the queue.
+    timed(&gate, 16, 10, 4);
+    assert_eq!(places(&gate).len(), 4);
+    // At four times that, an eighth.
+    timed(&gate, 16, 40, 4);
+    assert_eq!(places(&gate).len(), 1);
     // Far slower still: one place is left, so checks still run.
     timed(&gate, 16, 2_000, 4);
     assert_eq!(places(&gate).len(), 1);
 
     drop(refresh);
+    // Refreshes come back to back under load: the moment between two is
+    // no sign that they have stopped.
+    assert_eq!(places(&gate).len(), 1, "just after the last refresh");
+    std::thread::sleep(Duration::from_millis(60));
     assert_eq!(
         places(&gate).len(),
         8,
@@ -312,7 +323,7 @@ fn checks_of_hashes_made_at_other_costs_are_paced_alike() {
     // 10 ms at cost 4 and 40 ms at cost 6 are the same pace: a login with
     // an older, cheaper hash does not make the usual checks look slow.
     timed(&gate, 4, 10, 4);
-    timed(&gate, 16, 40, 6);
     let _refresh = refresh_in_flight(&gate);
+    timed(&gate, 16, 40, 6);
     assert_eq!(places(&gate).len(), 4);
 }
