@@ -1,7 +1,7 @@
 //! The gate in front of the bcrypt threads: how many hashes may run now,
 //! and the counts that decide it.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -65,6 +65,8 @@ pub(super) struct Gate {
     /// When a latency-sensitive request last started or ended, in
     /// milliseconds after `epoch` (plus one: 0 is never).
     last_sensitive_ms: AtomicU64,
+    /// The bcrypt cost of the latest timed check.
+    last_cost: AtomicU32,
     epoch: Instant,
     /// How long after the last refresh hashing still counts as sharing the
     /// machine with refreshes: refreshes under load come back to back, and
@@ -74,6 +76,9 @@ pub(super) struct Gate {
 
 /// See [`Gate::linger`].
 const LINGER: Duration = Duration::from_secs(1);
+
+/// The wait the queue is never shortened below; see [`Gate::queue_limit_now`].
+const MIN_ALLOWED_WAIT: Duration = Duration::from_secs(1);
 
 /// How long a waiting hash sleeps before it looks at the limit again when
 /// no wake-up came: the bound on a missed one.
@@ -96,6 +101,7 @@ impl Gate {
             best_pace: AtomicU64::new(0),
             latency_sensitive: AtomicUsize::new(0),
             last_sensitive_ms: AtomicU64::new(0),
+            last_cost: AtomicU32::new(0),
             epoch: Instant::now(),
             linger: LINGER,
         }
@@ -130,13 +136,17 @@ impl Gate {
     /// measured then says; the queue is cut by the same ratio (to one place
     /// at least, or nothing could start), so that an admitted check waits
     /// about what a full queue takes to drain on an idle machine, not
-    /// several times that.
+    /// several times that; never below what drains in a second.
     pub(super) fn queue_limit_now(&self) -> usize {
         if self.cores <= 1 || !self.sharing() {
             return self.queue_limit;
         }
         let hashing = self.cores - 1;
         let best = self.best_pace.load(Ordering::Relaxed);
+        if best == 0 {
+            // Nothing timed yet: the limit as API.md states it.
+            return self.queue_limit;
+        }
         // Before any check has ended beside refreshes, assume the hashing
         // core is shared half and half with them: the first logins of a
         // storm are admitted as cautiously as the later ones.
@@ -144,16 +154,16 @@ impl Gate {
             0 => best.saturating_mul(2),
             pace => pace.max(best),
         };
-        // Draining rate now against with every core: (hashing / pace) ÷ (cores / best).
-        let (now, full) = match (pace, best) {
-            (0, _) | (_, 0) => (hashing as u128, 2 * self.cores as u128),
-            _ => (
-                hashing as u128 * u128::from(best),
-                self.cores as u128 * u128::from(pace),
-            ),
-        };
-        let scaled = self.queue_limit as u128 * now / full;
-        usize::try_from(scaled)
+        // In nanoseconds, at the cost of the latest check.
+        let cost = self.last_cost.load(Ordering::Relaxed).min(63);
+        let job = u128::from(pace) << cost;
+        let idle_full_queue = (self.queue_limit as u128).saturating_mul(u128::from(best) << cost)
+            / self.cores as u128;
+        // Cheap hashes drain any queue quickly, however slow beside
+        // refreshes: under a second's wait is never worth a refusal.
+        let allowed = idle_full_queue.max(MIN_ALLOWED_WAIT.as_nanos());
+        let drained = allowed.saturating_mul(hashing as u128) / job.max(1);
+        usize::try_from(drained)
             .unwrap_or(usize::MAX)
             .clamp(self.queue_limit.min(1), self.queue_limit)
     }
@@ -188,6 +198,7 @@ impl Gate {
         let Some(cost) = cost.filter(|c| *c < 64) else {
             return;
         };
+        self.last_cost.store(cost, Ordering::Relaxed);
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         let pace = (nanos >> cost).max(1);
         if self.sharing() {
