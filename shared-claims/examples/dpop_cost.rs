@@ -28,11 +28,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::{Algorithm, Header};
 use shared_claims::dpop::{ProofVerifier, PublicUrl, ReplayCache};
 use shared_claims::{
-    install_crypto_provider, AccessClaims, Authority, Confirmation, Credentials, KeySet, KeyStore,
-    PreparedSigningKey, Role, Verifier, ACCESS_TOKEN_TYPE,
+    install_crypto_provider, Authority, Credentials, KeySet, KeyStore, PreparedSigningKey, Verifier,
 };
 
 #[path = "../tests/common/proofs.rs"]
@@ -40,9 +38,10 @@ use shared_claims::{
 mod proofs;
 use proofs::ProofKey;
 
-const ISSUER: &str = "http://127.0.0.1:8080";
-const AUDIENCE: &str = "resource-service";
 const KID: &str = "cost-key";
+
+mod common;
+use common::{ready, token, AUDIENCE, ISSUER};
 const PUBLIC_URL: &str = "http://127.0.0.1:8081";
 const PATH: &str = "/api/me";
 
@@ -72,12 +71,12 @@ fn main() {
     let es256 = ProofKey::es256();
     let eddsa = ProofKey::eddsa();
     let bearer: Vec<String> = (0..n)
-        .map(|i| format!("Bearer {}", token(&signer, now, i, None)))
+        .map(|i| format!("Bearer {}", token(&signer, KID, now, i as u64, None)))
         .collect();
     let bound = |key: &ProofKey, from: usize, count: usize| -> Vec<(String, String)> {
         (from..from + count)
             .map(|i| {
-                let token = token(&signer, now, i, Some(key.jkt()));
+                let token = token(&signer, KID, now, i as u64, Some(key.jkt()));
                 let proof = key.proof("GET", &htu, now, Some(&token));
                 (format!("DPoP {token}"), proof)
             })
@@ -174,40 +173,4 @@ fn timed<R>(f: impl FnOnce() -> R) -> R {
     let took = start.elapsed();
     TIMES.with_borrow_mut(|times| times.push(took));
     out
-}
-
-/// Token `i`, bound to `jkt` if given, as the auth-service makes them.
-fn token(key: &PreparedSigningKey, now: i64, i: usize, jkt: Option<String>) -> String {
-    let claims = AccessClaims {
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-        sub: format!("5f0c9d1e-6f43-4c5e-9d7a-{i:012}"),
-        exp: now + 900,
-        iat: now,
-        nbf: None,
-        cnf: jkt.map(|jkt| Confirmation { jkt }),
-        jti: format!("0b4e7f2a-9a51-4a8e-b0a4-{i:012}"),
-        client_id: shared_claims::FIRST_PARTY_CLIENT.into(),
-        subject: shared_claims::Subject::User {
-            sid: format!("7d1e8c55-2b5e-4a39-8f02-{i:012}"),
-            role: Role::User,
-            email: "ada@example.com".into(),
-        },
-    };
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-    header.kid = Some(KID.to_owned());
-    key.encode(&header, &claims).expect("signing")
-}
-
-/// Drives a future that never waits (no key refresher is configured).
-fn ready<F: std::future::Future>(fut: F) -> F::Output {
-    let mut fut = std::pin::pin!(fut);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::yield_now();
-    }
 }

@@ -23,15 +23,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::Verifier as _;
-use jsonwebtoken::{Algorithm, Header};
 use shared_claims::{
-    install_crypto_provider, AccessClaims, Authority, KeySet, KeyStore, PreparedSigningKey, Role,
-    Verifier, ACCESS_TOKEN_TYPE,
+    install_crypto_provider, Authority, KeySet, KeyStore, PreparedSigningKey, Verifier,
 };
 
-const ISSUER: &str = "http://127.0.0.1:8080";
-const AUDIENCE: &str = "resource-service";
 const KID: &str = "bench-key";
+
+mod common;
+use common::{ready, token, AUDIENCE, ISSUER};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -53,7 +52,9 @@ fn main() {
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs() as i64;
-    let tokens: Vec<String> = (0..n).map(|i| token(&prepared, now, i)).collect();
+    let tokens: Vec<String> = (0..n)
+        .map(|i| token(&prepared, KID, now, i, None))
+        .collect();
     let cut: Vec<(&str, ed25519_dalek::Signature)> = tokens
         .iter()
         .map(|t| {
@@ -79,41 +80,5 @@ fn main() {
             }
         }
         other => panic!("mode {other:?}: setup, ed25519 or cold"),
-    }
-}
-
-/// Token `i`, as the auth-service makes them.
-fn token(key: &PreparedSigningKey, now: i64, i: u64) -> String {
-    let claims = AccessClaims {
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-        sub: format!("5f0c9d1e-6f43-4c5e-9d7a-{i:012}"),
-        exp: now + 900,
-        iat: now,
-        nbf: None,
-        cnf: None,
-        jti: format!("0b4e7f2a-9a51-4a8e-b0a4-{i:012}"),
-        client_id: shared_claims::FIRST_PARTY_CLIENT.into(),
-        subject: shared_claims::Subject::User {
-            sid: format!("7d1e8c55-2b5e-4a39-8f02-{i:012}"),
-            role: Role::User,
-            email: "ada@example.com".into(),
-        },
-    };
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-    header.kid = Some(KID.to_owned());
-    key.encode(&header, &claims).expect("signing")
-}
-
-/// Drives a future that never waits (no key refresher is configured).
-fn ready<F: std::future::Future>(fut: F) -> F::Output {
-    let mut fut = std::pin::pin!(fut);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::yield_now();
     }
 }
