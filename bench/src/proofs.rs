@@ -1,20 +1,24 @@
 //! DPoP proofs (RFC 9449) made by the harness: an ES256 key of the kind a
-//! browser makes with WebCrypto, and compact JWS proofs signed with it by
-//! RustCrypto's `p256`, outside any measured run.
+//! browser makes with WebCrypto, and compact JWS proofs of it made by
+//! `jsonwebtoken::encode`, outside any measured run.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use p256::ecdsa::signature::Signer as _;
-use p256::ecdsa::{Signature, SigningKey};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
+    EllipticCurveKeyType, Jwk,
+};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::EncodePrivateKey as _;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// A client's proof key and the header every one of its proofs carries.
 #[derive(Clone)]
 pub struct ProofKey {
-    key: SigningKey,
-    /// The header segment, base64url: the same in every proof.
-    header: String,
+    key: EncodingKey,
+    header: Header,
 }
 
 impl ProofKey {
@@ -30,19 +34,21 @@ impl ProofKey {
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
             unreachable!("an uncompressed point has both coordinates");
         };
-        let header = json!({
-            "typ": "dpop+jwt",
-            "alg": "ES256",
-            "jwk": {
-                "kty": "EC",
-                "crv": "P-256",
-                "x": URL_SAFE_NO_PAD.encode(x),
-                "y": URL_SAFE_NO_PAD.encode(y),
-            },
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(Jwk {
+            common: CommonParameters::default(),
+            algorithm: AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                key_type: EllipticCurveKeyType::EC,
+                curve: EllipticCurve::P256,
+                x: URL_SAFE_NO_PAD.encode(x),
+                y: URL_SAFE_NO_PAD.encode(y),
+            }),
         });
+        let der = key.to_pkcs8_der().expect("a P-256 key encodes as PKCS#8");
         ProofKey {
-            key,
-            header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            key: EncodingKey::from_ec_der(der.as_bytes()),
+            header,
         }
     }
 
@@ -60,16 +66,7 @@ impl ProofKey {
         if let Some(token) = access_token {
             claims["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())));
         }
-        let signing_input = format!(
-            "{}.{}",
-            self.header,
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature: Signature = self.key.sign(signing_input.as_bytes());
-        format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature.to_bytes())
-        )
+        jsonwebtoken::encode(&self.header, &claims, &self.key).expect("an ES256 signature")
     }
 }
 
@@ -87,34 +84,24 @@ pub fn run_nonce() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use p256::ecdsa::signature::Verifier as _;
-    use p256::ecdsa::VerifyingKey;
+    use jsonwebtoken::{DecodingKey, Validation};
 
     #[test]
     fn a_proof_is_a_jws_its_own_jwk_verifies() {
         let key = ProofKey::generate();
         let proof = key.proof("GET", "http://127.0.0.1:1/api/me", 1, "j-1", Some("tok"));
-        let parts: Vec<&str> = proof.split('.').collect();
-        assert_eq!(parts.len(), 3);
 
-        let header: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("b64")).expect("json");
-        assert_eq!(header["typ"], "dpop+jwt");
-        assert_eq!(header["alg"], "ES256");
-        let mut point = vec![4u8];
-        for c in ["x", "y"] {
-            let text = header["jwk"][c].as_str().expect("coordinate");
-            point.extend(URL_SAFE_NO_PAD.decode(text).expect("b64"));
-        }
-        let public = VerifyingKey::from_sec1_bytes(&point).expect("a point");
-        let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).expect("b64"))
-            .expect("64 bytes");
-        let signed = format!("{}.{}", parts[0], parts[1]);
-        assert!(public.verify(signed.as_bytes(), &signature).is_ok());
-        assert!(public.verify(b"something else", &signature).is_err());
-
-        let claims: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
+        let header = jsonwebtoken::decode_header(&proof).expect("a header");
+        assert_eq!(header.typ.as_deref(), Some("dpop+jwt"));
+        assert_eq!(header.alg, Algorithm::ES256);
+        let jwk = header.jwk.expect("a jwk");
+        let public = DecodingKey::from_jwk(&jwk).expect("a public key");
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<serde_json::Value>(&proof, &public, &validation)
+            .expect("signed by its own jwk")
+            .claims;
         assert_eq!(claims["jti"], "j-1");
         assert_eq!(claims["htm"], "GET");
         assert_eq!(claims["iat"], 1);
@@ -122,6 +109,13 @@ mod tests {
         assert_eq!(
             claims["ath"],
             URL_SAFE_NO_PAD.encode(Sha256::digest(b"tok"))
+        );
+
+        let other = ProofKey::generate();
+        let other_public =
+            DecodingKey::from_jwk(other.header.jwk.as_ref().expect("a jwk")).expect("a public key");
+        assert!(
+            jsonwebtoken::decode::<serde_json::Value>(&proof, &other_public, &validation).is_err()
         );
     }
 

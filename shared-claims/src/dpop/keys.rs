@@ -3,10 +3,10 @@
 //!
 //! A client sends the same header with every proof (RFC 9449 §4.2 puts only
 //! `typ`, `alg` and the public `jwk` in it), so what follows from the header
-//! alone is worked out once per key: the base64url and JSON of the header,
-//! the checks of `typ`, `alg`, `crit` and the `jwk`, the RFC 7638 thumbprint,
-//! and the curve point parsed (P-256) or decompressed (Ed25519). Every
-//! proof's signature and claims are still checked in full.
+//! alone is worked out once per key: the checks of `typ`, `alg`, `crit` and
+//! the `jwk`, the RFC 7638 thumbprint, and the curve point parsed (P-256) or
+//! decompressed (Ed25519). Every proof still goes through `jsonwebtoken::decode`
+//! in full: header, signature and claims.
 //!
 //! Entries are keyed on the SHA-256 of the whole header segment, so only
 //! that exact header finds an entry: another key, another `alg` or one byte
@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use jsonwebtoken::Algorithm;
 use sha2::{Digest, Sha256};
 
-use super::proof::ProofKey;
+use super::proof::{decode_claims, ProofClaims, ProofKey};
 use super::DpopError;
 use crate::crypto::{with_lent_key, with_lent_p256_key, P256Key};
 
@@ -62,19 +62,13 @@ impl PreparedKey {
         Ok(Self { key, lent })
     }
 
-    /// `jsonwebtoken::crypto::verify` of `signature` over `signed`, with
+    /// `jsonwebtoken::decode` of `proof` (whose header is this key's), with
     /// this key lent to the provider so that it is not parsed again.
-    pub(super) fn verify(
-        &self,
-        signature: &str,
-        signed: &[u8],
-    ) -> jsonwebtoken::errors::Result<bool> {
-        let verify = || {
-            jsonwebtoken::crypto::verify(signature, signed, &self.key.decoding, self.key.algorithm)
-        };
+    pub(super) fn decode(&self, proof: &str) -> Result<ProofClaims, DpopError> {
+        let decode = || decode_claims(proof, &self.key);
         match &self.lent {
-            Lent::P256(point) => with_lent_p256_key(point, verify),
-            Lent::Ed25519(point) => with_lent_key(Some(*point), verify),
+            Lent::P256(point) => with_lent_p256_key(point, decode),
+            Lent::Ed25519(point) => with_lent_key(Some(*point), decode),
         }
     }
 }

@@ -21,7 +21,7 @@ mod replay;
 mod target;
 
 pub use error::DpopError;
-use keys::KeyCache;
+use keys::{KeyCache, PreparedKey};
 pub use replay::{ReplayCache, DEFAULT_REPLAY_CAPACITY};
 pub use target::{PublicUrl, PublicUrlError};
 
@@ -224,9 +224,13 @@ impl ProofVerifier {
         if proof.len() > MAX_PROOF_LEN {
             return Err(DpopError::TooLong);
         }
-        let mut claims_buffer = Vec::with_capacity(proof.len());
-        let (key, claims) = proof::verify_signed(proof, &self.keys, &mut claims_buffer)?;
-        let key = &key.key;
+        let prepared = self
+            .keys
+            .get_or_prepare(proof::header_segment(proof)?, || {
+                PreparedKey::prepare(proof::header_key(proof)?)
+            })?;
+        let claims = prepared.decode(proof)?;
+        let key = &prepared.key;
         if claims.htm != request.method {
             return Err(DpopError::WrongMethod);
         }

@@ -1,46 +1,39 @@
-//! Parsing and checking one proof: the JOSE header and its `jwk` (once per
-//! header, see `keys.rs`), the signature (through jsonwebtoken), the claims.
+//! Checking one proof through jsonwebtoken: the JOSE header and its `jwk`
+//! (once per header, see `keys.rs`), then the signature and the claims.
+//!
+//! jsonwebtoken splits, decodes and verifies the proof. One check it cannot
+//! make: its `Jwk` type drops the members of a private key, and RFC 9449
+//! §4.3 (check 7) refuses a proof whose `jwk` holds one. So the header
+//! segment is read a second time here, only for the names of private
+//! members (and, when jsonwebtoken's `Header` refuses the header, for what
+//! to call the refusal).
 
-use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::LazyLock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::errors::{Error, ErrorKind};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::keys::{KeyCache, PreparedKey};
 use super::{DpopError, MAX_JTI_LEN, PROOF_TYPE};
 
-/// The JOSE header of a proof. Unknown members are ignored; a member named
-/// twice makes the header malformed.
+/// What jsonwebtoken's `Header` and `Jwk` do not keep: the private members
+/// of the `jwk` (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2), whose presence
+/// alone refuses the proof, and `typ` and `alg` as written, to name the
+/// refusal of a header jsonwebtoken cannot read (`alg: none`, say).
 #[derive(Deserialize)]
-struct RawHeader<'a> {
-    #[serde(borrow)]
-    typ: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    alg: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    jwk: Option<RawJwk<'a>>,
-    crit: Option<IgnoredAny>,
+struct Unkept {
+    typ: Option<serde_json::Value>,
+    alg: Option<serde_json::Value>,
+    jwk: Option<PrivateMembers>,
 }
 
-/// The members of a JWK this module looks at: the public ones it needs,
-/// and every private one (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2), whose
-/// presence alone refuses the proof.
 #[derive(Deserialize)]
-struct RawJwk<'a> {
-    #[serde(borrow)]
-    kty: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    crv: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    x: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    y: Option<Cow<'a, str>>,
+struct PrivateMembers {
     d: Option<IgnoredAny>,
     p: Option<IgnoredAny>,
     q: Option<IgnoredAny>,
@@ -51,8 +44,8 @@ struct RawJwk<'a> {
     k: Option<IgnoredAny>,
 }
 
-impl RawJwk<'_> {
-    fn has_private_members(&self) -> bool {
+impl PrivateMembers {
+    fn any(&self) -> bool {
         self.d.is_some()
             || self.p.is_some()
             || self.q.is_some()
@@ -64,17 +57,45 @@ impl RawJwk<'_> {
     }
 }
 
+impl Unkept {
+    fn read(header_segment: &str) -> Result<Self, DpopError> {
+        let json = URL_SAFE_NO_PAD
+            .decode(header_segment)
+            .map_err(|_| DpopError::Malformed)?;
+        serde_json::from_slice(&json).map_err(|_| DpopError::Malformed)
+    }
+
+    fn has_private_members(&self) -> bool {
+        self.jwk.as_ref().is_some_and(PrivateMembers::any)
+    }
+
+    /// Why a header that parses as JSON is not a `Header` to jsonwebtoken.
+    fn refusal(&self) -> DpopError {
+        if self.typ.as_ref().and_then(|t| t.as_str()) != Some(PROOF_TYPE) {
+            DpopError::WrongType
+        } else if !matches!(
+            self.alg.as_ref().and_then(|a| a.as_str()),
+            Some("ES256" | "EdDSA")
+        ) {
+            DpopError::UnsupportedAlgorithm
+        } else {
+            DpopError::Malformed
+        }
+    }
+}
+
+/// The claims of a proof. Unknown ones are ignored; a claim named twice
+/// makes the proof malformed.
 #[derive(Deserialize)]
-struct RawClaims<'a> {
-    #[serde(borrow)]
-    jti: Cow<'a, str>,
-    #[serde(borrow)]
-    htm: Cow<'a, str>,
-    #[serde(borrow)]
-    htu: Cow<'a, str>,
-    iat: serde_json::Number,
-    #[serde(borrow)]
-    ath: Option<Cow<'a, str>>,
+pub(super) struct ProofClaims {
+    pub(super) jti: String,
+    pub(super) htm: String,
+    pub(super) htu: String,
+    #[serde(rename = "iat")]
+    iat_number: serde_json::Number,
+    #[serde(skip)]
+    pub(super) iat: i64,
+    pub(super) ath: Option<String>,
 }
 
 /// A proof's public key, checked against its algorithm, ready for jsonwebtoken.
@@ -85,134 +106,125 @@ pub(super) struct ProofKey {
     pub(super) thumbprint: String,
 }
 
-/// The claims of a proof whose signature verified.
-pub(super) struct ProofClaims<'a> {
-    pub(super) jti: Cow<'a, str>,
-    pub(super) htm: Cow<'a, str>,
-    pub(super) htu: Cow<'a, str>,
-    pub(super) iat: i64,
-    pub(super) ath: Option<Cow<'a, str>>,
+/// The header segment of `proof`: what the key cache is keyed by.
+pub(super) fn header_segment(proof: &str) -> Result<&str, DpopError> {
+    proof
+        .split_once('.')
+        .map(|(header, _)| header)
+        .ok_or(DpopError::Malformed)
 }
 
-/// Checks the header (or finds its key in `keys`) and the signature of
-/// `proof`, then parses its claims into `claims_buffer` (so they may borrow
-/// from it).
-pub(super) fn verify_signed<'b>(
-    proof: &str,
-    keys: &KeyCache,
-    claims_buffer: &'b mut Vec<u8>,
-) -> Result<(Arc<PreparedKey>, ProofClaims<'b>), DpopError> {
-    let mut parts = proof.split('.');
-    let (Some(header), Some(claims), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(DpopError::Malformed);
-    };
-    let key = keys.get_or_prepare(header, || {
-        let header_json = URL_SAFE_NO_PAD
-            .decode(header)
-            .map_err(|_| DpopError::Malformed)?;
-        let header_fields: RawHeader<'_> =
-            serde_json::from_slice(&header_json).map_err(|_| DpopError::Malformed)?;
-        PreparedKey::prepare(check_header(header_fields)?)
-    })?;
+/// The key of `proof`'s header, with every check of the header made:
+/// `typ`, `alg`, `crit`, a public `jwk` that fits `alg`.
+pub(super) fn header_key(proof: &str) -> Result<ProofKey, DpopError> {
+    let unkept = Unkept::read(header_segment(proof)?)?;
+    let header = jsonwebtoken::decode_header(proof).map_err(|_| unkept.refusal())?;
+    check_header(&header, unkept.has_private_members())
+}
 
-    // The signing input is the two first segments as they arrived.
-    let signed = &proof[..header.len() + 1 + claims.len()];
-    match key.verify(signature, signed.as_bytes()) {
-        Ok(true) => {}
-        Ok(false) => return Err(DpopError::BadSignature),
-        Err(e) => {
-            return Err(match e.kind() {
-                // The coordinates decoded but are not a point of the curve.
-                ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidEddsaKey => DpopError::InvalidKey,
-                _ => DpopError::BadSignature,
-            });
-        }
-    }
-
-    URL_SAFE_NO_PAD
-        .decode_vec(claims, claims_buffer)
-        .map_err(|_| DpopError::Malformed)?;
-    let raw: RawClaims<'b> =
-        serde_json::from_slice(claims_buffer).map_err(|_| DpopError::Malformed)?;
-    if raw.jti.is_empty() || raw.jti.len() > MAX_JTI_LEN {
+/// Decodes the claims of `proof` with jsonwebtoken, once its signature
+/// verified with `key` (which must be the key of its header).
+pub(super) fn decode_claims(proof: &str, key: &ProofKey) -> Result<ProofClaims, DpopError> {
+    let mut claims =
+        jsonwebtoken::decode::<ProofClaims>(proof, &key.decoding, validation(key.algorithm))
+            .map_err(|e| refusal(&e))?
+            .claims;
+    if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN {
         return Err(DpopError::InvalidJti);
     }
-    let iat = numeric_date(&raw.iat).ok_or(DpopError::Malformed)?;
-    Ok((
-        key,
-        ProofClaims {
-            jti: raw.jti,
-            htm: raw.htm,
-            htu: raw.htu,
-            iat,
-            ath: raw.ath,
-        },
-    ))
+    claims.iat = numeric_date(&claims.iat_number).ok_or(DpopError::Malformed)?;
+    Ok(claims)
+}
+
+/// What jsonwebtoken checks of a proof beside its signature: the algorithm
+/// only. A proof has no `exp`; its `iat` is checked by the caller.
+fn validation(algorithm: Algorithm) -> &'static Validation {
+    fn only(algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation
+    }
+    static ES256: LazyLock<Validation> = LazyLock::new(|| only(Algorithm::ES256));
+    static EDDSA: LazyLock<Validation> = LazyLock::new(|| only(Algorithm::EdDSA));
+    match algorithm {
+        Algorithm::ES256 => &ES256,
+        _ => &EDDSA,
+    }
+}
+
+/// The refusal for one of jsonwebtoken's errors.
+fn refusal(error: &Error) -> DpopError {
+    match error.kind() {
+        // The coordinates decoded but are not a point of the curve.
+        ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidEddsaKey => DpopError::InvalidKey,
+        ErrorKind::InvalidSignature | ErrorKind::Signing(_) | ErrorKind::Provider(_) => {
+            DpopError::BadSignature
+        }
+        ErrorKind::InvalidAlgorithm => DpopError::UnsupportedAlgorithm,
+        _ => DpopError::Malformed,
+    }
 }
 
 /// `typ`, `alg`, `crit` and the `jwk`, and the key it holds.
-fn check_header(header: RawHeader<'_>) -> Result<ProofKey, DpopError> {
+fn check_header(header: &Header, private_members: bool) -> Result<ProofKey, DpopError> {
     // RFC 9449 §4.2 names the type exactly; no media-type leeway here.
     if header.typ.as_deref() != Some(PROOF_TYPE) {
         return Err(DpopError::WrongType);
     }
-    let algorithm = match header.alg.as_deref() {
-        Some("ES256") => Algorithm::ES256,
-        Some("EdDSA") => Algorithm::EdDSA,
-        _ => return Err(DpopError::UnsupportedAlgorithm),
-    };
+    if !matches!(header.alg, Algorithm::ES256 | Algorithm::EdDSA) {
+        return Err(DpopError::UnsupportedAlgorithm);
+    }
     // RFC 7515 §4.1.11: no extension is understood here.
     if header.crit.is_some() {
         return Err(DpopError::Malformed);
     }
-    let jwk = header.jwk.ok_or(DpopError::InvalidKey)?;
-    if jwk.has_private_members() {
+    let jwk = header.jwk.as_ref().ok_or(DpopError::InvalidKey)?;
+    if private_members {
         return Err(DpopError::PrivateKey);
     }
-    // The coordinates are decoded once, into the forms jsonwebtoken's
-    // `DecodingKey::from_jwk` would build (an SEC 1 point, a raw Ed25519
-    // key), without parsing the JWK a second time.
-    match (
-        algorithm,
-        jwk.kty.as_deref(),
-        jwk.crv.as_deref(),
-        jwk.x.as_deref(),
-        jwk.y.as_deref(),
-    ) {
-        (Algorithm::ES256, Some("EC"), Some("P-256"), Some(x), Some(y)) => {
+    public_key(header.alg, jwk)
+}
+
+/// The key of a public `jwk` for `algorithm` (`EC` `P-256` for ES256,
+/// `OKP` `Ed25519` for EdDSA) and its thumbprint.
+fn public_key(algorithm: Algorithm, jwk: &Jwk) -> Result<ProofKey, DpopError> {
+    // The coordinates are decoded once, into the forms `DecodingKey::from_jwk`
+    // would build (an SEC 1 point, a raw Ed25519 key), and must be canonical
+    // base64url: the thumbprint hashes the text, so two spellings of one key
+    // must not give two thumbprints.
+    let decoding = match (algorithm, &jwk.algorithm) {
+        (Algorithm::ES256, AlgorithmParameters::EllipticCurve(ec))
+            if ec.curve == EllipticCurve::P256 =>
+        {
             let mut point = [0u8; 65];
             point[0] = 0x04; // SEC 1 uncompressed point: 0x04 || x || y
-            decode_exact(x, &mut point[1..33])?;
-            decode_exact(y, &mut point[33..])?;
-            Ok(ProofKey {
-                algorithm,
-                decoding: DecodingKey::from_ec_der(&point),
-                thumbprint: members_thumbprint(&[
-                    ("crv", "P-256"),
-                    ("kty", "EC"),
-                    ("x", x),
-                    ("y", y),
-                ]),
-            })
+            decode_exact(&ec.x, &mut point[1..33])?;
+            decode_exact(&ec.y, &mut point[33..])?;
+            DecodingKey::from_ec_der(&point)
         }
-        (Algorithm::EdDSA, Some("OKP"), Some("Ed25519"), Some(x), None) => {
+        (Algorithm::EdDSA, AlgorithmParameters::OctetKeyPair(okp))
+            if okp.curve == EllipticCurve::Ed25519 =>
+        {
             let mut public = [0u8; 32];
-            decode_exact(x, &mut public)?;
-            Ok(ProofKey {
-                algorithm,
-                decoding: DecodingKey::from_ed_der(&public),
-                thumbprint: members_thumbprint(&[("crv", "Ed25519"), ("kty", "OKP"), ("x", x)]),
-            })
+            decode_exact(&okp.x, &mut public)?;
+            DecodingKey::from_ed_der(&public)
         }
-        _ => Err(DpopError::InvalidKey),
-    }
+        _ => return Err(DpopError::InvalidKey),
+    };
+    let thumbprint = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|_| DpopError::InvalidKey)?;
+    Ok(ProofKey {
+        algorithm,
+        decoding,
+        thumbprint,
+    })
 }
 
 /// Decodes base64url (no padding, canonical) of exactly `out.len()` bytes.
-/// Canonical matters: the thumbprint hashes the text, so two spellings of
-/// one key must not give two thumbprints.
 fn decode_exact(text: &str, out: &mut [u8]) -> Result<(), DpopError> {
     if text.len() != (out.len() * 4).div_ceil(3) || out.len() > 33 {
         return Err(DpopError::InvalidKey);
@@ -228,39 +240,18 @@ fn decode_exact(text: &str, out: &mut [u8]) -> Result<(), DpopError> {
     Ok(())
 }
 
-/// An RFC 7638 thumbprint: SHA-256 of the required members, in
-/// lexicographic order, without whitespace, then base64url. The values are
-/// base64url or fixed names here, so none needs JSON escaping.
-pub(super) fn members_thumbprint(members: &[(&str, &str)]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(b"{");
-    for (i, (name, value)) in members.iter().enumerate() {
-        if i > 0 {
-            hasher.update(b",");
-        }
-        hasher.update(b"\"");
-        hasher.update(name.as_bytes());
-        hasher.update(b"\":\"");
-        hasher.update(value.as_bytes());
-        hasher.update(b"\"");
-    }
-    hasher.update(b"}");
-    URL_SAFE_NO_PAD.encode(hasher.finalize())
-}
-
 /// The public key of a JWK (`EC` `P-256` or `OKP` `Ed25519`) and its thumbprint.
 pub(super) fn public_jwk(json: &str) -> Result<ProofKey, DpopError> {
-    let jwk: RawJwk<'_> = serde_json::from_str(json).map_err(|_| DpopError::InvalidKey)?;
-    let algorithm = match jwk.kty.as_deref() {
-        Some("EC") => "ES256",
-        _ => "EdDSA",
+    let private: PrivateMembers = serde_json::from_str(json).map_err(|_| DpopError::InvalidKey)?;
+    if private.any() {
+        return Err(DpopError::PrivateKey);
+    }
+    let jwk: Jwk = serde_json::from_str(json).map_err(|_| DpopError::InvalidKey)?;
+    let algorithm = match jwk.algorithm {
+        AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+        _ => Algorithm::EdDSA,
     };
-    check_header(RawHeader {
-        typ: Some(Cow::Borrowed(PROOF_TYPE)),
-        alg: Some(Cow::Borrowed(algorithm)),
-        jwk: Some(jwk),
-        crit: None,
-    })
+    public_key(algorithm, &jwk)
 }
 
 /// `ath`: base64url of the SHA-256 of the access token (RFC 9449 §4.2).
@@ -281,11 +272,16 @@ fn numeric_date(value: &serde_json::Number) -> Option<i64> {
 mod tests {
     use super::*;
 
-    /// RFC 7638 §3.1: the example RSA key and its thumbprint.
+    /// RFC 7638 §3.1: the example RSA key and its thumbprint, as jsonwebtoken
+    /// computes the thumbprints this module hands out.
     #[test]
     fn thumbprint_of_the_rfc_7638_example() {
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        let thumbprint = members_thumbprint(&[("e", "AQAB"), ("kty", "RSA"), ("n", n)]);
+        let jwk: Jwk = serde_json::from_value(serde_json::json!({"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"}))
+            .expect("a JWK");
+        let thumbprint = jwk
+            .thumbprint(ThumbprintHash::SHA256)
+            .expect("a thumbprint");
         assert_eq!(thumbprint, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
 

@@ -200,3 +200,22 @@ fn keys_of_many_clients_are_kept_apart() {
     // Clones share the kept keys, as they share the replay cache.
     assert_eq!(v.clone().cached_keys(), keys.len());
 }
+
+/// jsonwebtoken reads a `jwk` with private members as the public key alone,
+/// so a kept key must never stand in for a header that adds one.
+#[test]
+fn a_seen_key_with_a_private_member_added_is_refused() {
+    for key in both_keys() {
+        let v = seen(&key);
+        let mut header = key.header();
+        header["jwk"]["d"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        let leaky = key.sign(&header, &proof_claims("GET", HTU, now(), Some(TOKEN)));
+        assert_eq!(
+            v.verify(&leaky, &request(now())),
+            Err(DpopError::PrivateKey),
+            "{}",
+            key.alg()
+        );
+        assert_eq!(v.cached_keys(), 1, "{}", key.alg());
+    }
+}
