@@ -43,6 +43,20 @@ fn a_proof_signed_through_jsonwebtoken_is_accepted() {
     );
 }
 
+/// What `crypto.subtle.exportKey("jwk", publicKey)` gives a browser, sent
+/// as it is: the public members beside `ext` and `key_ops`.
+#[test]
+fn a_jwk_as_webcrypto_exports_it_is_accepted() {
+    let key = ProofKey::es256();
+    assert_eq!(
+        verify_header(&key, |h| {
+            h["jwk"]["ext"] = json!(true);
+            h["jwk"]["key_ops"] = json!(["verify"]);
+        }),
+        Ok(key.jkt())
+    );
+}
+
 #[test]
 fn typ_must_be_dpop_jwt() {
     let key = ProofKey::es256();
