@@ -54,7 +54,6 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App};
-use actix_web_prom::PrometheusMetrics;
 use prometheus::Registry;
 use tokio::task::JoinHandle;
 use utoipa::openapi::OpenApi;
@@ -71,7 +70,7 @@ use crate::{health, metrics, openapi, Readiness, MAX_BODY_BYTES};
 /// workers count in one registry. Clones share it.
 pub struct Plumbing<R> {
     registry: web::Data<Registry>,
-    http_metrics: PrometheusMetrics,
+    http_metrics: metrics::HttpMetrics,
     cors_origins: Arc<[String]>,
     readiness: web::Data<R>,
     doc: OpenApi,
@@ -125,9 +124,9 @@ impl<R: Readiness> Plumbing<R> {
     /// (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs`).
     ///
     /// The middleware, outermost first: the access log (so it sees the
-    /// final status and the request id), the request id, the HTTP metrics,
-    /// the renaming of invented methods for their label, the JSON error
-    /// bodies, then CORS.
+    /// final status and the request id), the request id, the HTTP metrics
+    /// (which label invented methods as one), the JSON error bodies, then
+    /// CORS.
     pub fn app<E>(
         &self,
     ) -> App<
@@ -149,7 +148,6 @@ impl<R: Readiness> Plumbing<R> {
             .wrap(cors(&self.cors_origins))
             .wrap(from_fn(drop_unmatched_cors_headers))
             .wrap(json_errors())
-            .wrap(from_fn(metrics::bound_method_label))
             .wrap(self.http_metrics.clone())
             .wrap(from_fn(request_id))
             .wrap(request_logger())
