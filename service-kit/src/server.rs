@@ -59,7 +59,7 @@ use tokio::task::JoinHandle;
 use utoipa::openapi::OpenApi;
 
 use crate::access_log::request_logger;
-use crate::cors::{cors, drop_unmatched_cors_headers};
+use crate::cors::cors;
 use crate::errors::{json_config, json_errors, BodyError};
 use crate::request_id::request_id;
 use crate::{health, metrics, openapi, Readiness, MAX_BODY_BYTES};
@@ -146,7 +146,6 @@ impl<R: Readiness> Plumbing<R> {
         let doc = self.doc.clone();
         App::new()
             .wrap(cors(&self.cors_origins))
-            .wrap(from_fn(drop_unmatched_cors_headers))
             .wrap(json_errors())
             .wrap(self.http_metrics.clone())
             .wrap(from_fn(request_id))
