@@ -236,15 +236,29 @@ fn drop_ungranted(headers: &mut HeaderMap) {
 /// [`add_cors_headers`] then [`drop_ungranted`], as an answer to a request
 /// without an `Origin` went through actix-cors and then the filter, in
 /// fewer steps: only a handler that granted an origin itself keeps more
-/// than `Vary`.
+/// than `Vary`. One look at the few headers the answer has tells whether
+/// there is anything to add or remove besides `Vary`.
 fn answer_without_origin(headers: &mut HeaderMap) {
-    if headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
-        add_cors_headers(headers);
-    } else {
-        for name in &GRANTING_ONLY {
-            headers.remove(name);
+    let mut has_vary = false;
+    let mut has_cors = false;
+    for name in headers.keys() {
+        if *name == header::VARY {
+            has_vary = true;
+        } else if *name == header::ACCESS_CONTROL_ALLOW_ORIGIN || GRANTING_ONLY.contains(name) {
+            has_cors = true;
         }
+    }
+    if has_cors && headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        add_cors_headers(headers);
+        return;
+    }
+    if has_cors {
+        drop_ungranted(headers);
+    }
+    if has_vary {
         add_vary(headers);
+    } else {
+        headers.insert(header::VARY, HeaderValue::from_static(VARY_CORS));
     }
 }
 
