@@ -211,15 +211,18 @@ struct Series {
 }
 
 /// The series one worker has used, by route label, then method and status:
-/// as bounded as the registry's, since they are the same label sets.
+/// as bounded as the registry's, since they are the same label sets. A
+/// service has a few dozen routes at most, fewer than it takes to hash a
+/// label.
 #[derive(Debug)]
 struct WorkerSeries {
     metrics: HttpMetrics,
-    routes: RefCell<HashMap<String, Route>>,
+    routes: RefCell<Vec<Route>>,
 }
 
 #[derive(Debug, Default)]
 struct Route {
+    label: String,
     by_method_and_status: Vec<(Method, StatusCode, Rc<Series>)>,
     /// What the template step of the old middleware needed, to log what it
     /// logged when it failed; see [`warn_as_before`].
@@ -236,12 +239,14 @@ impl WorkerSeries {
         let pattern = req.match_pattern();
         let label = pattern.as_deref().unwrap_or(UNMATCHED_ROUTE);
         let mut routes = self.routes.borrow_mut();
-        let route = match routes.get_mut(label) {
-            Some(route) => route,
-            None => routes
-                .entry(label.to_owned())
-                .or_insert_with(|| Route::of_pattern(pattern.as_deref())),
+        let index = match routes.iter().position(|route| route.label == label) {
+            Some(index) => index,
+            None => {
+                routes.push(Route::new(label, pattern.is_some()));
+                routes.len() - 1
+            }
         };
+        let route = &mut routes[index];
         if let Some(pattern) = &pattern {
             warn_as_before(route, pattern, req);
         }
@@ -266,12 +271,16 @@ impl WorkerSeries {
 }
 
 impl Route {
-    fn of_pattern(pattern: Option<&str>) -> Self {
-        let mut route = Route::default();
-        let Some(pattern) = pattern else {
-            return route;
+    /// The route labelled `label`, which is a route's pattern if `matched`.
+    fn new(label: &str, matched: bool) -> Self {
+        let mut route = Route {
+            label: label.to_owned(),
+            ..Route::default()
         };
-        for segment in pattern.split('{').skip(1) {
+        if !matched {
+            return route;
+        }
+        for segment in label.split('{').skip(1) {
             let Some((inside, _)) = segment.split_once('}') else {
                 continue;
             };
@@ -333,16 +342,15 @@ mod tests {
 
     #[test]
     fn a_pattern_names_its_parameters_and_whether_one_is_a_regex() {
-        let route = Route::of_pattern(Some("/admin/users/{id}/sessions"));
+        let route = Route::new("/admin/users/{id}/sessions", true);
         assert_eq!(route.params, ["id"]);
         assert!(!route.has_regex);
 
-        let route = Route::of_pattern(Some("/docs/{file:.*}"));
+        let route = Route::new("/docs/{file:.*}", true);
         assert_eq!(route.params, ["file"]);
         assert!(route.has_regex);
 
-        let route = Route::of_pattern(Some("/api/me"));
-        assert!(route.params.is_empty());
-        assert!(Route::of_pattern(None).params.is_empty());
+        assert!(Route::new("/api/me", true).params.is_empty());
+        assert!(Route::new(UNMATCHED_ROUTE, false).params.is_empty());
     }
 }
