@@ -20,9 +20,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::HeaderValue;
 use actix_web::http::Method;
+use actix_web::HttpMessage;
+use pin_project_lite::pin_project;
 
-use crate::request_id::REQUEST_ID_NAME;
+use crate::request_id::{RequestId, REQUEST_ID_NAME};
 
 /// The `log` target whose level decides whether requests are logged:
 /// `RUST_LOG=info` (the default) logs them, `RUST_LOG=info,access=off` not.
@@ -161,36 +164,34 @@ pub fn flush_access_log() {
     }
 }
 
-/// The access-log middleware. Wrap it outside
-/// [`request_id`](crate::request_id::request_id), whose response header it
-/// prints:
+/// The outermost middleware: gives every request a [`RequestId`] (the
+/// client's `X-Request-Id` when it is sane, else a new one), stores it in
+/// the request's extensions, sends it back in the response's
+/// `X-Request-Id` (error responses included), and writes the request's
+/// line in the access log, which names the id.
 ///
 /// ```
-/// use actix_web::middleware::from_fn;
-/// use service_kit::access_log::request_logger;
-/// use service_kit::request_id::request_id;
-///
-/// let app = actix_web::App::new()
-///     .wrap(from_fn(request_id))
-///     .wrap(request_logger());
+/// let app = actix_web::App::new().wrap(service_kit::access_log::request_logger());
 /// # let _ = app;
 /// ```
 ///
 /// The line is written by a background thread, at most a few milliseconds
 /// later; the `log` target [`ACCESS_LOG_TARGET`] switches it on and off with
-/// `RUST_LOG`, and [`flush_access_log`] writes what is pending before exit.
+/// `RUST_LOG` (the ids are given either way), and [`flush_access_log`]
+/// writes what is pending before exit.
 pub fn request_logger() -> AccessLog {
     AccessLog
 }
 
-/// The access-log middleware; see [`request_logger`].
+/// The request-id and access-log middleware; see [`request_logger`]. One
+/// layer for both: the line needs the id, and each layer costs a request
+/// a boxed future and a call.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AccessLog;
 
 impl<S, B> Transform<S, ServiceRequest> for AccessLog
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    S::Future: 'static,
     B: MessageBody,
 {
     type Response = ServiceResponse<B>;
@@ -210,58 +211,113 @@ pub struct AccessLogService<S> {
     service: S,
 }
 
-type Pending<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<B>, actix_web::Error>>>>;
-
 impl<S, B> Service<ServiceRequest> for AccessLogService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    S::Future: 'static,
     B: MessageBody,
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Future = Pending<B>;
+    type Future = Logged<S::Future>;
 
-    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.service.poll_ready(cx)
-    }
+    actix_web::dev::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        if !log::log_enabled!(target: ACCESS_LOG_TARGET, log::Level::Info) {
-            return Box::pin(self.service.call(req));
+        let line = log::log_enabled!(target: ACCESS_LOG_TARGET, log::Level::Info).then(|| {
+            Line {
+                started: Instant::now(),
+                at: SystemTime::now(),
+                peer: req.peer_addr().map(|addr| addr.ip()),
+                method: req.method().clone(),
+                // The path only: a query string could carry a token (RFC 6750 §2.3).
+                path: req.path().to_owned(),
+            }
+        });
+        let id = RequestId::from_header(req.headers().get(&REQUEST_ID_NAME));
+        req.extensions_mut().insert(id.clone());
+        Logged {
+            response: self.service.call(req),
+            id,
+            line,
         }
-        let started = Instant::now();
-        let at = SystemTime::now();
-        let peer = req.peer_addr().map(|addr| addr.ip());
-        let method = req.method().clone();
-        // The path only: a query string could carry a token (RFC 6750 §2.3).
-        let path = req.path().to_owned();
-        let response = self.service.call(req);
-        Box::pin(async move {
-            let response = response.await?;
+    }
+}
+
+/// What is known of a request's line before its answer.
+struct Line {
+    started: Instant,
+    at: SystemTime,
+    peer: Option<IpAddr>,
+    method: Method,
+    path: String,
+}
+
+pin_project! {
+    /// The response of a request through [`AccessLog`], on its way.
+    pub struct Logged<F> {
+        #[pin]
+        response: F,
+        id: RequestId,
+        line: Option<Line>,
+    }
+}
+
+impl<F, B> Future for Logged<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+    B: MessageBody,
+{
+    type Output = Result<ServiceResponse<B>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // Like actix's `DefaultHeaders`, an `Err` from inside passes through
+        // untouched (and unlogged): the request cannot be kept aside to build
+        // a response from it (routing needs it unshared), and handlers' and
+        // middlewares' errors are responses by the time they get here anyway.
+        let mut response = match std::task::ready!(this.response.poll(cx)) {
+            Ok(response) => response,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let id = this.id.take();
+        let sent = match HeaderValue::from_str(&id) {
+            Ok(value) => {
+                response
+                    .headers_mut()
+                    .insert(REQUEST_ID_NAME.clone(), value);
+                true
+            }
+            Err(_) => false,
+        };
+        if let Some(line) = this.line.take() {
             let size = match response.response().body().size() {
                 BodySize::Sized(n) => Some(n),
                 BodySize::None => Some(0),
                 BodySize::Stream => None,
             };
-            let request_id = response
-                .headers()
-                .get(&REQUEST_ID_NAME)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-")
-                .to_owned();
+            // The line names the id the answer carries.
+            let request_id = if sent {
+                id
+            } else {
+                response
+                    .headers()
+                    .get(&REQUEST_ID_NAME)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_owned()
+            };
             let _ = sender().send(Message::Entry(Entry {
-                at,
-                peer,
-                method,
-                path,
+                at: line.at,
+                peer: line.peer,
+                method: line.method,
+                path: line.path,
                 status: response.status().as_u16(),
                 size,
-                elapsed: started.elapsed(),
+                elapsed: line.started.elapsed(),
                 request_id,
             }));
-            Ok(response)
-        })
+        }
+        Poll::Ready(Ok(response))
     }
 }
 

@@ -1,12 +1,10 @@
 //! Request ids: every request gets one, and every response carries it, so a
-//! client's report can be matched with the log.
+//! client's report can be matched with the log. The access-log middleware
+//! ([`request_logger`](crate::access_log::request_logger)) gives them.
 
 use std::fmt;
 
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::HttpMessage;
 
 /// The header that carries a request's id, in the request (optional) and in
 /// every response.
@@ -21,7 +19,8 @@ pub(crate) static REQUEST_ID_NAME: header::HeaderName =
 const REQUEST_ID_MAX_LEN: usize = 64;
 
 /// The id of the request being served, for correlating a client's report
-/// with the log. [`request_id`] puts it in the request's extensions.
+/// with the log. The access-log middleware puts it in the request's
+/// extensions.
 ///
 /// ```
 /// use actix_web::http::header::HeaderValue;
@@ -50,7 +49,17 @@ impl RequestId {
             .filter(|v| is_sane_request_id(v));
         match incoming {
             Some(id) => RequestId(id.to_owned()),
-            None => RequestId(uuid::Uuid::new_v4().to_string()),
+            None => {
+                // The same text as `to_string`, without the formatting
+                // machinery.
+                let mut text = uuid::Uuid::encode_buffer();
+                RequestId(
+                    uuid::Uuid::new_v4()
+                        .hyphenated()
+                        .encode_lower(&mut text)
+                        .to_owned(),
+                )
+            }
         }
     }
 
@@ -62,6 +71,11 @@ impl RequestId {
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The id's text, leaving this one empty.
+    pub(crate) fn take(&mut self) -> String {
+        std::mem::take(&mut self.0)
     }
 }
 
@@ -76,33 +90,4 @@ fn is_sane_request_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// Gives every request a [`RequestId`] (the client's `X-Request-Id` when it is
-/// sane, else a new one), stores it in the request's extensions and sends it
-/// back in the response's `X-Request-Id`, error responses included.
-///
-/// ```
-/// use actix_web::middleware::from_fn;
-///
-/// let app = actix_web::App::new().wrap(from_fn(service_kit::request_id::request_id));
-/// # let _ = app;
-/// ```
-pub async fn request_id(
-    req: ServiceRequest,
-    next: Next<impl actix_web::body::MessageBody>,
-) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let id = RequestId::from_header(req.headers().get(&REQUEST_ID_NAME));
-    req.extensions_mut().insert(id.clone());
-    // Like actix's `DefaultHeaders`, an `Err` from inside passes through
-    // untouched: the request cannot be kept aside to build a response from it
-    // (routing needs it unshared), and handlers' and middlewares' errors are
-    // responses by the time they get here anyway.
-    let mut response = next.call(req).await?;
-    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-        response
-            .headers_mut()
-            .insert(REQUEST_ID_NAME.clone(), value);
-    }
-    Ok(response)
 }

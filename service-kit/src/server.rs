@@ -52,7 +52,6 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::from_fn;
 use actix_web::{web, App};
 use prometheus::Registry;
 use tokio::task::JoinHandle;
@@ -61,7 +60,6 @@ use utoipa::openapi::OpenApi;
 use crate::access_log::request_logger;
 use crate::cors::cors;
 use crate::errors::{json_config, json_errors, BodyError};
-use crate::request_id::request_id;
 use crate::{health, metrics, openapi, Readiness, MAX_BODY_BYTES};
 
 /// What every worker's `App` shares: the metrics registry and its HTTP
@@ -123,10 +121,9 @@ impl<R: Readiness> Plumbing<R> {
     /// the service's error `E`, and the routes every service has
     /// (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs`).
     ///
-    /// The middleware, outermost first: the access log (so it sees the
-    /// final status and the request id), the request id, the HTTP metrics
-    /// (which label invented methods as one), the JSON error bodies, then
-    /// CORS.
+    /// The middleware, outermost first: the request id and the access log
+    /// (so it sees the final status), the HTTP metrics (which label invented
+    /// methods as one), the JSON error bodies, then CORS.
     pub fn app<E>(
         &self,
     ) -> App<
@@ -148,7 +145,6 @@ impl<R: Readiness> Plumbing<R> {
             .wrap(cors(&self.cors_origins))
             .wrap(json_errors())
             .wrap(self.http_metrics.clone())
-            .wrap(from_fn(request_id))
             .wrap(request_logger())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(json_config::<E>())
