@@ -3,10 +3,13 @@
 //! also counts HTTP requests in and serves at `GET /metrics` (see
 //! `service_kit::metrics`).
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::web;
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use pin_project_lite::pin_project;
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use shared_claims::actix::Rejection;
 use shared_claims::introspection::{IntrospectionError, IntrospectionObserver};
@@ -149,31 +152,100 @@ impl Metrics {
     }
 }
 
-/// Counts the tokens the [`shared_claims::actix::Authenticated`] extractor
-/// refused, by reason. The extractor decides; its error travels with the
-/// response, so this reads it there instead of re-verifying anything.
-pub async fn count_refused_tokens(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let response = next.call(req).await?;
-    if let Some(metrics) = metrics {
-        let rejection = response.response().error().and_then(|error| {
-            error
-                .as_error::<Rejection>()
-                .or_else(|| match error.as_error::<Error>() {
-                    Some(Error::Auth(rejection)) => Some(rejection),
-                    _ => None,
-                })
-        });
-        match rejection.map(Rejection::error) {
-            Some(AuthError::InvalidToken(cause)) => metrics.token_refused(cause),
-            Some(AuthError::Inactive) => metrics.inactive_token_refused(),
-            _ => {}
+/// The middleware that counts the tokens the
+/// [`shared_claims::actix::Authenticated`] extractor refused, by reason. The
+/// extractor decides; its error travels with the response, so this reads it
+/// there instead of re-verifying anything.
+#[derive(Debug, Clone)]
+pub struct CountRefusedTokens {
+    metrics: Metrics,
+}
+
+impl CountRefusedTokens {
+    /// Counts in `metrics`.
+    pub fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for CountRefusedTokens
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = CountRefusedTokensService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(CountRefusedTokensService {
+            service,
+            metrics: Rc::new(self.metrics.clone()),
+        }))
+    }
+}
+
+/// [`CountRefusedTokens`] wrapped around a service.
+#[derive(Debug)]
+pub struct CountRefusedTokensService<S> {
+    service: S,
+    metrics: Rc<Metrics>,
+}
+
+impl<S, B> Service<ServiceRequest> for CountRefusedTokensService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = Counted<S::Future>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        Counted {
+            response: self.service.call(req),
+            metrics: Rc::clone(&self.metrics),
         }
     }
-    Ok(response)
+}
+
+pin_project! {
+    /// The response of a request through [`CountRefusedTokens`], on its way.
+    pub struct Counted<F> {
+        #[pin]
+        response: F,
+        metrics: Rc<Metrics>,
+    }
+}
+
+impl<F, B> Future for Counted<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let outcome = std::task::ready!(this.response.poll(cx));
+        if let Ok(response) = &outcome {
+            let rejection = response.response().error().and_then(|error| {
+                error
+                    .as_error::<Rejection>()
+                    .or_else(|| match error.as_error::<Error>() {
+                        Some(Error::Auth(rejection)) => Some(rejection),
+                        _ => None,
+                    })
+            });
+            match rejection.map(Rejection::error) {
+                Some(AuthError::InvalidToken(cause)) => this.metrics.token_refused(cause),
+                Some(AuthError::Inactive) => this.metrics.inactive_token_refused(),
+                _ => {}
+            }
+        }
+        Poll::Ready(outcome)
+    }
 }
 
 impl IntrospectionObserver for Metrics {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpServer};
 use service_kit::server::Listener;
 use service_kit::{Plumbing, Server};
@@ -18,7 +17,7 @@ use utoipa::OpenApi;
 
 use crate::config::Settings;
 use crate::error::Error;
-use crate::metrics::{count_refused_tokens, Metrics};
+use crate::metrics::{CountRefusedTokens, Metrics};
 use crate::openapi::ApiDoc;
 use crate::routes::health::KeysHeld;
 use crate::routes::{self, ProjectStore};
@@ -92,12 +91,13 @@ impl Application {
         // Built once, outside the factory: every worker must share them.
         let authority = web::Data::new(authority);
         let projects = web::Data::new(ProjectStore::default());
+        let refused_tokens = CountRefusedTokens::new(metrics.clone());
         let metrics = web::Data::new(metrics);
         let server = listener.serve(|socket| {
             Ok(HttpServer::new(move || {
                 let app = plumbing
                     .app::<Error>()
-                    .wrap(from_fn(count_refused_tokens))
+                    .wrap(refused_tokens.clone())
                     .app_data(authority.clone())
                     .app_data(projects.clone())
                     .app_data(metrics.clone());
