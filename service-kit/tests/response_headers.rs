@@ -13,6 +13,7 @@ use service_kit::{Plumbing, Readiness};
 
 const APP: &str = "https://app.example.com";
 const EVIL: &str = "https://evil.example.net";
+const PARTNER: &str = "https://partner.example.org";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0:?}")]
@@ -49,6 +50,13 @@ async fn self_cached() -> HttpResponse {
         .finish()
 }
 
+/// A handler that grants an origin itself.
+async fn self_granted() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("access-control-allow-origin", PARTNER))
+        .finish()
+}
+
 async fn spawn() -> impl Service<
     actix_http::Request,
     Response = ServiceResponse<impl MessageBody>,
@@ -66,7 +74,8 @@ async fn spawn() -> impl Service<
             .app::<Error>()
             .service(web::resource("/items/{id}").route(web::get().to(HttpResponse::Ok)))
             .service(web::resource("/negotiated").route(web::get().to(negotiated)))
-            .service(web::resource("/self-cached").route(web::get().to(self_cached))),
+            .service(web::resource("/self-cached").route(web::get().to(self_cached)))
+            .service(web::resource("/self-granted").route(web::get().to(self_granted))),
     )
     .await
 }
@@ -241,6 +250,24 @@ async fn cors_headers_a_handler_sets_reach_only_listed_origins() {
     assert_eq!(
         listed,
         format!("200\n{GRANTED}\naccess-control-max-age: 5\n{VARY}\nx-request-id: <uuid>\n")
+    );
+}
+
+#[actix_web::test]
+async fn an_answer_that_grants_an_origin_itself_gets_the_rest_of_the_cors_headers() {
+    let app = spawn().await;
+
+    let text = answer(&app, request("GET", "/self-granted")).await;
+
+    assert_eq!(
+        text,
+        format!(
+            "200\n\
+             access-control-allow-credentials: true\n\
+             access-control-allow-origin: {PARTNER}\n\
+             access-control-expose-headers: retry-after, www-authenticate, x-request-id\n\
+             {VARY}\nx-request-id: <uuid>\n"
+        )
     );
 }
 
