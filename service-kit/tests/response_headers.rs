@@ -257,17 +257,33 @@ async fn cors_headers_a_handler_sets_reach_only_listed_origins() {
 async fn an_answer_that_grants_an_origin_itself_gets_the_rest_of_the_cors_headers() {
     let app = spawn().await;
 
-    let text = answer(&app, request("GET", "/self-granted")).await;
+    let plain = answer(&app, request("GET", "/self-granted")).await;
+    let unlisted = answer(
+        &app,
+        request("GET", "/self-granted").insert_header(("origin", EVIL)),
+    )
+    .await;
+    let listed = answer(
+        &app,
+        request("GET", "/self-granted").insert_header(("origin", APP)),
+    )
+    .await;
 
+    let rest = "access-control-expose-headers: retry-after, www-authenticate, x-request-id";
+    for text in [plain, unlisted] {
+        assert_eq!(
+            text,
+            format!(
+                "200\n\
+                 access-control-allow-credentials: true\n\
+                 access-control-allow-origin: {PARTNER}\n\
+                 {rest}\n{VARY}\nx-request-id: <uuid>\n"
+            )
+        );
+    }
     assert_eq!(
-        text,
-        format!(
-            "200\n\
-             access-control-allow-credentials: true\n\
-             access-control-allow-origin: {PARTNER}\n\
-             access-control-expose-headers: retry-after, www-authenticate, x-request-id\n\
-             {VARY}\nx-request-id: <uuid>\n"
-        )
+        listed,
+        format!("200\n{GRANTED}\n{VARY}\nx-request-id: <uuid>\n")
     );
 }
 
