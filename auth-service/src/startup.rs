@@ -90,15 +90,17 @@ impl Application {
                         .with_dpop(state.dpop.clone()),
                     );
                     plumbing
-                        .app::<Error>()
-                        .app_data(state)
-                        .app_data(authority)
-                        .configure(crate::routes::configure)
-                        .configure(|cfg| {
-                            if let Some(client) = &web_client {
-                                crate::routes::web_client::configure(cfg, client.clone());
+                        .app::<Error>({
+                            let web_client = web_client.clone();
+                            move |cfg| {
+                                crate::routes::configure(cfg);
+                                if let Some(client) = web_client {
+                                    crate::routes::web_client::configure(cfg, client);
+                                }
                             }
                         })
+                        .app_data(state)
+                        .app_data(authority)
                 })
                 .listen(socket)?
                 .shutdown_timeout(10)

@@ -96,7 +96,7 @@ impl Application {
         let server = listener.serve(|socket| {
             Ok(HttpServer::new(move || {
                 let app = plumbing
-                    .app::<Error>()
+                    .app::<Error>(move |cfg| routes::configure(cfg, session_checked))
                     .wrap(refused_tokens.clone())
                     .app_data(authority.clone())
                     .app_data(projects.clone())
@@ -105,7 +105,6 @@ impl Application {
                     Some(client) => app.app_data(client.clone()),
                     None => app,
                 }
-                .configure(|cfg| routes::configure(cfg, session_checked))
                 .default_service(web::to(routes::not_found))
             })
             // Small: the service does little per request, and tests start many.

@@ -35,9 +35,9 @@
 //! println!("listening on port {}", listener.port());
 //! let server = listener.serve(|socket| {
 //!     Ok(HttpServer::new(move || {
-//!         plumbing
-//!             .app::<Error>()
-//!             .route("/hello", actix_web::web::get().to(HttpResponse::Ok))
+//!         plumbing.app::<Error>(|routes| {
+//!             routes.route("/hello", actix_web::web::get().to(HttpResponse::Ok));
+//!         })
 //!     })
 //!     .listen(socket)?
 //!     .run())
@@ -116,16 +116,24 @@ impl<R: Readiness> Plumbing<R> {
         })
     }
 
-    /// A worker's `App`, before the service's own routes and data: the
-    /// shared middleware, the body limits with bad JSON bodies answered as
-    /// the service's error `E`, and the routes every service has
-    /// (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs`).
+    /// A worker's `App`, before the service's own data: the shared
+    /// middleware, the body limits with bad JSON bodies answered as the
+    /// service's error `E`, the service's `routes`, then the routes every
+    /// service has (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`,
+    /// `/docs`). `routes` owns what it captures (a `move` closure), since
+    /// the `App`'s type names it.
+    ///
+    /// The service's routes come first because the router tries each
+    /// resource in turn (a regex for `/docs/{file:.*}`): the requests a
+    /// service exists for should not pay for the probes' and the
+    /// documentation's paths, which no service route shares.
     ///
     /// The middleware, outermost first: the request id and the access log
     /// (so it sees the final status), the HTTP metrics (which label invented
     /// methods as one), the JSON error bodies, then CORS.
     pub fn app<E>(
         &self,
+        routes: impl FnOnce(&mut web::ServiceConfig) + 'static,
     ) -> App<
         impl ServiceFactory<
             ServiceRequest,
@@ -148,6 +156,7 @@ impl<R: Readiness> Plumbing<R> {
             .wrap(request_logger())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(json_config::<E>())
+            .configure(routes)
             .configure(move |cfg| {
                 health::configure(cfg, readiness);
                 metrics::configure(cfg, registry);

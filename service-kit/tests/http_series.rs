@@ -46,11 +46,9 @@ async fn spawn() -> impl Service<
         Default::default(),
     )
     .expect("plumbing");
-    test::init_service(
-        plumbing
-            .app::<Error>()
-            .service(web::resource("/items/{id}").route(web::get().to(HttpResponse::Ok))),
-    )
+    test::init_service(plumbing.app::<Error>(|routes| {
+        routes.service(web::resource("/items/{id}").route(web::get().to(HttpResponse::Ok)));
+    }))
     .await
 }
 

@@ -84,11 +84,9 @@ async fn spawn(
         Default::default(),
     )
     .expect("plumbing");
-    test::init_service(
-        plumbing
-            .app::<Error>()
-            .service(web::resource("/items/{id}").route(web::post().to(echo))),
-    )
+    test::init_service(plumbing.app::<Error>(|routes| {
+        routes.service(web::resource("/items/{id}").route(web::post().to(echo)));
+    }))
     .await
 }
 

@@ -69,14 +69,13 @@ async fn spawn() -> impl Service<
         Default::default(),
     )
     .expect("plumbing");
-    test::init_service(
-        plumbing
-            .app::<Error>()
+    test::init_service(plumbing.app::<Error>(|routes| {
+        routes
             .service(web::resource("/items/{id}").route(web::get().to(HttpResponse::Ok)))
             .service(web::resource("/negotiated").route(web::get().to(negotiated)))
             .service(web::resource("/self-cached").route(web::get().to(self_cached)))
-            .service(web::resource("/self-granted").route(web::get().to(self_granted))),
-    )
+            .service(web::resource("/self-granted").route(web::get().to(self_granted)));
+    }))
     .await
 }
 
