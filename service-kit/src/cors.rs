@@ -25,7 +25,8 @@ static EXPOSED: [HeaderName; 3] = [
     HeaderName::from_static(REQUEST_ID_HEADER),
 ];
 
-/// [`EXPOSED`] as actix-cors sends it (the order of its list is its set's).
+/// [`EXPOSED`] as one header value. actix-cors joins the same names in the
+/// order of its hash set, which differs from process to process.
 const EXPOSED_VALUE: &str = "www-authenticate, retry-after, x-request-id";
 
 /// What actix-cors puts in (or appends to) `Vary`: the answer depends on

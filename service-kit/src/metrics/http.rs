@@ -224,8 +224,8 @@ struct WorkerSeries {
 struct Route {
     label: String,
     by_method_and_status: Vec<(Method, StatusCode, Rc<Series>)>,
-    /// What the template step of the old middleware needed, to log what it
-    /// logged when it failed; see [`warn_as_before`].
+    /// What actix-web-prom's template step needed, to log what it logged
+    /// when it failed; see [`warn_as_before`].
     params: Vec<String>,
     has_regex: bool,
 }
@@ -301,8 +301,9 @@ impl Route {
 /// the template failed, with one warning per request, for a `{name:regex}`
 /// segment (`/docs/{file:.*}`) and for a request answered before routing
 /// captured its parameters (a preflight to `/api/projects/{id}`). The
-/// warning is kept, word for word and under its target, so that this
-/// change leaves every log line as it was.
+/// warning is kept, word for word and under its target, so that replacing
+/// that crate changed no log line; whether operators need it is a question
+/// of its own.
 fn warn_as_before(route: &Route, pattern: &str, req: &HttpRequest) {
     if route.params.is_empty() {
         return;
