@@ -7,32 +7,13 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{test, web, HttpResponse, ResponseError};
-use service_kit::errors::BodyError;
-use service_kit::{Plumbing, Readiness};
+use actix_web::{test, web, HttpResponse};
+use service_kit::Plumbing;
 
 const APP: &str = "https://app.example.com";
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0:?}")]
-struct Error(BodyError);
-
-impl From<BodyError> for Error {
-    fn from(e: BodyError) -> Self {
-        Error(e)
-    }
-}
-
-impl ResponseError for Error {}
-
-struct Ready;
-
-impl Readiness for Ready {
-    type Error = Error;
-    async fn check(&self) -> Result<(), Error> {
-        Ok(())
-    }
-}
+mod common;
+use common::{Error, Ready};
 
 async fn spawn() -> impl Service<
     actix_http::Request,
