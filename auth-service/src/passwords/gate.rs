@@ -47,9 +47,6 @@ pub(super) struct Gate {
     running: Mutex<usize>,
     changed: Condvar,
     waiting: AtomicUsize,
-    /// The count under `running`, for the request side, which never takes
-    /// the lock.
-    running_now: AtomicUsize,
     /// How many may wait at once; see [`Queued::try_enter`].
     queue_limit: usize,
     /// A moving average of how long one job runs, in microseconds: what a
@@ -98,7 +95,6 @@ impl Gate {
             running: Mutex::new(0),
             changed: Condvar::new(),
             waiting: AtomicUsize::new(0),
-            running_now: AtomicUsize::new(0),
             queue_limit,
             job_micros: AtomicU64::new(0),
             shared_pace: AtomicU64::new(0),
@@ -136,12 +132,11 @@ impl Gate {
     /// How many checks may wait now: `queue_limit`, sized for hashing with
     /// every core, while it has them. While refreshes run ([`Gate::sharing`])
     /// it has one core fewer, at the lowest priority beside the refreshes and
-    /// the database, and each check takes as long as the pace measured then
-    /// says. A check is then admitted only if it would end within what the
-    /// queue promises: `queue_limit` checks on the cores left to hashing at
-    /// the idle pace, then its own (never less than a second), counting every
-    /// check running or waiting ahead of it as a whole one. A free hashing
-    /// slot always takes a check: refusing it would shorten no one's wait.
+    /// the database, and the queue drains slower by as much as the pace
+    /// measured then says; the queue is cut by the same ratio (to one place
+    /// at least, or nothing could start), so that an admitted check waits
+    /// about what a full queue takes to drain on an idle machine, not
+    /// several times that; never below what drains in a second.
     pub(super) fn queue_limit_now(&self) -> usize {
         if self.cores <= 1 || !self.sharing() {
             return self.queue_limit;
@@ -161,23 +156,16 @@ impl Gate {
         };
         // In nanoseconds, at the cost of the latest check.
         let cost = self.last_cost.load(Ordering::Relaxed).min(63);
-        let job = (u128::from(pace) << cost).max(1);
-        let idle_job = u128::from(best) << cost;
-        let promised =
-            ((self.queue_limit + hashing) as u128).saturating_mul(idle_job) / hashing as u128;
+        let job = u128::from(pace) << cost;
+        let idle_full_queue = (self.queue_limit as u128).saturating_mul(u128::from(best) << cost)
+            / self.cores as u128;
         // Cheap hashes drain any queue quickly, however slow beside
         // refreshes: under a second's wait is never worth a refusal.
-        let allowed = promised.max(MIN_ALLOWED_WAIT.as_nanos());
-        // A check behind k others on `hashing` cores ends after
-        // (k / hashing + 1) jobs.
-        let in_time = usize::try_from(allowed / job)
+        let allowed = idle_full_queue.max(MIN_ALLOWED_WAIT.as_nanos());
+        let drained = allowed.saturating_mul(hashing as u128) / job.max(1);
+        usize::try_from(drained)
             .unwrap_or(usize::MAX)
-            .saturating_mul(hashing);
-        let running = self.running_now.load(Ordering::SeqCst);
-        in_time
-            .max(hashing)
-            .saturating_sub(running)
-            .min(self.queue_limit)
+            .clamp(self.queue_limit.min(1), self.queue_limit)
     }
 
     /// Whole seconds until a job queued now would likely start: the queue
@@ -265,7 +253,6 @@ impl Gate {
                     .0;
             }
             *running += 1;
-            self.running_now.fetch_add(1, Ordering::SeqCst);
         }
         // Released on drop, so a hash that panics still gives its place back.
         let _admitted = Admitted(self);
@@ -318,7 +305,6 @@ struct Admitted<'a>(&'a Gate);
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
         *self.0.lock() -= 1;
-        self.0.running_now.fetch_sub(1, Ordering::SeqCst);
         self.0.changed.notify_one();
     }
 }
