@@ -10,7 +10,7 @@
 //! forged tokens cost no database work. A withdrawn key also makes this
 //! instance reload its ring at once, so it stops signing with it.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
@@ -24,15 +24,36 @@ use crate::state::AppState;
 /// Middleware for the Bearer routes: a verified token whose key is no
 /// longer stored answers `401 invalid_token`. Anything else goes on to the
 /// handler, whose extractor answers for missing or invalid tokens.
+///
+/// A refusal is made a response here rather than returned as an error: an
+/// error would pass every outer layer untouched (no request id, no access
+/// log line, not counted, CORS headers unfiltered) and become a response
+/// only at the very top.
 pub async fn refuse_revoked_keys(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let (Some(kid), Some(state)) = (
-        verified_kid(&req).await,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match refusal(&req).await {
+        Some(error) => Ok(req.error_response(error).map_into_right_body()),
+        None => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+    }
+}
+
+/// Why the request's token must be refused here, if it must.
+async fn refusal(req: &ServiceRequest) -> Option<actix_web::Error> {
+    let (Some(kid), Some(state)) = (
+        verified_kid(req).await,
         req.app_data::<web::Data<AppState>>().cloned(),
-    ) {
-        if !service::signing_key_is_live(&state, &kid).await? {
+    ) else {
+        return None;
+    };
+    match service::signing_key_is_live(&state, &kid).await {
+        Ok(true) => None,
+        Err(e) => Some(e.into()),
+        Ok(false) => {
             if state.keys.kids().contains(&kid) {
                 if let Err(e) = service::reload_keys(&state).await {
                     log::warn!("could not reload the signing keys after a revocation: {e}");
@@ -40,10 +61,9 @@ pub async fn refuse_revoked_keys(
             }
             log::debug!("access token refused: its signing key {kid} was revoked");
             let error = AuthError::InvalidToken(VerifyError::UnknownKey(Some(kid)));
-            return Err(Rejection::new(crate::REALM, error).into());
+            Some(Rejection::new(crate::REALM, error).into())
         }
     }
-    next.call(req).await
 }
 
 /// The `kid` of the request's access token, if the token verifies. Under

@@ -81,6 +81,36 @@ both_backends! {
         assert_eq!(resource.get_me(&next.access).await.status(), 200);
     }
 
+    async fn the_refusal_of_a_revoked_keys_token_is_an_answer_like_any_other(backend: Backend) {
+        // Refused before its handler runs, it still goes through the shared
+        // middleware: it has a request id, no CORS header for an origin
+        // nobody listed, and it is counted, so replayed tokens of a revoked
+        // key leave a trace.
+        let app = spawn_app(backend).await;
+        let tokens = app.register_and_login(&email()).await;
+        let revoked = kid(&tokens.access);
+        let output = auth_service(&app.db, &["keys", "revoke", "--kid", &revoked], None, &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let series = "http_requests_total{method=\"GET\",route=\"/auth/me\",status=\"401\"}";
+
+        let response = app
+            .client
+            .get(app.url("/auth/me"))
+            .bearer_auth(&tokens.access)
+            .header("origin", "https://elsewhere.example")
+            .header("x-request-id", "replayed-1")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.headers().get("x-request-id").map(|v| v.as_bytes()), Some(&b"replayed-1"[..]));
+        for cors in ["access-control-allow-origin", "access-control-allow-credentials", "access-control-expose-headers"] {
+            assert!(response.headers().get(cors).is_none(), "{cors}: {:?}", response.headers());
+        }
+        assert!(response.headers().contains_key("www-authenticate"));
+        assert_error(response, 401, "invalid_token").await;
+        assert_eq!(app.counter(series).await, 1.0);
+    }
+
     async fn revoking_an_unknown_key_fails_with_one_line(backend: Backend) {
         let app = spawn_app(backend).await;
         let before = jwks_kids(&app).await;
