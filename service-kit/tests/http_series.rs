@@ -8,25 +8,18 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{test, web, HttpResponse};
-use service_kit::Plumbing;
 
 const APP: &str = "https://app.example.com";
 
 mod common;
-use common::{Error, Ready};
+use common::{plumbing, Error};
 
 async fn spawn() -> impl Service<
     actix_http::Request,
     Response = ServiceResponse<impl MessageBody>,
     Error = actix_web::Error,
 > {
-    let plumbing = Plumbing::new(
-        prometheus::Registry::new(),
-        vec![APP.to_owned()],
-        Ready,
-        Default::default(),
-    )
-    .expect("plumbing");
+    let plumbing = plumbing(&[APP]);
     test::init_service(plumbing.app::<Error>(|routes| {
         routes.service(web::resource("/items/{id}").route(web::get().to(HttpResponse::Ok)));
     }))

@@ -8,14 +8,13 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::{test, web, HttpResponse};
-use service_kit::Plumbing;
 
 const APP: &str = "https://app.example.com";
 const EVIL: &str = "https://evil.example.net";
 const PARTNER: &str = "https://partner.example.org";
 
 mod common;
-use common::{Error, Ready};
+use common::{plumbing, Error};
 
 /// A handler that sets `Vary` itself, as a content-negotiating one would.
 async fn negotiated() -> HttpResponse {
@@ -43,13 +42,7 @@ async fn spawn() -> impl Service<
     Response = ServiceResponse<impl MessageBody>,
     Error = actix_web::Error,
 > {
-    let plumbing = Plumbing::new(
-        prometheus::Registry::new(),
-        vec![APP.to_owned()],
-        Ready,
-        Default::default(),
-    )
-    .expect("plumbing");
+    let plumbing = plumbing(&[APP]);
     test::init_service(plumbing.app::<Error>(|routes| {
         routes
             .service(web::resource("/items/{id}").route(web::get().to(HttpResponse::Ok)))

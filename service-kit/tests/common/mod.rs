@@ -25,3 +25,15 @@ impl Readiness for Ready {
         Ok(())
     }
 }
+
+/// The plumbing of a test service whose browser clients live at `origins`,
+/// with a registry of its own.
+pub fn plumbing(origins: &[&str]) -> service_kit::Plumbing<Ready> {
+    service_kit::Plumbing::new(
+        prometheus::Registry::new(),
+        origins.iter().map(|origin| (*origin).to_owned()).collect(),
+        Ready,
+        Default::default(),
+    )
+    .expect("plumbing")
+}
