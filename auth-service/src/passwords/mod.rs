@@ -10,7 +10,9 @@
 //!
 //! Priority alone does not keep a refresh quick beside a login storm: the
 //! kernel balances the service's threads as one group, and a refresh crosses
-//! several of them. So while a refresh is in flight
+//! several of them and PostgreSQL. So the service's executable hands its
+//! hashes to a process of its own, in a session of its own (`worker`); these
+//! threads then only wait for its answers. And while a refresh is in flight
 //! ([`Hasher::latency_sensitive`]), at most cores − 1 hashes run at once and
 //! a core stays free for it; with none in flight, logins use every core.
 //!
@@ -28,6 +30,7 @@
 //! one process never slow each other down or see each other's refreshes.
 
 mod gate;
+mod worker;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -36,6 +39,8 @@ use tokio::sync::oneshot;
 
 pub use gate::LatencySensitive;
 use gate::{Gate, Queued};
+pub use worker::{offer_this_executable, serve_if_asked};
+use worker::{Job, Outcome, Worker};
 
 use crate::domain::Password;
 use crate::error::Error;
@@ -49,6 +54,9 @@ pub struct Hasher {
     /// the blocking pool, still through the gate.
     pool: Option<rayon::ThreadPool>,
     gate: Arc<Gate>,
+    /// The process the threads hand their hashes to, when the executable
+    /// offered itself ([`offer_this_executable`]); `None`: they hash here.
+    worker: Option<Arc<Worker>>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -59,6 +67,7 @@ impl std::fmt::Debug for Hasher {
             .field("running", &counts.running)
             .field("waiting", &counts.waiting)
             .field("latency_sensitive", &counts.latency_sensitive)
+            .field("worker", &self.worker_pid())
             .finish_non_exhaustive()
     }
 }
@@ -88,12 +97,11 @@ impl std::fmt::Debug for Admission<'_> {
 impl Admission<'_> {
     /// Hashes a new password at `cost`.
     pub async fn hash(self, password: Password, cost: u32) -> Result<String, Error> {
-        Ok(self
-            .hasher
-            .run_admitted(self.ticket, Some(cost), move || {
-                bcrypt::hash(password.expose(), cost)
-            })
-            .await??)
+        let password = password.expose().to_owned();
+        self.hasher
+            .run_job(self.ticket, Some(cost), Job::Hash { password, cost })
+            .await?
+            .hashed()
     }
 
     /// Hashes again, at `cost`, a password that has just matched its
@@ -101,12 +109,10 @@ impl Admission<'_> {
     /// A plain string, not a [`Password`]: an account made under older
     /// rules still logs in, and its hash is upgraded all the same.
     pub async fn rehash(self, password: String, cost: u32) -> Result<String, Error> {
-        Ok(self
-            .hasher
-            .run_admitted(self.ticket, Some(cost), move || {
-                bcrypt::hash(password, cost)
-            })
-            .await??)
+        self.hasher
+            .run_job(self.ticket, Some(cost), Job::Hash { password, cost })
+            .await?
+            .hashed()
     }
 
     /// Whether `password` matches `hash`. Input longer than bcrypt reads is
@@ -117,12 +123,35 @@ impl Admission<'_> {
         let cost = cost_of(&hash);
         let matches = self
             .hasher
-            .run_admitted(self.ticket, cost, move || {
-                let bytes = &password.as_bytes()[..password.len().min(BCRYPT_MAX_BYTES)];
-                bcrypt::verify(bytes, &hash)
-            })
-            .await??;
+            .run_job(self.ticket, cost, Job::Verify { password, hash })
+            .await?
+            .matches()?;
         Ok(matches && !too_long)
+    }
+}
+
+impl Outcome {
+    fn hashed(self) -> Result<String, Error> {
+        match self {
+            Outcome::Hashed(hash) => Ok(hash),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    fn matches(self) -> Result<bool, Error> {
+        match self {
+            Outcome::Matches(matches) => Ok(matches),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    fn unexpected(self) -> Error {
+        match self {
+            Outcome::Failed(e) => Error::Internal(format!("bcrypt: {e}")),
+            // Never the hash itself, in a log line.
+            Outcome::Hashed(_) => Error::Internal("bcrypt answered a hash, not a match".into()),
+            Outcome::Matches(_) => Error::Internal("bcrypt answered a match, not a hash".into()),
+        }
     }
 }
 
@@ -142,9 +171,18 @@ impl Hasher {
 
     /// A hasher that refuses work while `queue_limit` checks already wait
     /// (`LOGIN_QUEUE_LIMIT`).
+    /// When the executable offered itself ([`offer_this_executable`]), the
+    /// hashes run in a process of its own (see `worker`).
     pub fn with_queue_limit(queue_limit: usize) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        Self::with_cores(cores, queue_limit)
+        let mut hasher = Self::with_cores(cores, queue_limit);
+        hasher.worker = worker::offered().map(|program| Arc::new(Worker::new(program, cores)));
+        hasher
+    }
+
+    /// The process id of the bcrypt process, while one runs.
+    pub fn worker_pid(&self) -> Option<u32> {
+        self.worker.as_ref().and_then(|w| w.pid())
     }
 
     fn with_cores(cores: usize, queue_limit: usize) -> Self {
@@ -164,6 +202,7 @@ impl Hasher {
         Hasher {
             pool,
             gate: Arc::new(Gate::new(cores, queue_limit)),
+            worker: None,
         }
     }
 
@@ -218,6 +257,17 @@ impl Hasher {
     ) -> Result<T, Error> {
         let ticket = self.admit()?.ticket;
         self.run_admitted(ticket, None, job).await
+    }
+
+    /// Runs a password job once the gate lets it: in the worker process if
+    /// there is one, else on the thread the gate let through.
+    async fn run_job(&self, ticket: Queued, cost: Option<u32>, job: Job) -> Result<Outcome, Error> {
+        let worker = self.worker.clone();
+        self.run_admitted(ticket, cost, move || match worker {
+            Some(worker) => worker.run(job),
+            None => job.run(),
+        })
+        .await
     }
 
     /// Runs `job`, a bcrypt job of `cost` if it has one, once the gate

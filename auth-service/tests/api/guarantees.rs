@@ -3,6 +3,7 @@
 //! against a real database on both backends.
 
 mod background_purge;
+mod bcrypt_process;
 mod client_sessions;
 mod exact_lockout;
 mod history;

@@ -66,6 +66,10 @@ impl Process {
         (Process { child, lines }, port)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM, as a container runtime does on stop.
     pub fn terminate(&self) {
         let status = Command::new("kill")
