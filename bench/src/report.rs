@@ -170,8 +170,9 @@ pub fn markdown(r: &Results) -> String {
          have seen), which raises p99 in these closed-loop runs; *p99 per request* is each \
          request as the client timed it, uncorrected (measured where wrk runs one connection per \
          thread: the auth-service rows; pgbench's is from its per-transaction log). *errors* counts socket errors, timeouts and every answer other \
-         than the expected 200. *server CPU* is utime+stime of the server process from \
-         /proc/PID/stat over the run, in cores; *peak RSS* is VmHWM from /proc/PID/status, reset \
+         than the expected 200. *server CPU* is utime+stime of the server process and of \
+         the processes it runs (the auth-service's bcrypt process) from /proc/PID/stat over the \
+         run, in cores; *peak RSS* is VmHWM from /proc/PID/status, reset \
          (`clear_refs` 5) before each run. *DB CPU* sums every PostgreSQL process; *wrk CPU* is \
          the load generator's own (pgbench's, in its row); *other CPU* is what the rest of the \
          machine used meanwhile (from /proc/stat): near zero means nothing else interfered.\n"

@@ -27,6 +27,33 @@ pub fn cpu_ticks(pid: u32) -> Option<(u64, u64)> {
     Some((num(11)? + num(12)?, num(13)? + num(14)?))
 }
 
+/// `utime + stime` of a server and of the processes it started and still
+/// runs (the auth-service's bcrypt process), in ticks: the server's CPU.
+pub fn server_ticks(pid: u32) -> Option<u64> {
+    let own = cpu_ticks(pid)?.0;
+    let children: u64 = children(pid)
+        .into_iter()
+        .filter_map(|child| cpu_ticks(child).map(|(own, _)| own))
+        .sum();
+    Some(own + children)
+}
+
+/// The children of every thread of `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A line of /proc/PID/status in kB (`VmHWM`, `VmRSS`).
 pub fn status_kb(pid: u32, key: &str) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -40,7 +40,7 @@ pub fn begin(pids: &[u32]) -> Window {
         pids: pids.to_vec(),
         ticks: pids
             .iter()
-            .map(|p| sys::cpu_ticks(*p).map_or(0, |(own, _)| own))
+            .map(|p| sys::server_ticks(*p).unwrap_or(0))
             .collect(),
         pg: sys::postgres_ticks(),
         harness_children: sys::cpu_ticks(std::process::id()).map_or(0, |(_, c)| c),
@@ -57,7 +57,7 @@ pub fn end(w: Window, ticks_per_s: u64) -> WindowResult {
         .iter()
         .zip(&w.ticks)
         .map(|(pid, t0)| {
-            let t1 = sys::cpu_ticks(*pid).map_or(*t0, |(own, _)| own);
+            let t1 = sys::server_ticks(*pid).unwrap_or(*t0);
             (t1.saturating_sub(*t0)) as f64 / tps / wall_s
         })
         .collect();
