@@ -239,6 +239,8 @@ struct Shared {
     waiting: Mutex<HashMap<u64, mpsc::SyncSender<Outcome>>>,
     /// False once the worker's output has ended: the worker is gone.
     alive: AtomicBool,
+    /// Set when the service ends the worker itself (on its way out).
+    ending: AtomicBool,
 }
 
 impl Shared {
@@ -263,6 +265,7 @@ impl Connection {
         let shared = Arc::new(Shared {
             waiting: Mutex::default(),
             alive: AtomicBool::new(true),
+            ending: AtomicBool::new(false),
         });
         let pid = child.id();
         let reader = {
@@ -322,6 +325,7 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        self.shared.ending.store(true, Ordering::SeqCst);
         let child = self.child.get_mut().unwrap_or_else(|p| p.into_inner());
         let _ = child.kill();
         let _ = child.wait();
@@ -346,6 +350,10 @@ fn read_answers(output: std::process::ChildStdout, shared: &Shared) {
     }
     shared.alive.store(false, Ordering::SeqCst);
     let abandoned = std::mem::take(&mut *shared.waiting());
+    if shared.ending.load(Ordering::SeqCst) {
+        log::debug!("the bcrypt process has ended with the service");
+        return;
+    }
     log::warn!(
         "the bcrypt process has ended; {} job(s) in flight and the next run in this process until it is restarted",
         abandoned.len()
@@ -373,6 +381,11 @@ fn serve(threads: usize) -> ExitCode {
     if let Err(e) = nix::unistd::setsid() {
         eprintln!("bcrypt process: no session of its own: {e}");
     }
+    // A group of its own alone would compete with the service's and
+    // PostgreSQL's at equal weight; at the lowest it takes what they leave.
+    // Where autogroups are off, or a cgroup holds the service (a container),
+    // this changes nothing and the threads' own priority below applies.
+    let _ = std::fs::write("/proc/self/autogroup", "19");
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|n| format!("bcrypt-{n}"))

@@ -116,6 +116,16 @@ async fn the_service_hashes_in_a_process_of_its_own_session() {
         worker,
         "the bcrypt process leads its session"
     );
+    // Where the kernel groups by session, that group has the lowest weight.
+    if let Ok(group) = std::fs::read_to_string(format!("/proc/{worker}/autogroup")) {
+        assert!(group.trim_end().ends_with("nice 19"), "{group}");
+        let own = std::fs::read_to_string(format!("/proc/{}/autogroup", service.pid()))
+            .expect("the service's autogroup");
+        assert_ne!(
+            group.split_whitespace().next(),
+            own.split_whitespace().next()
+        );
+    }
 
     // The checks' CPU is the worker's: a handful of cost-10 checks take
     // tens of milliseconds each there, while the service only waits.
