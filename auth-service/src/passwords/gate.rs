@@ -157,15 +157,34 @@ impl Gate {
         // In nanoseconds, at the cost of the latest check.
         let cost = self.last_cost.load(Ordering::Relaxed).min(63);
         let job = u128::from(pace) << cost;
-        let idle_full_queue = (self.queue_limit as u128).saturating_mul(u128::from(best) << cost)
-            / self.cores as u128;
-        // Cheap hashes drain any queue quickly, however slow beside
-        // refreshes: under a second's wait is never worth a refusal.
-        let allowed = idle_full_queue.max(MIN_ALLOWED_WAIT.as_nanos());
+        let allowed = self.allowed_wait_nanos(best, cost);
         let drained = allowed.saturating_mul(hashing as u128) / job.max(1);
         usize::try_from(drained)
             .unwrap_or(usize::MAX)
             .clamp(self.queue_limit.min(1), self.queue_limit)
+    }
+
+    /// The wait an admitted check is promised, in nanoseconds: what a full
+    /// queue takes to drain with every core at the `best` pace (at `cost`);
+    /// cheap hashes drain any queue quickly, however slow beside refreshes,
+    /// so never under a second, which is never worth a refusal.
+    fn allowed_wait_nanos(&self, best: u64, cost: u32) -> u128 {
+        let idle_full_queue = (self.queue_limit as u128)
+            .saturating_mul(u128::from(best) << cost.min(63))
+            / self.cores.max(1) as u128;
+        idle_full_queue.max(MIN_ALLOWED_WAIT.as_nanos())
+    }
+
+    /// When a check admitted now stops waiting ([`Queued::try_enter`]):
+    /// `None` until a check has been timed, or for a queue without bound.
+    fn shed_at(&self) -> Option<Instant> {
+        let best = self.best_pace.load(Ordering::Relaxed);
+        if best == 0 || self.queue_limit == usize::MAX {
+            return None;
+        }
+        let cost = self.last_cost.load(Ordering::Relaxed);
+        let nanos = u64::try_from(self.allowed_wait_nanos(best, cost)).unwrap_or(u64::MAX);
+        Instant::now().checked_add(Duration::from_nanos(nanos))
     }
 
     /// Whole seconds until a job queued now would likely start: the queue
@@ -241,11 +260,21 @@ impl Gate {
     }
 
     /// Waits for a place, runs `job` (a bcrypt job of `cost`, if it has
-    /// one) and gives the place back.
-    pub(super) fn pass<T>(&self, cost: Option<u32>, job: impl FnOnce() -> T) -> T {
+    /// one) and gives the place back. A job with a `shed_at` that is still
+    /// waiting then while hashing shares the machine with refreshes is not
+    /// run: [`Shed`].
+    pub(super) fn pass<T>(
+        &self,
+        cost: Option<u32>,
+        shed_at: Option<Instant>,
+        job: impl FnOnce() -> T,
+    ) -> Result<T, Shed> {
         {
             let mut running = self.lock();
             while *running >= self.limit() {
+                if shed_at.is_some_and(|at| Instant::now() >= at) && self.sharing() {
+                    return Err(Shed);
+                }
                 running = self
                     .changed
                     .wait_timeout(running, RECHECK)
@@ -259,18 +288,33 @@ impl Gate {
         let started = Instant::now();
         let outcome = job();
         self.record(started.elapsed(), cost);
-        outcome
+        Ok(outcome)
     }
 }
 
+/// A check that waited past the wait promised at its admission while
+/// refreshes took the machine: answered like a refusal at the door (API.md
+/// §3 "Overload") rather than left to wait on at a pace the queue was not
+/// sized for (the refreshes started after it was admitted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Shed;
+
 /// A job counted as waiting from the moment it is queued until it is admitted.
-pub(super) struct Queued(Arc<Gate>);
+pub(super) struct Queued {
+    gate: Arc<Gate>,
+    /// When it stops waiting (see [`Gate::pass`]); `None` for a follow-up,
+    /// which is never turned away halfway through its request.
+    shed_at: Option<Instant>,
+}
 
 impl Queued {
-    /// A place in the queue whatever its length.
+    /// A place in the queue whatever its length, never shed.
     pub(super) fn enter(gate: &Arc<Gate>) -> Self {
         gate.waiting.fetch_add(1, Ordering::SeqCst);
-        Queued(Arc::clone(gate))
+        Queued {
+            gate: Arc::clone(gate),
+            shed_at: None,
+        }
     }
 
     /// A place in the queue, unless [`Gate::queue_limit_now`] jobs already
@@ -282,12 +326,16 @@ impl Queued {
                 (waiting < limit).then_some(waiting + 1)
             })
             .ok()
-            .map(|_| Queued(Arc::clone(gate)))
+            .map(|_| Queued {
+                gate: Arc::clone(gate),
+                shed_at: gate.shed_at(),
+            })
     }
 
-    pub(super) fn pass<T>(self, cost: Option<u32>, job: impl FnOnce() -> T) -> T {
-        let gate = Arc::clone(&self.0);
-        gate.pass(cost, move || {
+    pub(super) fn pass<T>(self, cost: Option<u32>, job: impl FnOnce() -> T) -> Result<T, Shed> {
+        let gate = Arc::clone(&self.gate);
+        let shed_at = self.shed_at;
+        gate.pass(cost, shed_at, move || {
             drop(self);
             job()
         })
@@ -296,7 +344,7 @@ impl Queued {
 
 impl Drop for Queued {
     fn drop(&mut self) {
-        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.gate.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -278,15 +278,20 @@ impl Hasher {
         cost: Option<u32>,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let Some(pool) = &self.pool else {
-            return Ok(actix_web::web::block(move || ticket.pass(cost, job)).await?);
+        let passed = match &self.pool {
+            None => actix_web::web::block(move || ticket.pass(cost, job)).await?,
+            Some(pool) => {
+                let (tx, rx) = oneshot::channel();
+                pool.spawn(move || {
+                    let _ = tx.send(ticket.pass(cost, job));
+                });
+                rx.await
+                    .map_err(|_| Error::Internal("the bcrypt task was lost".into()))?
+            }
         };
-        let (tx, rx) = oneshot::channel();
-        pool.spawn(move || {
-            let _ = tx.send(ticket.pass(cost, job));
-        });
-        rx.await
-            .map_err(|_| Error::Internal("the bcrypt task was lost".into()))
+        passed.map_err(|gate::Shed| Error::Overloaded {
+            retry_after: self.gate.retry_after_secs(),
+        })
     }
 }
 

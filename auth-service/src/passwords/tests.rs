@@ -133,7 +133,7 @@ async fn waiting_work_is_counted_until_admitted() {
 fn a_job_that_panics_gives_its_place_back() {
     let gate = Gate::new(2, usize::MAX);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        gate.pass(None, || panic!("a failing hash"))
+        gate.pass(None, None, || panic!("a failing hash"))
     }));
 
     assert!(outcome.is_err());
@@ -239,7 +239,7 @@ fn retry_after_is_the_work_ahead_shared_among_the_cores() {
     let gate = Arc::new(Gate::new(2, usize::MAX));
     assert_eq!(gate.retry_after_secs(), 1, "at least a second");
 
-    gate.pass(None, || std::thread::sleep(Duration::from_millis(20)));
+    let _ = gate.pass(None, None, || std::thread::sleep(Duration::from_millis(20)));
     let fast = gate.retry_after_secs();
     let queue: Vec<_> = (0..400).map(|_| Queued::enter(&gate)).collect();
     let long = gate.retry_after_secs();
@@ -339,4 +339,76 @@ fn cheap_checks_keep_what_drains_in_a_second_whatever_their_pace() {
     let _refresh = refresh_in_flight(&gate);
     timed(&gate, 16, 50, 4);
     assert_eq!(places(&gate).len(), 8);
+}
+
+/// A gate of `cores`, one hash running until the returned sender is
+/// dropped, and what it has timed: checks quick enough that the promised
+/// wait is the one-second floor.
+fn gate_with_a_running_hash(
+    cores: usize,
+) -> (
+    Arc<Gate>,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let gate = Arc::new(Gate::new(cores, 4));
+    timed(&gate, 1, 1, 4);
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let running = {
+        let gate = Arc::clone(&gate);
+        std::thread::spawn(move || {
+            gate.pass(None, None, || {
+                let _ = hold.recv();
+            })
+            .expect("the first hash runs");
+        })
+    };
+    while gate.counts().running == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (gate, release, running)
+}
+
+#[test]
+fn a_check_still_waiting_past_its_promised_wait_beside_refreshes_is_shed() {
+    let (gate, release, running) = gate_with_a_running_hash(2);
+    // A refresh in flight leaves the one hash running all the places.
+    let _refresh = refresh_in_flight(&gate);
+    let admitted = Queued::try_enter(&gate).expect("admitted");
+    let ran = AtomicUsize::new(0);
+
+    let outcome = admitted.pass(None, || ran.fetch_add(1, Ordering::SeqCst));
+
+    assert_eq!(outcome, Err(gate::Shed));
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "a shed check never runs");
+    assert_eq!(gate.counts().waiting, 0, "its place is given back");
+    drop(release);
+    running.join().expect("join");
+}
+
+#[test]
+fn a_follow_up_beside_refreshes_waits_as_long_as_it_takes() {
+    let (gate, release, running) = gate_with_a_running_hash(2);
+    let _refresh = refresh_in_flight(&gate);
+    let follow_up = Queued::enter(&gate);
+    let follow_up = std::thread::spawn(move || follow_up.pass(None, || "followed up"));
+    // Well past the one-second promise of a first check.
+    std::thread::sleep(Duration::from_millis(1_500));
+    drop(release);
+
+    assert_eq!(follow_up.join().expect("join"), Ok("followed up"));
+    running.join().expect("join");
+}
+
+#[test]
+fn without_refreshes_a_check_waits_as_long_as_it_takes() {
+    // One core: the running hash holds the only place.
+    let (gate, release, running) = gate_with_a_running_hash(1);
+    let admitted = Queued::try_enter(&gate).expect("admitted");
+    let check = std::thread::spawn(move || admitted.pass(None, || "checked"));
+    std::thread::sleep(Duration::from_millis(1_500));
+    drop(release);
+
+    assert_eq!(check.join().expect("join"), Ok("checked"));
+    running.join().expect("join");
 }

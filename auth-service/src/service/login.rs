@@ -68,6 +68,9 @@ pub async fn login(
             return Err(Error::InvalidCredentials);
         }
         Err(other) => {
+            if matches!(other, Error::Overloaded { .. }) {
+                state.metrics.login_failed(LoginFailure::Overloaded);
+            }
             give_back_after_error(state, reserved).await;
             return Err(other);
         }
