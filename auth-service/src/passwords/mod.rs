@@ -163,10 +163,12 @@ pub fn cost_of(hash: &str) -> Option<u32> {
 }
 
 impl Hasher {
-    /// A hasher with one low-priority thread per core and no bound on its
-    /// queue: for the command line, where one person waits for one hash.
+    /// A hasher with one low-priority thread per core, no bound on its
+    /// queue and no bcrypt process: for the command line, where one person
+    /// waits for one hash.
     pub fn new() -> Self {
-        Self::with_queue_limit(usize::MAX)
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self::with_cores(cores, usize::MAX)
     }
 
     /// A hasher that refuses work while `queue_limit` checks already wait
