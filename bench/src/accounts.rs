@@ -97,14 +97,26 @@ fn finish_create_user(child: std::process::Child, email: &str) -> Result<(), Str
 /// Logs in through the real endpoint; returns (access, refresh).
 pub fn login(addr: &str, email: &str) -> Result<(String, String), String> {
     let body = format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#);
-    let res = http::request(
-        addr,
-        "POST",
-        "/auth/login",
-        Some(&body),
-        Duration::from_secs(30),
-    )
-    .map_err(|e| format!("login at {addr}: {e}"))?;
+    // A login right after the storm may meet its last checks still queued:
+    // answered 503, it comes back after Retry-After, as a client should.
+    let mut attempts = 0;
+    let res = loop {
+        let res = http::request(
+            addr,
+            "POST",
+            "/auth/login",
+            Some(&body),
+            Duration::from_secs(30),
+        )
+        .map_err(|e| format!("login at {addr}: {e}"))?;
+        attempts += 1;
+        match res.retry_after {
+            Some(wait) if res.status == 503 && attempts < 10 => {
+                std::thread::sleep(Duration::from_secs(wait.min(10)));
+            }
+            _ => break res,
+        }
+    };
     if res.status != 200 {
         return Err(format!("login at {addr}: {} {}", res.status, res.body));
     }

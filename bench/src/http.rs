@@ -5,10 +5,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-/// A response: status and body.
+/// A response: status, `Retry-After` (whole seconds) and body.
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
+    pub retry_after: Option<u64>,
     pub body: String,
 }
 
@@ -74,12 +75,23 @@ pub fn request_with(
         l.to_ascii_lowercase()
             .starts_with("transfer-encoding: chunked")
     });
+    let retry_after = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("retry-after")
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    });
     let body = if chunked {
         dechunk(rest)
     } else {
         rest.to_owned()
     };
-    Ok(Response { status, body })
+    Ok(Response {
+        status,
+        retry_after,
+        body,
+    })
 }
 
 fn dechunk(mut s: &str) -> String {
