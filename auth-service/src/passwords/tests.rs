@@ -412,3 +412,27 @@ fn without_refreshes_a_check_waits_as_long_as_it_takes() {
     assert_eq!(check.join().expect("join"), Ok("checked"));
     running.join().expect("join");
 }
+
+#[test]
+fn jobs_run_here_when_the_bcrypt_process_cannot_start_or_dies_at_once() {
+    let hash = bcrypt::hash("a password", 4).expect("hash");
+    let verify = || Job::Verify {
+        password: "a password".into(),
+        hash: hash.clone(),
+    };
+    // Exits at once without reading a job: every answer comes from here.
+    let dies = Worker::new(std::path::PathBuf::from("true"), 1);
+    for _ in 0..3 {
+        assert!(matches!(dies.run(verify()), Outcome::Matches(true)));
+    }
+    assert_eq!(dies.pid(), None);
+    let missing = Worker::new(std::path::PathBuf::from("/nonexistent/auth-service"), 1);
+    assert!(matches!(missing.run(verify()), Outcome::Matches(true)));
+    let hashed = missing.run(Job::Hash {
+        password: "a password".into(),
+        cost: 4,
+    });
+    assert!(
+        matches!(hashed, Outcome::Hashed(h) if bcrypt::verify("a password", &h).unwrap_or(false))
+    );
+}

@@ -35,9 +35,9 @@ use super::BCRYPT_MAX_BYTES;
 /// the worker ([`serve_if_asked`]) instead of doing what its arguments say.
 pub const WORKER_VARIABLE: &str = "AUTH_SERVICE_BCRYPT_WORKER";
 
-/// How long after a failed start the next job tries again (meanwhile jobs
-/// run in the service's threads), so a missing executable costs one
-/// failed spawn a second, not one per login.
+/// How long after a failed start or a death the next job tries again
+/// (meanwhile jobs run in the service's threads), so a missing executable
+/// or a worker that cannot run costs one spawn a second, not one per login.
 const RESTART_AFTER: Duration = Duration::from_secs(1);
 
 /// The executable to start as the worker, once [`offer_this_executable`]
@@ -192,7 +192,11 @@ impl Worker {
             }
         }
         // The old one (if any) is dropped here: killed if need be and reaped.
-        current.connection = None;
+        // A death counts as a failed start: a worker that dies at once on
+        // every start is started once a second, not once a job.
+        if current.connection.take().is_some() {
+            current.failed_start = Some(Instant::now());
+        }
         if current
             .failed_start
             .is_some_and(|at| at.elapsed() < RESTART_AFTER)
@@ -316,6 +320,9 @@ impl Connection {
             input.write_all(&line).and_then(|()| input.flush())
         };
         if sent.is_err() {
+            // Its input is closed: the worker is gone, whether or not its
+            // output has ended yet.
+            self.shared.alive.store(false, Ordering::SeqCst);
             self.shared.waiting().remove(&id);
             return None;
         }
