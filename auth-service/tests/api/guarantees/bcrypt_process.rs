@@ -15,18 +15,41 @@ use serde_json::{json, Value};
 use crate::cli::database_url;
 use crate::helpers::*;
 
-/// Starts the auth-service binary on a SQLite file at `cost`.
-fn start(db: &TestDb, cost: u32) -> (Process, String) {
-    let (process, port) = Process::start(
+/// The auth-service binary on a SQLite file at `cost`, one account
+/// registered (its hash made in the bcrypt process), and that process.
+struct Started {
+    _db: TestDb,
+    service: Process,
+    url: String,
+    http: reqwest::Client,
+    email: String,
+    worker: u32,
+}
+
+async fn start(cost: u32) -> Started {
+    let db = TestDb::new(Backend::Sqlite);
+    let (service, port) = Process::start(
         env!("CARGO_BIN_EXE_auth-service"),
         &[
-            ("DATABASE_URL", database_url(db)),
+            ("DATABASE_URL", database_url(&db)),
             ("AUTH_BIND", "127.0.0.1:0".into()),
             ("BCRYPT_COST", cost.to_string()),
         ],
         "listening on ",
     );
-    (process, format!("http://127.0.0.1:{port}"))
+    let url = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let email = email();
+    register(&http, &url, &email).await;
+    let worker = the_worker(&service).await;
+    Started {
+        _db: db,
+        service,
+        url,
+        http,
+        email,
+        worker,
+    }
 }
 
 /// The processes `pid` started and still runs.
@@ -100,12 +123,14 @@ async fn login(http: &reqwest::Client, url: &str, email: &str, password: &str) -
 
 #[tokio::test]
 async fn the_service_hashes_in_a_process_of_its_own_session() {
-    let db = TestDb::new(Backend::Sqlite);
-    let (service, url) = start(&db, 10);
-    let http = client();
-    let email = email();
-    register(&http, &url, &email).await;
-    let worker = the_worker(&service).await;
+    let Started {
+        _db,
+        service,
+        url,
+        http,
+        email,
+        worker,
+    } = start(10).await;
     assert_ne!(
         session(worker),
         session(service.pid()),
@@ -145,12 +170,14 @@ async fn the_service_hashes_in_a_process_of_its_own_session() {
 
 #[tokio::test]
 async fn logins_go_on_when_the_bcrypt_process_is_killed() {
-    let db = TestDb::new(Backend::Sqlite);
-    let (service, url) = start(&db, 4);
-    let http = client();
-    let email = email();
-    register(&http, &url, &email).await;
-    let first = the_worker(&service).await;
+    let Started {
+        _db,
+        service,
+        url,
+        http,
+        email,
+        worker: first,
+    } = start(4).await;
     let killed = Command::new("kill")
         .args(["-KILL", &first.to_string()])
         .status()
@@ -183,10 +210,12 @@ async fn logins_go_on_when_the_bcrypt_process_is_killed() {
 
 #[tokio::test]
 async fn the_bcrypt_process_ends_with_the_service() {
-    let db = TestDb::new(Backend::Sqlite);
-    let (service, url) = start(&db, 4);
-    register(&client(), &url, &email()).await;
-    let worker = the_worker(&service).await;
+    let Started {
+        _db,
+        service,
+        worker,
+        ..
+    } = start(4).await;
     // A crash: no shutdown code runs; the worker's input closes all the same.
     service.kill();
     let deadline = Instant::now() + Duration::from_secs(20);
