@@ -183,7 +183,7 @@ impl Hasher {
     }
 
     /// The process id of the bcrypt process, while one runs.
-    pub fn worker_pid(&self) -> Option<u32> {
+    fn worker_pid(&self) -> Option<u32> {
         self.worker.as_ref().and_then(|w| w.pid())
     }
 
